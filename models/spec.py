@@ -1,0 +1,151 @@
+"""Declarative model specs and the model registry.
+
+One ``ModelSpec`` per registered model; architectures register a *family builder* that turns the spec's
+``arch`` mapping into an ``nn.Module``. Adding a model means registering one spec, never editing a switch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+__all__ = [
+    "CheckpointLayout",
+    "CheckpointSource",
+    "ModelSpec",
+    "Published",
+    "all_specs",
+    "build",
+    "get_spec",
+    "model_names",
+    "register",
+    "register_family",
+]
+
+
+@dataclass(frozen=True)
+class CheckpointSource:
+    """Where an official (or third-party) checkpoint can be obtained."""
+
+    url: str
+    filename: str
+    sha256: str | None = None  # no upstream publishes checksums: recorded on first trusted download
+    kind: str = "http"  # http | gdrive | gdrive-folder | dropbox | manual
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CheckpointLayout:
+    """How the released file wraps the state_dict."""
+
+    wrapper_key: str | None = "network"  # torch.save({'epoch', 'network': sd, ...})
+    prefix: str = "module."  # DataParallel
+    packaging: str = "torch"  # torch | zip-tar (a zip named .tar, entries under one folder)
+
+
+@dataclass(frozen=True)
+class Published:
+    """Published Human3.6M figures (mm) with their source; None where the paper gives none."""
+
+    mpjpe_p2: float | None = None  # Protocol 2: MPJPE on S9+S11, GT box and root
+    pa_mpjpe_p1: float | None = None  # Protocol 1: PA-MPJPE (no scale) on S11
+    mpjpe_p2_rootnet: float | None = None  # with RootNet boxes and roots
+    pa_mpjpe_p1_rootnet: float | None = None
+    mrpe_p2: float | None = None  # RootNet mean root position error
+    per_action_mpjpe_p2: tuple[float, ...] | None = None  # 15 actions, H36M order
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything the app needs to know about one registered model."""
+
+    name: str  # registry name, e.g. "posenet-r50"
+    family: str  # rootnet | posenet | convnextpose | mobilehumanpose | integral | onnx
+    variant: str
+    joint_set: str  # "h36m18" | "muco21" | "root" (RootNet)
+    input_hw: tuple[int, int]  # network input (H, W)
+    normalisation: str  # imagenet_0_255 (3DMPPE quirk) | imagenet (0..255 standard) | raw_0_255
+    output_hw: tuple[int, int]  # heatmap (H, W)
+    depth_bins: int
+    decoding: str  # "3dmppe" | "integral" | "rootnet"
+    depth_range_mm: float = 2000.0  # heatmap depth span: z_rel = (z_bin / D - 0.5) * depth_range_mm
+    arch: Mapping[str, Any] = field(default_factory=dict)  # builder arguments
+    fixture: str | None = None  # conformance fixture name in shared/conformance
+    params: int | None = None
+    gmacs: float | None = None
+    published: Published = Published()
+    checkpoints: tuple[CheckpointSource, ...] = ()
+    layout: CheckpointLayout = CheckpointLayout()
+    backend: str = "torch"  # torch | onnx
+    official: bool = True  # False for third-party or unreleased weights
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "arch", MappingProxyType(dict(self.arch)))
+
+    @property
+    def num_joints(self) -> int:
+        from models.joints import get_joint_set
+
+        return 1 if self.joint_set == "root" else get_joint_set(self.joint_set).num_joints
+
+
+_SPECS: dict[str, ModelSpec] = {}
+_FAMILIES: dict[str, Callable[[Mapping[str, Any]], Any]] = {}
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    """Add a spec; a duplicate name is a programming error."""
+    if spec.name in _SPECS:
+        raise ValueError(f"model {spec.name!r} is already registered")
+    _SPECS[spec.name] = spec
+    return spec
+
+
+def register_family(family: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: register the function that builds a family's nn.Module from ``spec.arch``."""
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if family in _FAMILIES:
+            raise ValueError(f"family {family!r} already has a builder")
+        _FAMILIES[family] = fn
+        return fn
+
+    return deco
+
+
+def _ensure_loaded() -> None:
+    import models.zoo  # noqa: F401  (registers specs and family builders)
+
+
+def get_spec(name: str) -> ModelSpec:
+    _ensure_loaded()
+    try:
+        return _SPECS[name]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(_SPECS))}") from None
+
+
+def model_names() -> list[str]:
+    _ensure_loaded()
+    return list(_SPECS)
+
+
+def all_specs() -> list[ModelSpec]:
+    _ensure_loaded()
+    return list(_SPECS.values())
+
+
+def build(spec: ModelSpec | str):  # -> nn.Module
+    """Build the untrained network for a spec (eval mode)."""
+    _ensure_loaded()
+    if isinstance(spec, str):
+        spec = get_spec(spec)
+    try:
+        builder = _FAMILIES[spec.family]
+    except KeyError:
+        raise KeyError(f"no builder registered for family {spec.family!r}") from None
+    return builder(spec.arch).eval()
