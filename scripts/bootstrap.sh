@@ -35,6 +35,7 @@ want=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 have=$(cat .venv/.posearena-stamp 2>/dev/null || true)
 if [ "$want" != "$have" ]; then
   echo "Installing pinned dependencies into .venv (first time: about a minute) ..."
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.lock
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.lock 2>&1 | { grep -v "^WARNING: Location" || true; }
+  [ "${PIPESTATUS[0]}" = 0 ] || { echo "pip install failed" >&2; exit 1; }
   echo "$want" > .venv/.posearena-stamp
 fi
