@@ -20,12 +20,13 @@ _3DMPPE = dict(normalisation="imagenet_0_255", input_hw=(256, 256), decoding="3d
 
 register(ModelSpec(
     name="rootnet-r50", family="rootnet", variant="ResNet-50", joint_set="root", output_hw=(64, 64), depth_bins=1,
-    arch={"resnet": 50, "bbox_real_mm": (2000.0, 2000.0)}, fixture="rootnet_r50", params=33_997_634,
+    arch={"resnet": 50, "bbox_real_mm": (2000.0, 2000.0)}, fixture="rootnet_r50", params=33_997_634, gmacs=7.22,
     **{**_3DMPPE, "decoding": "rootnet"},
-    published=Published(mrpe_p2=120.0, source="3DMPPE_ROOTNET_RELEASE README (Human3.6M Protocol 2, x 23.3 y 23.0 z 108.1)"),
+    published=Published(mrpe_p2=120.0,
+                        source="3DMPPE_ROOTNET_RELEASE README (Human3.6M Protocol 2, x 23.3 y 23.0 z 108.1)"),
     checkpoints=(
-        CheckpointSource(_GDRIVE_FOLDER + "1oGXqscxZpakld6j4Lj4hEDy8DCnh9cAs", "snapshot_7.pth.tar", kind="gdrive-folder",
-                         note="pre-trained RootNet folder; Human3.6M Protocol 2 model is snapshot_7"),
+        CheckpointSource(_GDRIVE_FOLDER + "1oGXqscxZpakld6j4Lj4hEDy8DCnh9cAs", "snapshot_7.pth.tar",
+                         kind="gdrive-folder", note="RootNet folder; Human3.6M Protocol 2 model: snapshot_7"),
         CheckpointSource(_GDRIVE + "1ZHoXNFxBBsmis-5Xzu7dfXYGNxjpntgt", "snapshot_18.pth.tar", kind="gdrive",
                          note="demo snapshot (MuCo-trained)"),
     ),
@@ -34,9 +35,10 @@ register(ModelSpec(
 register(ModelSpec(
     name="posenet-r50", family="posenet", variant="ResNet-50, Human3.6M 18 joints", joint_set="h36m18",
     output_hw=(64, 64), depth_bins=64, arch={"resnet": 50, "joints": 18, "depth_bins": 64},
-    fixture="posenet_r50_h36m18", params=34_291_392, **_3DMPPE,
+    fixture="posenet_r50_h36m18", params=34_291_392, gmacs=8.43, **_3DMPPE,
     published=Published(mpjpe_p2=53.3, pa_mpjpe_p1=34.0, mpjpe_p2_rootnet=54.4, pa_mpjpe_p1_rootnet=35.2,
-                        per_action_mpjpe_p2=POSENET_P2_PER_ACTION, source="3DMPPE_POSENET_RELEASE README tables (ICCV'19)"),
+                        per_action_mpjpe_p2=POSENET_P2_PER_ACTION,
+                        source="3DMPPE_POSENET_RELEASE README tables (ICCV'19)"),
     checkpoints=(CheckpointSource(_GDRIVE_FOLDER + "1El3qfdtgttO90X25k_680V2UCDv_TPoJ", "snapshot_24.pth.tar",
                                   kind="gdrive-folder", note="pre-trained models folder: Human3.6M protocol 2 model"),),
 ))
@@ -44,7 +46,7 @@ register(ModelSpec(
 register(ModelSpec(
     name="posenet-r50-muco", family="posenet", variant="ResNet-50, MuCo 21 joints (demo)", joint_set="muco21",
     output_hw=(64, 64), depth_bins=64, arch={"resnet": 50, "joints": 21, "depth_bins": 64},
-    fixture="posenet_r50_muco21", params=34_340_736, **_3DMPPE,
+    fixture="posenet_r50_muco21", params=34_340_736, gmacs=8.63, **_3DMPPE,
     published=Published(source="MuCo-trained demo model: no Human3.6M figures"),
     checkpoints=(CheckpointSource(_GDRIVE + "1xjefKgjsH-W8v2lVn1Hbwzp2_Su7KtG0", "snapshot_24.pth.tar", kind="gdrive",
                                   note="PoseNet demo snapshot"),),
@@ -52,14 +54,14 @@ register(ModelSpec(
 
 _CNP_FOLDER = _GDRIVE_FOLDER + "12H7zkLvmJtrkCmAUAPkQ6788WAnO60gI"
 _CNP_LAYOUT = CheckpointLayout(packaging="zip-tar")
-for _name, _var, _depths, _dims, _head, _bins, _ups, _params, _pub in (
-    ("convnextpose-xs", "XS", (2, 2, 6, 2), (40, 80, 160, 320), 128, 32, 2, 3_528_008,
+for _name, _var, _depths, _dims, _head, _bins, _ups, _params, _gmacs, _pub in (
+    ("convnextpose-xs", "XS", (2, 2, 6, 2), (40, 80, 160, 320), 128, 32, 2, 3_528_008, 0.815,
      Published(mpjpe_p2=56.61, source="third-party transcription (unverified)")),
-    ("convnextpose-s", "S", (3, 3, 9, 3), (48, 96, 192, 384), 256, 32, 2, 7_438_976,
+    ("convnextpose-s", "S", (3, 3, 9, 3), (48, 96, 192, 384), 256, 32, 2, 7_438_976, 1.74,
      Published(mpjpe_p2=51.80, source="third-party transcription (unverified)")),
-    ("convnextpose-m", "M", (3, 3, 9, 3), (48, 96, 192, 384), 256, 64, 3, 7_587_008,
+    ("convnextpose-m", "M", (3, 3, 9, 3), (48, 96, 192, 384), 256, 64, 3, 7_587_008, 2.79,
      Published(mpjpe_p2=51.05, pa_mpjpe_p1=34.5, source="ConvNeXtPose README tables (IEEE Access'23)")),
-    ("convnextpose-l", "L", (3, 3, 9, 3), (48, 96, 192, 384), 512, 64, 3, 8_380_352,
+    ("convnextpose-l", "L", (3, 3, 9, 3), (48, 96, 192, 384), 512, 64, 3, 8_380_352, 4.26,
      Published(mpjpe_p2=49.75, pa_mpjpe_p1=32.8, source="ConvNeXtPose README tables (IEEE Access'23)")),
 ):
     _out = 32 if _ups == 2 else 64
@@ -67,7 +69,7 @@ for _name, _var, _depths, _dims, _head, _bins, _ups, _params, _pub in (
         name=_name, family="convnextpose", variant=_var, joint_set="h36m18", output_hw=(_out, _out), depth_bins=_bins,
         arch={"depths": _depths, "dims": _dims, "head_width": _head, "depth_bins": _bins,
               "head_upsample_layers": _ups, "joints": 18},
-        fixture=f"convnextpose_{_var}", params=_params, published=_pub, layout=_CNP_LAYOUT, **_3DMPPE,
+        fixture=f"convnextpose_{_var}", params=_params, gmacs=_gmacs, published=_pub, layout=_CNP_LAYOUT, **_3DMPPE,
         checkpoints=(CheckpointSource(_CNP_FOLDER, f"ConvNeXtPose_{_var}.tar", kind="gdrive-folder",
                                       note="zip archive named .tar"),),
         notes="M/L: third head layer upsamples (64x64 map), inferred from the paper's GFLOPs" if _ups == 3 else "",
@@ -75,25 +77,26 @@ for _name, _var, _depths, _dims, _head, _bins, _ups, _params, _pub in (
 
 _MHP_NOTE = ("No official checkpoint was released; paper figures (S 56.9 / 35.7, L 51.4 / 35.2, XS 69.6 mm) cannot be "
              "mapped onto the released backbones. Trained weights exist only as third-party ONNX files.")
-for _name, _bb, _w, _out, _params in (
-    ("mhp-lpski", "LPSKI", 1.0, 32, 3_500_064),
-    ("mhp-lpski-w0.5", "LPSKI", 0.5, 32, 1_364_336),
-    ("mhp-lpres", "LPRES", 1.0, 64, 7_253_888),
-    ("mhp-lpwo", "LPWO", 1.0, 64, 4_034_336),
+for _name, _bb, _w, _out, _params, _gmacs in (
+    ("mhp-lpski", "LPSKI", 1.0, 32, 3_500_064, 0.476),
+    ("mhp-lpski-w0.5", "LPSKI", 0.5, 32, 1_364_336, 0.255),
+    ("mhp-lpres", "LPRES", 1.0, 64, 7_253_888, 11.1),
+    ("mhp-lpwo", "LPWO", 1.0, 64, 4_034_336, 5.27),
 ):
     register(ModelSpec(
         name=_name, family="mobilehumanpose", variant=f"{_bb} width {_w}", joint_set="h36m18", output_hw=(_out, _out),
         depth_bins=_out, arch={"backbone": _bb, "width": _w, "joints": 18, "embedding": 2048},
         fixture=f"mobilehumanpose_{_bb}_w{_w}", params=_params, official=False, notes=_MHP_NOTE, **_3DMPPE,
-        published=Published(source="none: see notes"),
+        gmacs=_gmacs, published=Published(source="none: see notes"),
     ))
 
 _INTEGRAL = dict(normalisation="imagenet", decoding="integral", family="integral", joint_set="h36m18")
 register(ModelSpec(
     name="integral-r50", variant="ResNet-50 256x256", input_hw=(256, 256), output_hw=(64, 64), depth_bins=64,
     arch={"resnet": 50, "joints": 18, "depth_bins": 64}, fixture="integral_r50_256", params=34_291_392, **_INTEGRAL,
-    published=Published(mpjpe_p2=49.6, pa_mpjpe_p1=40.6, per_action_mpjpe_p2=INTEGRAL_P2_PER_ACTION,
-                        source="Integral Human Pose paper (ECCV'18) as quoted by 3DMPPE; mks0601 re-implementation 53.9"),
+    gmacs=8.43, published=Published(mpjpe_p2=49.6, pa_mpjpe_p1=40.6, per_action_mpjpe_p2=INTEGRAL_P2_PER_ACTION,
+                        source="Integral Human Pose paper (ECCV'18) as quoted by 3DMPPE; "
+                               "mks0601 re-implementation 53.9"),
     checkpoints=(CheckpointSource(_GDRIVE_FOLDER + "1mGgreD2e8rk_E35tbIkJ9T_kENNROiL3", "snapshot_24.pth.tar",
                                   kind="gdrive-folder",
                                   note="mks0601's re-implementation (PoseNet key layout, 3DMPPE input convention); "
@@ -101,14 +104,14 @@ register(ModelSpec(
 ))
 register(ModelSpec(
     name="integral-r101", variant="ResNet-101 256x256", input_hw=(256, 256), output_hw=(64, 64), depth_bins=64,
-    arch={"resnet": 101, "joints": 18, "depth_bins": 64}, fixture="integral_r101_256", params=53_283_520,
+    arch={"resnet": 101, "joints": 18, "depth_bins": 64}, fixture="integral_r101_256", params=53_283_520, gmacs=13.3,
     official=False, notes="No config or weights were released; architecture only.", **_INTEGRAL,
 ))
 register(ModelSpec(
     name="integral-r152-384x288", variant="ResNet-152 384x288 (ECCV'18 challenge)", input_hw=(384, 288),
     output_hw=(96, 72), depth_bins=72, depth_range_mm=1485.0,
     arch={"resnet": 152, "joints": 18, "depth_bins": 72}, fixture="integral_r152_384x288", params=68_964_176,
-    **_INTEGRAL,
+    gmacs=30.8, **_INTEGRAL,
     published=Published(source="CHALL_H80K val MPJPE 56.9 mm with flip (not the Protocol 2 test set)"),
     checkpoints=(
         CheckpointSource("https://www.dropbox.com/s/hfz5nkd39uisvbr/model_chall_train_152ft_384x288.pth.tar?dl=1",
