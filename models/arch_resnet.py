@@ -150,8 +150,9 @@ class _RootHead(nn.Module):
         y = (prob.sum(dim=3) * rows).sum(dim=2)
         pooled = feat.reshape(feat.shape[0], feat.shape[1], -1).mean(dim=2)[:, :, None, None]
         gamma = self.depth_layer(pooled).reshape(-1, 1)
-        depth = gamma * k_value.reshape(-1, 1).to(gamma.dtype)
-        return torch.cat((x, y, depth), dim=1)
+        # the depth multiply stays in fp32 even under autocast: bf16 would round a 5 m depth by tens of mm
+        depth = gamma.float() * k_value.reshape(-1, 1).float()
+        return torch.cat((x.float(), y.float(), depth), dim=1)
 
 
 class RootNet(nn.Module):

@@ -97,10 +97,9 @@ register(ModelSpec(
     gmacs=8.43, published=Published(mpjpe_p2=49.6, pa_mpjpe_p1=40.6, per_action_mpjpe_p2=INTEGRAL_P2_PER_ACTION,
                         source="Integral Human Pose paper (ECCV'18) as quoted by 3DMPPE; "
                                "mks0601 re-implementation 53.9"),
-    checkpoints=(CheckpointSource(_GDRIVE_FOLDER + "1mGgreD2e8rk_E35tbIkJ9T_kENNROiL3", "snapshot_24.pth.tar",
-                                  kind="gdrive-folder",
-                                  note="mks0601's re-implementation (PoseNet key layout, 3DMPPE input convention); "
-                                       "the authors released no R50 weights"),),
+    notes="The authors released no R50 Human3.6M weights. mks0601's re-implementation (Drive folder "
+          "1mGgreD2e8rk_E35tbIkJ9T_kENNROiL3, reported 53.9 mm) uses PoseNet's key layout and the 3DMPPE input "
+          "convention, so its snapshot imports as posenet-r50's architecture, not as this JimmySuen layout.",
 ))
 register(ModelSpec(
     name="integral-r101", variant="ResNet-101 256x256", input_hw=(256, 256), output_hw=(64, 64), depth_bins=64,
