@@ -1,0 +1,415 @@
+"""Reading released checkpoints safely, unwrapping them, strict loading and identifying which model a file is.
+
+Why so careful: the upstream files come in several shapes (``{'network': sd}`` with DataParallel's ``module.``
+prefix; ConvNeXtPose's zip archives named ``.tar`` whose entries sit under a ``snapshot_83.pth/`` folder; torch 0.4
+pickles holding numpy scalars or scheduler objects), and ``torch.load`` without ``weights_only`` runs arbitrary
+code. So: weights-only unpickling first (numpy scalars allow-listed), full unpickling only for a file whose sha256
+the user or the registry trusts, and a strict load that names every missing / unexpected / mis-shaped key.
+Spec: ../shared/spec/models-and-protocol.md sections 1.6, 5, 7; published-and-practice.md B.4.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import pickle
+import re
+import tarfile
+import zipfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from models.spec import ModelSpec, all_specs, build
+
+__all__ = [
+    "CheckpointError",
+    "KeyReport",
+    "compare_keys",
+    "expected_shapes",
+    "identification_note",
+    "identify_checkpoint",
+    "load_strict",
+    "read_checkpoint",
+    "sha256_file",
+    "unwrap_state_dict",
+]
+
+WRAPPER_KEYS = ("network", "state_dict", "model", "model_state_dict", "net")
+DP_PREFIX = "module."
+BENIGN_MISSING_SUFFIX = "num_batches_tracked"  # torch <= 0.4.0 checkpoints lack it (spec 1.6)
+_LIST_CAP = 8
+
+# Files that identify as one model but are published as another: the message says so.
+IDENTIFICATION_NOTES = {
+    "posenet-r50": "mks0601's Integral R50 re-implementation (the practical 'Integral R50 on Human3.6M P2') has "
+                   "exactly the PoseNet key layout and 0..255 input convention, so its checkpoint identifies as "
+                   "posenet-r50 too",
+}
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_EMPTY_ZIP_MAGIC = b"PK\x05\x06"
+# torch's legacy (pre-1.6) format starts with the pickled magic number 0x1950a86a20f9469cfc6c (protocol 2).
+_LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."
+
+
+class CheckpointError(Exception):
+    """A checkpoint file cannot be read or does not fit a model; the message names the file and what is wrong."""
+
+
+# ---------------------------------------------------------------------------------------------------- reading
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _numpy_safe_globals() -> list[Any]:
+    """numpy scalar reconstruction (``epoch`` / losses stored as numpy numbers): data only, no code to run.
+
+    numpy 1.x pickles name ``numpy.core.multiarray.scalar``; numpy 2 moved it to ``numpy._core``: allow both names.
+    """
+    try:
+        import numpy as np
+        import numpy.dtypes as npd
+    except ImportError:  # pragma: no cover
+        return []
+    scalar = np._core.multiarray.scalar if hasattr(np, "_core") else np.core.multiarray.scalar
+    dtypes = [getattr(npd, n) for n in dir(npd) if n.endswith("DType")]
+    return [scalar, (scalar, "numpy.core.multiarray.scalar"), (scalar, "numpy._core.multiarray.scalar"),
+            np.dtype, *dtypes]
+
+
+def _sniff(path: Path) -> str:
+    """'zip' | 'legacy' | 'tar'; raise for anything that cannot be a torch checkpoint."""
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: not a regular file")
+    size = path.stat().st_size
+    if size == 0:
+        raise CheckpointError(f"{path}: the file is empty (0 bytes); an interrupted download or copy?")
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if head.startswith(_ZIP_MAGIC) or head.startswith(_EMPTY_ZIP_MAGIC):
+        if not zipfile.is_zipfile(path):
+            raise CheckpointError(f"{path}: truncated or corrupt zip archive (no central directory found; "
+                                  f"{size} bytes): download or copy it again")
+        return "zip"
+    if head.startswith(_LEGACY_MAGIC):
+        return "legacy"
+    if len(head) > 262 and head[257:262] == b"ustar":
+        return _sniff_tar(path)
+    if head.startswith(b"\x1f\x8b"):
+        raise CheckpointError(f"{path}: a gzip-compressed file (e.g. a .tar.gz archive), not a PyTorch checkpoint: "
+                              f"extract it and import the checkpoint (or .onnx) inside")
+    what = "a text file" if _looks_like_text(head) else "an unknown binary format"
+    if head.lstrip().lower().startswith((b"<!doctype html", b"<html")):
+        what = "an HTML page (a download that returned a web page instead of the file?)"
+    raise CheckpointError(f"{path}: not a PyTorch checkpoint: it is {what}, neither a torch zip archive nor a "
+                          f"legacy torch pickle")
+
+
+def _sniff_tar(path: Path) -> str:
+    """torch < 0.1.10 saved a tar with 'storages', 'tensors' and 'pickle' members; any other tar is an archive."""
+    try:
+        with tarfile.open(path) as tf:
+            names = tf.getnames()
+    except (tarfile.TarError, OSError) as e:
+        raise CheckpointError(f"{path}: corrupt tar archive ({e})") from None
+    if {"storages", "tensors", "pickle"} <= set(names):
+        return "tar"
+    shown = ", ".join(names[:_LIST_CAP]) or "none"
+    raise CheckpointError(f"{path}: a tar archive, not a PyTorch checkpoint (members: {shown}): extract it and "
+                          f"import the checkpoint inside")
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _zip_source(path: Path) -> str | io.BytesIO:
+    """The checkpoint as torch can read it: the file itself, or a re-packed copy when its entries sit elsewhere.
+
+    torch wants every entry under one top folder with ``data.pkl`` directly in it. ConvNeXtPose's releases
+    re-zip such a folder (``snapshot_83.pth/...``), sometimes one level deeper; re-pack from ``data.pkl``'s folder.
+    """
+    try:
+        with zipfile.ZipFile(path) as z:
+            files = [i for i in z.infolist() if not i.is_dir()]
+            pkls = [i.filename for i in files if i.filename.rsplit("/", 1)[-1] == "data.pkl"]
+            if not pkls:
+                names = ", ".join(i.filename for i in files[:_LIST_CAP]) or "none"
+                raise CheckpointError(f"{path}: zip archive without a data.pkl entry, so not a PyTorch checkpoint "
+                                      f"(entries: {names})")
+            if len(pkls) > 1:
+                raise CheckpointError(f"{path}: zip archive holds {len(pkls)} checkpoints ({', '.join(pkls[:4])}); "
+                                      f"extract the one you want and import that")
+            root = pkls[0][: -len("data.pkl")]
+            tops = {i.filename.split("/", 1)[0] for i in files}
+            if root.count("/") == 1 and len(tops) == 1:
+                return str(path)
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
+                for info in files:
+                    if info.filename.startswith(root):
+                        out.writestr("archive/" + info.filename[len(root):], z.read(info))
+            buf.seek(0)
+            return buf
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise CheckpointError(f"{path}: corrupt zip archive ({e})") from None
+
+
+def _unsafe_globals(message: str) -> list[str]:
+    return re.findall(r"GLOBAL (\S+) was not an allowed global", message)
+
+
+def _torch_load(src: str | io.BytesIO, weights_only: bool) -> Any:
+    if isinstance(src, io.BytesIO):
+        src.seek(0)
+    if weights_only:
+        with torch.serialization.safe_globals(_numpy_safe_globals()):
+            return torch.load(src, map_location="cpu", weights_only=True)
+    return torch.load(src, map_location="cpu", weights_only=False)
+
+
+def _load_object(path: Path, trusted_sha256: set[str] | None) -> Any:
+    kind = _sniff(path)
+    src: str | io.BytesIO = _zip_source(path) if kind == "zip" else str(path)
+    try:
+        return _torch_load(src, weights_only=True)
+    except Exception as e:  # EOFError, struct.error, RuntimeError, KeyError... from a cut-off or foreign file
+        needs = _unsafe_globals(str(e)) if isinstance(e, pickle.UnpicklingError) else []
+        refused = isinstance(e, pickle.UnpicklingError) and (needs or "Unsupported operand" in str(e))
+        if not refused:
+            raise CheckpointError(f"{path}: corrupt or truncated checkpoint ({type(e).__name__}: "
+                                  f"{_first_line(e)})") from None
+    # Weights-only refused it: it stores Python objects besides tensors. Only a trusted file gets the full unpickler.
+    sha = sha256_file(path)
+    objects = ", ".join(needs[:_LIST_CAP]) if needs else "non-tensor objects"
+    if not trusted_sha256 or sha not in trusted_sha256:
+        raise CheckpointError(
+            f"{path}: this checkpoint stores Python objects besides tensors ({objects}); reading it needs full "
+            f"unpickling, which can execute code, and its sha256 {sha} is not a trusted release. If you trust where "
+            f"it came from, run: python main.py weights import {path} --trust")
+    try:
+        return _torch_load(src, weights_only=False)
+    except Exception as e:  # anything at all can fail inside a full unpickle
+        raise CheckpointError(f"{path}: full unpickling failed ({type(e).__name__}: {_first_line(e)}); it may need "
+                              f"a module that is not installed, or the file is corrupt") from None
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    if "WeightsUnpickler error:" in text:
+        text = text.split("WeightsUnpickler error:", 1)[1].strip()
+    return (text.splitlines() or [repr(e)])[0][:300]
+
+
+def _is_tensor_map(obj: Any) -> bool:
+    return isinstance(obj, Mapping) and bool(obj) and any(isinstance(v, torch.Tensor) for v in obj.values())
+
+
+def unwrap_state_dict(obj: Any, path: str | Path = "<checkpoint>") -> dict[str, torch.Tensor]:
+    """``{'network'|'state_dict'|'model': sd}`` or a bare sd (or a pickled nn.Module) -> sd without ``module.``."""
+    for _ in range(3):  # wrappers may nest (e.g. {'model': {'state_dict': sd}})
+        if isinstance(obj, torch.nn.Module):
+            obj = obj.state_dict()
+        if isinstance(obj, Mapping) and not _is_tensor_map(obj):
+            inner = next((obj[k] for k in WRAPPER_KEYS if k in obj), None)
+            if inner is None:
+                break
+            obj = inner
+        else:
+            break
+    if not _is_tensor_map(obj):
+        if isinstance(obj, Mapping):
+            keys = ", ".join(map(str, list(obj)[:_LIST_CAP])) or "none"
+            raise CheckpointError(f"{path}: holds no state_dict (no tensors; top-level keys: {keys})")
+        raise CheckpointError(f"{path}: holds a {type(obj).__name__}, not a state_dict")
+    sd = {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+    if all(k.startswith(DP_PREFIX) for k in sd):
+        sd = {k[len(DP_PREFIX):]: v for k, v in sd.items()}
+    return sd
+
+
+def read_checkpoint(path: str | Path, trusted_sha256: set[str] | None = None) -> dict[str, torch.Tensor]:
+    """Read a released checkpoint into a plain state_dict (CPU tensors, no ``module.`` prefix).
+
+    Weights-only unpickling first; full unpickling only when the file's sha256 is in ``trusted_sha256``.
+    """
+    path = Path(path)
+    return unwrap_state_dict(_load_object(path, trusted_sha256), path)
+
+
+# ---------------------------------------------------------------------------------------------------- strict load
+
+
+class KeyReport:
+    """Differences between a checkpoint's keys/shapes and a model's."""
+
+    def __init__(self, missing: list[str], unexpected: list[str],
+                 mismatched: list[tuple[str, tuple[int, ...], tuple[int, ...]]]) -> None:
+        self.benign = [k for k in missing if k.rsplit(".", 1)[-1] == BENIGN_MISSING_SUFFIX]
+        self.missing = [k for k in missing if k.rsplit(".", 1)[-1] != BENIGN_MISSING_SUFFIX]
+        self.unexpected = unexpected
+        self.mismatched = mismatched  # (key, checkpoint shape, model shape)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.unexpected or self.mismatched)
+
+    @property
+    def distance(self) -> int:
+        return len(self.missing) + len(self.unexpected) + len(self.mismatched)
+
+    def describe(self, cap: int = _LIST_CAP) -> str:
+        parts = []
+        if self.missing:
+            parts.append(f"{len(self.missing)} missing key(s): {_capped(self.missing, cap)}")
+        if self.unexpected:
+            parts.append(f"{len(self.unexpected)} unexpected key(s): {_capped(self.unexpected, cap)}")
+        if self.mismatched:
+            items = [f"{k} (checkpoint {list(a)} vs model {list(b)})" for k, a, b in self.mismatched]
+            parts.append(f"{len(self.mismatched)} shape mismatch(es): {_capped(items, cap)}")
+        return "; ".join(parts) or "keys and shapes match"
+
+
+def _capped(items: list[str], cap: int) -> str:
+    shown = ", ".join(items[:cap])
+    return shown + (f", ... and {len(items) - cap} more" if len(items) > cap else "")
+
+
+def compare_keys(expected: Mapping[str, tuple[int, ...]], sd: Mapping[str, Any]) -> KeyReport:
+    """Compare a model's ``{key: shape}`` with a state_dict (tensors or shapes)."""
+    got = {k: tuple(v.shape) if isinstance(v, torch.Tensor) else tuple(v) for k, v in sd.items()}
+    missing = [k for k in expected if k not in got]
+    unexpected = [k for k in got if k not in expected]
+    mismatched = [(k, got[k], tuple(expected[k])) for k in expected if k in got and got[k] != tuple(expected[k])]
+    return KeyReport(missing, unexpected, mismatched)
+
+
+def load_strict(net: torch.nn.Module, sd: Mapping[str, torch.Tensor], path: str | Path,
+                model: str | None = None) -> None:
+    """Load ``sd`` into ``net`` strictly; every difference is an error except missing ``num_batches_tracked``."""
+    own = net.state_dict()
+    report = compare_keys({k: tuple(v.shape) for k, v in own.items()}, sd)
+    if not report.ok:
+        who = f" {model}" if model else f" this {type(net).__name__}"
+        hint = _other_model_hint(sd, model)
+        raise CheckpointError(f"{path}: checkpoint does not fit{who}{hint}: {report.describe()}")
+    full = dict(sd)
+    for k in report.benign:
+        full[k] = torch.zeros_like(own[k])
+    try:
+        net.load_state_dict(full, strict=True)
+    except RuntimeError as e:  # dtype trouble and the like, after our key/shape check passed
+        raise CheckpointError(f"{path}: loading into{' ' + model if model else ''} failed: {_first_line(e)}") \
+            from None
+
+
+def _other_model_hint(sd: Mapping[str, torch.Tensor], model: str | None) -> str:
+    """' (it is a checkpoint of X)' when the state_dict matches another registered model exactly."""
+    try:
+        other, _ = identify_state_dict(sd)
+    except Exception:
+        return ""
+    return "" if other.name == model else f" (it is a checkpoint of {other.name})"
+
+
+# ---------------------------------------------------------------------------------------------------- identify
+
+_SHAPES_CACHE: dict[str, dict[str, tuple[int, ...]]] = {}
+
+
+def _arch_key(family: str, arch: Mapping[str, Any]) -> str:
+    return family + repr(sorted((k, repr(v)) for k, v in arch.items()))
+
+
+def expected_shapes(spec: ModelSpec, arch: Mapping[str, Any] | None = None) -> dict[str, tuple[int, ...]]:
+    """``{key: shape}`` of the network a spec (or an arch of its family) builds; built on the meta device."""
+    from dataclasses import replace
+
+    if arch is not None:
+        spec = replace(spec, arch=dict(arch))
+    key = _arch_key(spec.family, spec.arch)
+    if key not in _SHAPES_CACHE:
+        try:
+            with torch.device("meta"):
+                net = build(spec)
+        except Exception:  # a builder that needs real data: build on CPU (slower, same shapes)
+            net = build(spec)
+        _SHAPES_CACHE[key] = {k: tuple(v.shape) for k, v in net.state_dict().items()}
+    return _SHAPES_CACHE[key]
+
+
+def _variant_inferers() -> dict[str, Any]:
+    """Families whose variant follows from tensor shapes (for messages about unregistered variants)."""
+    try:
+        from models import variant_inference as vi
+    except ImportError:
+        return {}
+    return {fam: getattr(vi, fn) for fam, fn in (("convnextpose", "infer_convnextpose_arch"),
+                                                  ("mobilehumanpose", "infer_mobilehumanpose_arch"))
+            if hasattr(vi, fn)}
+
+
+def identification_note(spec: ModelSpec) -> str:
+    return IDENTIFICATION_NOTES.get(spec.name, "")
+
+
+def identify_state_dict(sd: Mapping[str, torch.Tensor], path: str | Path = "<checkpoint>",
+                        candidates: Iterable[ModelSpec] | None = None) -> tuple[ModelSpec, dict[str, Any]]:
+    """The registered model whose keys and shapes equal the state_dict's; CheckpointError naming the closest."""
+    specs = [s for s in (candidates if candidates is not None else all_specs()) if s.backend == "torch"]
+    scored: list[tuple[int, int, ModelSpec, KeyReport]] = []
+    for i, spec in enumerate(specs):
+        try:
+            report = compare_keys(expected_shapes(spec), sd)
+        except Exception:  # a family whose builder is not available cannot be a match
+            continue
+        scored.append((report.distance, i, spec, report))
+    exact = [s for d, _, s, _ in sorted(scored, key=lambda t: (t[0], not t[2].official, t[1])) if d == 0]
+    if exact:
+        return exact[0], dict(exact[0].arch)
+    msg = f"{path}: matches no registered model ({len(sd)} tensors)"
+    inferred = _describe_inferred(sd)
+    if inferred:
+        msg += f"; {inferred}"
+    closest = sorted(scored, key=lambda t: (t[0], t[1]))[:3]
+    if closest:
+        msg += ". Closest: " + " | ".join(f"{s.name}: {r.describe(cap=3)}" for _, _, s, r in closest)
+    raise CheckpointError(msg)
+
+
+def _describe_inferred(sd: Mapping[str, torch.Tensor]) -> str:
+    for family, infer in _variant_inferers().items():
+        try:
+            arch = infer(sd)
+        except Exception:
+            continue
+        if arch:
+            return f"its shapes describe a {family} network {dict(arch)} that no registered model has"
+    return ""
+
+
+def identify_checkpoint(path: str | Path, trusted_sha256: set[str] | None = None
+                        ) -> tuple[ModelSpec, dict[str, Any], dict[str, torch.Tensor]]:
+    """Which registered model a file belongs to, by key layout and shapes -> (spec, arch, state_dict).
+
+    Matching is exact (every key and shape, missing ``num_batches_tracked`` excepted), so ResNet depth, joint count,
+    depth bins, head type and ConvNeXtPose / MobileHumanPose variants all follow from the file itself.
+    """
+    sd = read_checkpoint(path, trusted_sha256)
+    spec, arch = identify_state_dict(sd, path)
+    return spec, arch, sd

@@ -1,0 +1,82 @@
+"""Turn a model name into a ready network: find its weights, read them safely, build, load strictly.
+
+Why one entry point: the GUI, the CLI and the benchmark must all refuse a checkpoint that does not fit (never a
+non-strict load) and must never show random weights without saying so; ``LoadedModel.trained`` and ``label`` carry
+that to every view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from models.checkpoint import CheckpointError, load_strict, read_checkpoint, sha256_file
+from models.spec import ModelSpec, build, get_spec
+from models.weights import find_weights, manual_instructions, resolve_weights_dir, trusted_hashes
+
+__all__ = ["UNTRAINED_SUFFIX", "LoadedModel", "WeightsMissingError", "load_model"]
+
+UNTRAINED_SUFFIX = " (untrained weights)"
+
+
+@dataclass
+class LoadedModel:
+    spec: ModelSpec
+    net: torch.nn.Module  # eval mode, on CPU after loading (the predictor moves it)
+    trained: bool  # False = random ("untrained") weights: speed tests only, always labelled
+    checkpoint: Path | None
+    sha256: str | None
+
+    @property
+    def label(self) -> str:
+        return self.spec.name + ("" if self.trained else UNTRAINED_SUFFIX)
+
+
+class WeightsMissingError(Exception):
+    """A model has no weights; the message says which model, where we looked and how to get them."""
+
+
+def _missing_message(spec: ModelSpec, weights_dir: Path) -> str:
+    has_direct = any(s.kind in ("http", "dropbox", "gdrive") for s in spec.checkpoints)
+    how = (f"get them with: python main.py weights download {spec.name}" if has_direct
+           else manual_instructions(spec))
+    if spec.backend != "torch":
+        return (f"{spec.name} has no weights: looked in {weights_dir} (manifest.json, {spec.name}.onnx). {how}. "
+                f"An {spec.backend.upper()} model is its file: it has no untrained (random-weight) mode.")
+    return (f"{spec.name} has no weights: looked in {weights_dir} (manifest.json, {spec.name}.pth). {how}. "
+            f"Or allow untrained (random) weights, for speed tests only.")
+
+
+def load_model(name: str, *, weights: Path | None = None, allow_untrained: bool = False,
+               weights_dir: Path | None = None, seed: int = 0) -> LoadedModel:
+    """Build ``name`` and load its checkpoint (``weights`` or the one in the weights directory).
+
+    Without a checkpoint: WeightsMissingError, or with ``allow_untrained`` a deterministic random init from ``seed``
+    (labelled untrained; ONNX-backed models have no such mode). A checkpoint that does not fit raises
+    CheckpointError listing the differences. ONNX-backed specs get ``models.onnx_backend.build_onnx_net``.
+    """
+    spec = get_spec(name)
+    d = resolve_weights_dir(weights_dir)
+    path = Path(weights).expanduser() if weights is not None else find_weights(spec.name, d)
+    if path is None:
+        if not allow_untrained or spec.backend != "torch":
+            raise WeightsMissingError(_missing_message(spec, d))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = build(spec)
+        return LoadedModel(spec, net.eval().cpu(), False, None, None)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such file")
+    sha = sha256_file(path)
+    if spec.backend == "onnx":
+        from models.onnx_backend import build_onnx_net
+
+        return LoadedModel(spec, build_onnx_net(spec, path), True, path, sha)
+    if spec.backend != "torch":
+        raise CheckpointError(f"{path}: {spec.name} uses the {spec.backend!r} backend, which cannot be loaded")
+    sd = read_checkpoint(path, trusted_hashes(d))
+    net = build(spec)
+    load_strict(net, sd, path, spec.name)
+    return LoadedModel(spec, net.eval().cpu(), True, path, sha)

@@ -1,0 +1,103 @@
+"""``python main.py models`` and ``python main.py weights ...``: output shape, manifest effects, clean errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import main
+from models import model_names
+from tests.conftest import ROOT
+from tests.test_checkpoint import CNP, SMALL, save_official, small_net
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    rc = main.main(argv)
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_models_json_subprocess(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "main.py", "models", "--json", "--weights-dir", str(tmp_path / "w")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert [r["name"] for r in rows] == model_names()
+    for r in rows:
+        assert {"name", "family", "joints", "input_size", "params", "gmacs", "weights"} <= set(r)
+        assert r["weights"] is None
+    posenet = next(r for r in rows if r["name"] == "posenet-r50")
+    assert posenet["joints"] == 18 and posenet["input_size"] == [256, 256] and posenet["params"] == 34_291_392
+    assert posenet["published"]["mpjpe_p2"] == 53.3
+
+
+def test_weights_import_via_cli_updates_manifest_and_models(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    wdir = tmp_path / "w"
+    src = save_official(small_net(), tmp_path / "snapshot_24.pth.tar")
+    rc, out, err = run_cli(["weights", "import", str(src), "--weights-dir", str(wdir)], capsys)
+    assert rc == 0, err
+    assert f"as {SMALL}" in out
+    rows = json.loads((wdir / "manifest.json").read_text())
+    assert [r["model"] for r in rows] == [SMALL] and (wdir / rows[0]["file"]).is_file()
+
+    rc, out, _ = run_cli(["weights", "list", "--weights-dir", str(wdir)], capsys)
+    assert rc == 0 and SMALL in out and rows[0]["sha256"][:16] in out
+    rc, out, _ = run_cli(["weights", "--weights-dir", str(wdir), "dir"], capsys)
+    assert rc == 0 and out.strip() == str(wdir)
+
+    rc, out, _ = run_cli(["models", "--json", "--weights-dir", str(wdir)], capsys)
+    by_name = {r["name"]: r for r in json.loads(out)}
+    assert by_name[SMALL]["weights"] == str(wdir / f"{SMALL}.pth") and by_name[CNP]["weights"] is None
+    rc, out, _ = run_cli(["models", "--weights-dir", str(wdir)], capsys)
+    line = next(ln for ln in out.splitlines() if ln.startswith(SMALL + "*"))
+    assert line.endswith(str(wdir / f"{SMALL}.pth"))
+    assert next(ln for ln in out.splitlines() if ln.startswith(CNP + " ")).endswith("missing")
+
+
+@pytest.mark.parametrize("kind", ["text", "missing", "wrong-model", "unknown-name"])
+def test_bad_input_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str) -> None:
+    wdir = str(tmp_path / "w")
+    bad = tmp_path / "bad.pth"
+    if kind == "text":
+        bad.write_text("not weights")
+        argv, needle = ["weights", "import", str(bad)], "not a PyTorch checkpoint"
+    elif kind == "missing":
+        argv, needle = ["weights", "import", str(bad)], "no such file"
+    elif kind == "wrong-model":
+        save_official(small_net(CNP), bad)
+        argv, needle = ["weights", "import", str(bad), "--as", SMALL], f"checkpoint of {CNP}"
+    else:
+        argv, needle = ["weights", "download", "no-such-model"], "unknown model 'no-such-model'"
+    rc, out, err = run_cli([*argv, "--weights-dir", wdir], capsys)
+    assert rc == 1
+    errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and needle in errors[0] and "Traceback" not in err
+    if kind != "unknown-name":
+        assert str(bad) in errors[0]
+    assert not (tmp_path / "w" / "manifest.json").exists()
+
+
+def test_onnx_import_route(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A .onnx file goes to models.onnx_import (when present); a broken one is still one clean error line."""
+    f = tmp_path / "model.onnx"
+    f.write_bytes(b"\x08\x07")
+    rc, _, err = run_cli(["weights", "import", str(f), "--weights-dir", str(tmp_path / "w")], capsys)
+    assert rc == 1 and "Traceback" not in err
+    errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and str(f) in errors[0]
+    if importlib.util.find_spec("models.onnx_import") is None:
+        assert "ONNX import is not available" in errors[0]
+    else:
+        assert "not a PyTorch checkpoint" not in errors[0]  # it was not read as a torch file
+
+
+def test_download_manual_source_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, err = run_cli(["weights", "download", "convnextpose-l", "--weights-dir", str(tmp_path / "w")], capsys)
+    assert rc == 1 and err.startswith("error: convnextpose-l: the weights cannot be downloaded automatically")
+    assert "ConvNeXtPose_L.tar" in err and "python main.py weights import FILE" in err and "Traceback" not in err
