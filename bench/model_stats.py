@@ -79,7 +79,7 @@ def model_stats(names: Sequence[str] | None = None, *, notes: list[str] | None =
 
     Models whose family has no builder are skipped; a line saying so is appended to ``notes``.
     """
-    specs = [get_spec(n) for n in names] if names else all_specs()
+    specs = [get_spec(n) for n in names] if names else [s for s in all_specs() if s.backend == "torch"]
     rows = []
     for spec in specs:
         try:

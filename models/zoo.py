@@ -119,3 +119,4 @@ register(ModelSpec(
                          "model_chall_trainval_152ft_384x288.pth.tar", kind="dropbox"),
     ),
 ))
+from models import zoo_onnx  # noqa: E402,F401  (ONNX-backed entries)
