@@ -1,0 +1,184 @@
+"""``python main.py live``: run the live pipeline headless and report per-stage latency and FPS;
+``python main.py live export REC.h5 --format csv|trc``: export a recording to motion-capture formats."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from cli import command
+
+DEFAULT_MODELS = "convnextpose-xs"
+
+
+def _positive_int(text: str) -> int:
+    v = int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+@command("live", help="run the live pipeline (source -> detector -> models) headless; 'live export' converts a "
+                      "recording to CSV/TRC")
+class LiveCommand:
+    @staticmethod
+    def configure(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--source", default="demo", help="demo | camera INDEX | video file | image folder | URL")
+        p.add_argument("--models", default=DEFAULT_MODELS, help=f"comma-separated model names (default "
+                                                                f"{DEFAULT_MODELS}: the CPU profile)")
+        p.add_argument("--frames", type=_positive_int, default=None, help="stop after N processed frames")
+        p.add_argument("--duration", type=float, default=None, help="stop after S seconds")
+        p.add_argument("--record", metavar="FILE.h5", default=None, help="record results to HDF5")
+        p.add_argument("--allow-untrained", action="store_true",
+                       help="run models without weights on random weights (labelled untrained; speed tests only)")
+        p.add_argument("--detector", default="auto",
+                       help="auto | YOLO .pt path | YOLO model name | none (whole-frame box)")
+        p.add_argument("--imgsz", type=int, default=320, help="detector input size (320 for CPU, 640 for GPU)")
+        p.add_argument("--conf", type=float, default=0.35, help="detector confidence threshold")
+        p.add_argument("--det-every", type=_positive_int, default=1,
+                       help="detect every N frames; boxes follow the poses in between")
+        p.add_argument("--tracker", default="bytetrack", choices=("bytetrack", "botsort", "iou", "none"))
+        p.add_argument("--rootnet", default="rootnet-r50", help="RootNet model for absolute depth, or 'none'")
+        p.add_argument("--rootnet-every", type=_positive_int, default=1, help="run RootNet every K frames")
+        p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+        p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"))
+        p.add_argument("--channels-last", action="store_true")
+        p.add_argument("--flip-test", action="store_true")
+        p.add_argument("--no-smoothing", action="store_true", help="publish raw poses only (smoothed = raw)")
+        p.add_argument("--intrinsics", default=None, help="camera calibration (OpenCV YAML or JSON)")
+        p.add_argument("--hfov", type=float, default=60.0, help="assumed horizontal FOV without a calibration")
+        p.add_argument("--asap", action="store_true",
+                       help="files: process every frame as fast as possible instead of at the file's frame rate")
+        p.add_argument("--weights-dir", default=None)
+        p.add_argument("--json", metavar="FILE", default=None, help="write the final statistics as JSON")
+        p.add_argument("--headless", action="store_true", help="no live status line; only the final report")
+        sub = p.add_subparsers(dest="live_action", metavar="ACTION")
+        ex = sub.add_parser("export", help="export a recording to CSV or TRC",
+                            description="Export a PoseArena live recording (HDF5) to CSV or TRC.")
+        ex.add_argument("recording", help="the .h5 file written by --record")
+        ex.add_argument("--format", dest="fmt", default="csv", help="csv | trc")
+        ex.add_argument("--model", default=None, help="which model's joints (needed when several were recorded)")
+        ex.add_argument("--kind", default="smoothed", choices=("smoothed", "raw"))
+        ex.add_argument("--field", default="joints_cam_mm", choices=("joints_cam_mm", "joints_rel_mm", "joints_2d"))
+        ex.add_argument("--track", type=int, default=None, help="one track id (TRC default: the most seen)")
+        ex.add_argument("--out", required=True, help="output file")
+
+    @staticmethod
+    def run(args: argparse.Namespace) -> int:
+        if getattr(args, "live_action", None) == "export":
+            return _export(args)
+        return _live(args)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from engine.mocap_export import ExportError, export_recording
+
+    try:
+        out = export_recording(args.recording, args.fmt, args.out, model=args.model, kind=args.kind,
+                               field=args.field, track=args.track)
+    except ExportError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}")
+    return 0
+
+
+def _config(args: argparse.Namespace):
+    from engine.live import LiveConfig
+    from engine.smoothing import DEFAULT_POSE
+
+    models = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    return LiveConfig(
+        source=args.source, models=models, allow_untrained=args.allow_untrained, weights_dir=args.weights_dir,
+        detector=args.detector, imgsz=args.imgsz, det_conf=args.conf, det_every=args.det_every, tracker=args.tracker,
+        rootnet=None if args.rootnet.lower() == "none" else args.rootnet, rootnet_every=args.rootnet_every,
+        device=args.device, precision=args.precision, channels_last=args.channels_last, flip_test=args.flip_test,
+        smoothing=None if args.no_smoothing else DEFAULT_POSE, intrinsics=args.intrinsics,
+        hfov_deg=args.hfov, realtime=False if args.asap else None, max_frames=args.frames, record=args.record)
+
+
+class _Status:
+    """Prints one status line per second from the result callback (cheap: no work when not due)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._next = 0.0
+        self._tty = sys.stdout.isatty()
+        self.last: Any = None
+
+    def __call__(self, r: Any) -> None:
+        self.last = r
+        if not self.enabled or time.monotonic() < self._next:
+            return
+        self._next = time.monotonic() + 1.0
+        line = (f"frame {r.frame_id} | {r.fps:.1f} FPS | end-to-end {r.end_to_end_ms:.0f} ms | "
+                f"{r.num_persons} person(s) | dropped {r.dropped_frames}")
+        print(("\r" + line) if self._tty else line, end="" if self._tty else "\n", flush=True)
+
+
+def _live(args: argparse.Namespace) -> int:
+    from engine.detector import DetectorError
+    from engine.live import LiveEngine
+    from engine.sources import SourceError
+    from models.loader import WeightsMissingError
+
+    try:
+        cfg = _config(args)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    status = _Status(not args.headless)
+    errors: list[BaseException] = []
+
+    def on_event(ev: Any) -> None:
+        if ev.kind in ("lost", "reconnecting", "reconnected", "corrupt", "error"):
+            print(f"\n[source] {ev.kind}: {ev.message}", file=sys.stderr)
+
+    engine = LiveEngine(cfg, on_result=status, on_error=errors.append, on_event=on_event)
+    try:
+        engine.start()
+    except (WeightsMissingError, SourceError, DetectorError, ValueError, KeyError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        engine.stop()
+        return 2
+    for note in engine.notes:
+        print(f"note: {note}", file=sys.stderr)
+    stop_at = time.monotonic() + args.duration if args.duration else None
+    interrupted = False
+    try:
+        while not engine.wait(0.2):
+            if stop_at is not None and time.monotonic() >= stop_at:
+                break
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        engine.stop()
+    if status.enabled and status._tty:
+        print()
+    stats = engine.stats()
+    print(stats.summary())
+    if status.last is not None and status.last.untrained:
+        print("UNTRAINED (random weights, speed only): " + ", ".join(status.last.untrained))
+    if args.record:
+        print(f"recording: {args.record}")
+    if args.json:
+        _write_json(Path(args.json), stats)
+    if errors:
+        print(f"error: {errors[0]}", file=sys.stderr)
+        return 1
+    return 130 if interrupted else 0
+
+
+def _write_json(path: Path, stats: Any) -> None:
+    from dataclasses import asdict
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(asdict(stats), indent=1))
+    os.replace(tmp, path)
+

@@ -1,0 +1,368 @@
+"""Person detectors for the live pipeline, with sparse detection and track ids.
+
+``PersonDetector.__call__`` runs the real detector every ``every_n`` frames and, in between, carries each person's
+box from its previous pose (tight box around the 2D joints, enlarged x1.25: rtmlib's ``pose_to_bbox`` practice),
+keeping the track ids. It always detects when nobody is being carried, so a person entering is picked up at once.
+
+``YoloPersonDetector`` uses ultralytics (person class only) with the library's tracker (``model.track(persist=True)``,
+ByteTrack/BoT-SORT). Those trackers need the ``lap`` package; without it the detector falls back to a small greedy
+IoU tracker (``IouTracker``) and says so in its label. ``make_detector`` resolves weights (a local file, a named model
+in the weights directory or current folder, or a download when online) and, when no detector can be had, returns the
+clearly labelled ``WholeFrameDetector`` (one box = the whole frame) instead of failing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+WHOLE_FRAME_LABEL = "no person detector: whole-frame box"
+DEFAULT_YOLO = ("yolo11n.pt", "yolov8n.pt")
+CARRY_SCALE = 1.25
+
+
+class DetectorError(Exception):
+    """A detector that cannot be built from what was given; the message names the file and the cause."""
+
+
+@dataclass
+class Detections:
+    boxes_xywh: np.ndarray  # [N,4] float32, top-left x, y, width, height in image pixels
+    scores: np.ndarray  # [N] float32 (1.0 for carried / whole-frame boxes)
+    track_ids: np.ndarray  # [N] int64, -1 = untracked
+    origin: str  # "detector" | "carried" | "whole-frame"
+
+    @classmethod
+    def empty(cls, origin: str = "detector") -> Detections:
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64), origin)
+
+    def __len__(self) -> int:
+        return len(self.boxes_xywh)
+
+
+def boxes_from_joints(joints_2d: np.ndarray, image_hw: tuple[int, int], scale: float = CARRY_SCALE) -> np.ndarray:
+    """[P,J,2] pixels -> [P,4] xywh: the joints' bounding box enlarged ``scale`` times about its centre, clipped to
+    the image. Persons with no finite joint or a box under 2 px get NaN rows (the caller drops them)."""
+    h, w = image_hw
+    out = np.full((len(joints_2d), 4), np.nan, np.float32)
+    for p, pts in enumerate(np.asarray(joints_2d, dtype=np.float64)):
+        pts = pts[np.all(np.isfinite(pts), axis=1)]
+        if len(pts) == 0:
+            continue
+        (x1, y1), (x2, y2) = pts.min(0), pts.max(0)
+        cx, cy, bw, bh = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) * scale, (y2 - y1) * scale
+        x1, y1 = max(0.0, cx - bw / 2), max(0.0, cy - bh / 2)
+        x2, y2 = min(float(w), cx + bw / 2), min(float(h), cy + bh / 2)
+        if x2 - x1 >= 2 and y2 - y1 >= 2:
+            out[p] = (x1, y1, x2 - x1, y2 - y1)
+    return out
+
+
+def iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU [len(a), len(b)] of xywh boxes."""
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    ax2, ay2, bx2, by2 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    iw = np.clip(np.minimum(ax2[:, None], bx2[None]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    ih = np.clip(np.minimum(ay2[:, None], by2[None]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = iw * ih
+    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+
+
+class IouTracker:
+    """Greedy IoU matching of new boxes to the tracks' last boxes (highest IoU first); a track unseen for
+    ``max_missed`` updates is dropped. Enough for a webcam scene; ByteTrack is used when available."""
+
+    def __init__(self, iou_threshold: float = 0.3, max_missed: int = 5) -> None:
+        self.iou_threshold = iou_threshold
+        self.max_missed = max_missed
+        self.reset()
+
+    def reset(self) -> None:
+        self._boxes: dict[int, np.ndarray] = {}
+        self._missed: dict[int, int] = {}
+        self._next = 1
+
+    def update(self, boxes_xywh: np.ndarray) -> np.ndarray:
+        """Assign ids to ``boxes_xywh`` [N,4] -> [N] int64."""
+        ids = np.full(len(boxes_xywh), -1, np.int64)
+        tids = list(self._boxes)
+        if tids and len(boxes_xywh):
+            iou = iou_xywh(np.stack([self._boxes[t] for t in tids]), boxes_xywh)
+            for flat in np.argsort(-iou, axis=None):
+                ti, di = np.unravel_index(flat, iou.shape)
+                if iou[ti, di] < self.iou_threshold:
+                    break
+                if ids[di] >= 0 or tids[ti] in ids:
+                    continue
+                ids[di] = tids[ti]
+        for d in range(len(ids)):
+            if ids[d] < 0:
+                ids[d] = self._next
+                self._next += 1
+        self.observe(boxes_xywh, ids)
+        return ids
+
+    def observe(self, boxes_xywh: np.ndarray, ids: Sequence[int]) -> None:
+        """Record where tracks are now (also used for boxes carried from poses between detections)."""
+        seen = set()
+        for box, tid in zip(boxes_xywh, ids):
+            if tid >= 0:
+                self._boxes[int(tid)] = np.asarray(box, np.float64)
+                self._missed[int(tid)] = 0
+                seen.add(int(tid))
+        for tid in list(self._boxes):
+            if tid not in seen:
+                self._missed[tid] += 1
+                if self._missed[tid] > self.max_missed:
+                    del self._boxes[tid], self._missed[tid]
+
+
+_DETECTORS: dict[str, type[PersonDetector]] = {}
+
+
+def register_detector(name: str):
+    """Class decorator: adds a ``PersonDetector`` subclass (with ``from_spec``) to the registry."""
+
+    def deco(cls: type[PersonDetector]) -> type[PersonDetector]:
+        if name in _DETECTORS:
+            raise ValueError(f"detector {name!r} registered twice")
+        cls.kind = name
+        _DETECTORS[name] = cls
+        return cls
+
+    return deco
+
+
+def detector_kinds() -> list[str]:
+    return list(_DETECTORS)
+
+
+class PersonDetector(ABC):
+    """Sparse detection + pose-carried boxes between detections. Subclasses implement ``_detect``."""
+
+    kind: ClassVar[str] = "?"
+    label: str = "?"
+    note: str = ""  # why a fallback was chosen, shown next to the label
+
+    def __init__(self, every_n: int = 1) -> None:
+        if every_n < 1:
+            raise ValueError(f"every_n must be >= 1, got {every_n}")
+        self.every_n = every_n
+        self._carried: Detections | None = None
+        self._since = 0
+
+    @classmethod
+    def from_spec(cls, spec: str, **opts: Any) -> PersonDetector:
+        return cls(**opts)
+
+    @abstractmethod
+    def _detect(self, image_bgr: np.ndarray) -> Detections: ...
+
+    def _observe_carried(self, dets: Detections) -> None:
+        """Hook for trackers that can learn from carried boxes."""
+        return
+
+    def __call__(self, image_bgr: np.ndarray) -> Detections:
+        carried = self._carried
+        self._carried = None
+        if carried is not None and len(carried) and self._since < self.every_n:
+            self._since += 1
+            self._observe_carried(carried)
+            return carried
+        self._since = 1
+        return self._detect(image_bgr)
+
+    def update_from_poses(self, track_ids: Sequence[int] | np.ndarray, joints_2d: np.ndarray,
+                          image_hw: tuple[int, int]) -> None:
+        """Boxes for the next frame from this frame's 2D poses ([P,J,2], same order as ``track_ids``)."""
+        if self.every_n <= 1:
+            return
+        boxes = boxes_from_joints(joints_2d, image_hw)
+        ok = np.all(np.isfinite(boxes), axis=1)
+        ids = np.asarray(track_ids, np.int64)[ok]
+        self._carried = Detections(boxes[ok], np.ones(int(ok.sum()), np.float32), ids, "carried")
+
+    def reset(self) -> None:
+        self._carried = None
+        self._since = 0
+
+
+@register_detector("whole-frame")
+class WholeFrameDetector(PersonDetector):
+    """No detector available: one box covering the whole frame (track id 0), clearly labelled."""
+
+    label = WHOLE_FRAME_LABEL
+
+    def __init__(self, note: str = "", every_n: int = 1) -> None:
+        super().__init__(1)
+        self.note = note
+
+    @classmethod
+    def from_spec(cls, spec: str, **opts: Any) -> PersonDetector:
+        return cls(note=opts.get("note", ""))
+
+    def _detect(self, image_bgr: np.ndarray) -> Detections:
+        h, w = image_bgr.shape[:2]
+        return Detections(np.array([[0, 0, w, h]], np.float32), np.ones(1, np.float32), np.zeros(1, np.int64),
+                          "whole-frame")
+
+
+def _person_class(names: dict[int, str], weights: str) -> int:
+    """The 'person' class index; an 80-class model with placeholder names ("0".."79") is taken as COCO order."""
+    person = [k for k, v in names.items() if str(v).lower() == "person"]
+    if person:
+        return int(person[0])
+    if len(names) == 80 and all(str(v) == str(k) for k, v in names.items()):
+        return 0
+    shown = ", ".join(f"{k}: {v}" for k, v in list(names.items())[:10])
+    raise DetectorError(f"YOLO weights {weights!r} have no 'person' class (classes: {shown}...)")
+
+
+def lap_available() -> bool:
+    return importlib.util.find_spec("lap") is not None
+
+
+@register_detector("yolo")
+class YoloPersonDetector(PersonDetector):
+    """ultralytics YOLO restricted to the person class, with tracking ids."""
+
+    def __init__(self, weights: str | Path, imgsz: int = 320, conf: float = 0.35, every_n: int = 1,
+                 tracker: str = "bytetrack", device: str | None = None, half: bool = False, max_det: int = 20) -> None:
+        super().__init__(every_n)
+        try:
+            from ultralytics import YOLO
+        except ImportError as e:  # pragma: no cover
+            raise DetectorError(f"ultralytics is not installed ({e})") from e
+        self.weights = str(weights)
+        try:
+            self.model = YOLO(self.weights)
+        except Exception as e:
+            raise DetectorError(f"YOLO weights {self.weights!r} could not be loaded: {e}") from e
+        self.person_class = _person_class(dict(getattr(self.model, "names", None) or {}), self.weights)
+        self.imgsz, self.conf, self.device, self.half, self.max_det = int(imgsz), float(conf), device, half, max_det
+        self.tracker_name = tracker
+        self._own_tracker: IouTracker | None = None
+        note = ""
+        if tracker in ("bytetrack", "botsort") and not lap_available():
+            note = f"{tracker} needs the 'lap' package: using IoU tracking"
+            log.warning("%s", note)
+            self._own_tracker = IouTracker()
+        elif tracker in ("iou", "none"):
+            self._own_tracker = IouTracker() if tracker == "iou" else None
+        elif tracker not in ("bytetrack", "botsort"):
+            raise DetectorError(f"unknown tracker {tracker!r}; use bytetrack, botsort, iou or none")
+        self.note = note
+        uses = "IoU" if self._own_tracker is not None else tracker if tracker != "none" else "no"
+        self.label = f"YOLO {Path(self.weights).stem} @{self.imgsz} ({uses} tracking" + (
+            f", detect every {every_n} frames)" if every_n > 1 else ")")
+
+    @property
+    def _library_tracking(self) -> bool:
+        return self._own_tracker is None and self.tracker_name in ("bytetrack", "botsort")
+
+    def _detect(self, image_bgr: np.ndarray) -> Detections:
+        kw: dict[str, Any] = dict(classes=[self.person_class], imgsz=self.imgsz, conf=self.conf, verbose=False,
+                                  max_det=self.max_det, half=self.half)
+        if self.device is not None:
+            kw["device"] = self.device
+        if self._library_tracking:
+            res = self.model.track(image_bgr, persist=True, tracker=f"{self.tracker_name}.yaml", **kw)
+        else:
+            res = self.model.predict(image_bgr, **kw)
+        boxes = res[0].boxes
+        if boxes is None or len(boxes) == 0:
+            if self._own_tracker is not None:
+                self._own_tracker.update(np.zeros((0, 4), np.float32))
+            return Detections.empty()
+        cxywh = boxes.xywh.cpu().numpy().astype(np.float32)
+        xywh = np.concatenate([cxywh[:, :2] - cxywh[:, 2:] / 2, cxywh[:, 2:]], axis=1)
+        scores = boxes.conf.cpu().numpy().astype(np.float32)
+        if self._own_tracker is not None:
+            ids = self._own_tracker.update(xywh)
+        elif boxes.id is not None:
+            ids = boxes.id.cpu().numpy().astype(np.int64)
+        else:
+            ids = np.full(len(xywh), -1, np.int64)
+        return Detections(xywh, scores, ids, "detector")
+
+    def _observe_carried(self, dets: Detections) -> None:
+        if self._own_tracker is not None:
+            self._own_tracker.observe(dets.boxes_xywh, dets.track_ids)
+
+    def reset(self) -> None:
+        super().reset()
+        if self._own_tracker is not None:
+            self._own_tracker.reset()
+        predictor = getattr(self.model, "predictor", None)
+        for t in getattr(predictor, "trackers", None) or []:
+            t.reset()
+
+
+def _offline() -> bool:
+    return os.environ.get("YOLO_OFFLINE", "").lower() in ("1", "true", "yes")
+
+
+def _search_dirs() -> list[Path]:
+    dirs: list[Path] = []
+    try:
+        from models.weights import resolve_weights_dir
+
+        dirs.append(resolve_weights_dir())
+    except Exception:  # pragma: no cover  (weights module unavailable)
+        pass
+    dirs.append(Path.cwd())
+    return dirs
+
+
+def find_detector_weights(name: str) -> Path | None:
+    """A named YOLO file ("yolo11n.pt") in the weights directory (or its ``detectors/``) or the current folder."""
+    for d in _search_dirs():
+        for cand in (d / name, d / "detectors" / name):
+            if cand.is_file():
+                return cand
+    return None
+
+
+def make_detector(spec: str | os.PathLike[str] | None = "auto", *, imgsz: int = 320, conf: float = 0.35,
+                  every_n: int = 1, tracker: str = "bytetrack", device: str | None = None,
+                  half: bool = False) -> PersonDetector:
+    """The detector ``spec`` names: "auto"/None (default YOLO if obtainable), a .pt path, a YOLO model name,
+    "none" (whole-frame box) or "kind:rest" for any registered kind. Never raises for missing weights: falls back
+    to ``WholeFrameDetector`` with the reason in ``note``. A detector kind that does not exist does raise."""
+    text = "auto" if spec is None else str(spec).strip()
+    yolo_kw = dict(imgsz=imgsz, conf=conf, every_n=every_n, tracker=tracker, device=device, half=half)
+    if text.lower() in ("none", "whole-frame", "off"):
+        return WholeFrameDetector(note="detector disabled")
+    if ":" in text and text.split(":", 1)[0] in _DETECTORS and not Path(text).exists():
+        kind, rest = text.split(":", 1)
+        return _DETECTORS[kind].from_spec(rest, **(yolo_kw if kind == "yolo" else {}))
+    candidates: list[str] = list(DEFAULT_YOLO) if text.lower() == "auto" else [text]
+    reasons: list[str] = []
+    for cand in candidates:
+        path = Path(cand).expanduser()
+        local = path if path.is_file() else find_detector_weights(cand) if path.name == cand else None
+        if local is None and (path.parent != Path(".") or path.suffix.lower() not in (".pt", ".yaml", ".onnx")):
+            reasons.append(f"{cand}: no such file")
+            continue
+        if local is None and _offline():
+            reasons.append(f"{cand}: not found locally ({', '.join(map(str, _search_dirs()))}) and offline")
+            continue
+        try:
+            return YoloPersonDetector(local or cand, **yolo_kw)
+        except DetectorError as e:
+            reasons.append(str(e))
+    note = "; ".join(reasons)
+    log.warning("no person detector (%s); using one whole-frame box", note)
+    return WholeFrameDetector(note=note)

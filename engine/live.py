@@ -1,0 +1,668 @@
+"""The threaded live pipeline: source -> capture thread (newest frame) -> detector -> RootNet -> pose models ->
+smoothing -> subscribers / recorder.
+
+Design (published-and-practice.md D.2, house-style C.iii):
+- Two threads. The capture thread keeps only the newest frame in a one-slot mailbox; the inference thread takes it
+  when it is free, so at most one frame is in flight and nothing queues (drops happen at the entrance and are
+  counted). Files processed "as fast as possible" use a lockstep mailbox instead: every frame, still one in flight.
+- Every frame keeps its id and monotonic capture time to the end; ``LiveResult.latencies_ms`` has each stage and
+  "end_to_end" (capture -> result published). ``stats()`` gives rolling mean/p50/p95 per stage and the FPS.
+- Detection can run every N frames (boxes carried from the previous poses in between), RootNet every K frames
+  (depth held per track in between); root depth is filtered causally per track, and poses are One Euro smoothed per
+  model per track (raw and smoothed are both published and recorded).
+- Errors in either thread go to the error callbacks (and ``engine.error``), and end the run; they are never
+  swallowed. Subscriber exceptions are reported the same way but do not stop inference.
+
+Subscribers run on the inference thread: they must return quickly (the GUI adapter just emits a Qt signal).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.camera import CameraIntrinsics
+from engine.capture import CaptureThread
+from engine.detector import Detections, PersonDetector, make_detector
+from engine.smoothing import (
+    DEFAULT_POSE,
+    DEFAULT_ROOT_DEPTH,
+    SCALE_MM,
+    OneEuroParams,
+    PoseSmoother,
+    SmoothedPose,
+    TrackFilters,
+)
+from engine.sources import Frame, FrameSource, SourceEvent, SourceOptions, make_source
+
+log = logging.getLogger(__name__)
+
+__all__ = ["LiveConfig", "LiveEngine", "LiveResult", "ModelInfo", "RollingStats", "StageStats", "EngineStats"]
+
+
+@dataclass
+class LiveConfig:
+    source: str = "demo"
+    models: tuple[str, ...] = ("convnextpose-xs",)  # the CPU profile: lightest model with published weights
+    allow_untrained: bool = False
+    weights_dir: str | None = None
+    # detector
+    detector: str | None = "auto"  # "auto" | .pt path | YOLO name | "none" (whole-frame box)
+    imgsz: int = 320
+    det_conf: float = 0.35
+    det_every: int = 1
+    tracker: str = "bytetrack"
+    # root depth
+    rootnet: str | None = "rootnet-r50"  # None: fixed default depth
+    rootnet_every: int = 1
+    root_filter: OneEuroParams | None = DEFAULT_ROOT_DEPTH  # None: RootNet depth used as is
+    default_root_mm: float = 4000.0
+    # inference
+    device: str = "auto"
+    precision: str = "fp32"
+    channels_last: bool = False
+    flip_test: bool = False
+    smoothing: OneEuroParams | None = DEFAULT_POSE
+    intrinsics: CameraIntrinsics | str | None = None  # None: from_fov(frame size, hfov_deg); or a calibration file
+    hfov_deg: float = 60.0
+    # source behaviour
+    realtime: bool | None = None  # pace files at their fps (default for files); False = as fast as possible
+    drop_frames: bool | None = None  # None: newest-frame policy for live/realtime sources, lockstep otherwise
+    loop: bool | None = None
+    max_frames: int | None = None  # stop after this many processed frames
+    # output
+    record: str | None = None  # HDF5 path
+    max_persons: int = 8  # slots per frame in the recording
+    stats_window: int = 120
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What views and recordings need to know about a model, independent of torch."""
+
+    name: str
+    label: str
+    trained: bool
+    joint_set: str
+    joint_names: tuple[str, ...]
+    root_index: int
+    sha256: str | None = None
+    checkpoint: str | None = None
+
+    @property
+    def num_joints(self) -> int:
+        return len(self.joint_names)
+
+    @classmethod
+    def from_loaded(cls, lm: Any) -> ModelInfo:
+        from models.joints import JOINT_SETS
+
+        js = JOINT_SETS.get(lm.spec.joint_set)
+        names, root = (tuple(js.names), js.root) if js is not None else (("root",), 0)  # RootNet: one point
+        return cls(lm.spec.name, lm.label, bool(lm.trained), lm.spec.joint_set, names, root, lm.sha256,
+                   str(lm.checkpoint) if lm.checkpoint else None)
+
+
+@dataclass
+class LiveResult:
+    frame_id: int
+    capture_ts: float  # time.monotonic() at capture
+    media_ts: float | None  # position in a file (s) when the source has one, else None
+    result_ts: float  # time.monotonic() when published
+    image: np.ndarray  # the frame (BGR) for display; do not modify
+    boxes: np.ndarray  # [P,4] detector/carried boxes (xywh) of the persons with poses
+    crop_boxes: np.ndarray  # [P,4] the processed (square, x1.25) boxes the models saw
+    track_ids: np.ndarray  # [P] int64 (-1 = untracked)
+    scores: np.ndarray  # [P]
+    root_cam_mm: np.ndarray  # [P,3] root position used for the absolute poses (filtered depth)
+    root_source: str  # "rootnet" | "held" | "given" | "default" | "none"
+    outputs: dict[str, Any]  # model name -> engine.predictor.ModelOutput (raw)
+    smoothed: dict[str, SmoothedPose]  # model name -> smoothed joints (same person order)
+    latencies_ms: dict[str, float]  # stage -> ms for this frame, including "end_to_end"
+    labels: dict[str, str]  # model name -> display label ("... (untrained weights)")
+    untrained: tuple[str, ...]  # names of models running random weights
+    detector_label: str
+    detection_origin: str  # "detector" | "carried" | "whole-frame"
+    intrinsics: CameraIntrinsics
+    fps: float
+    dropped_frames: int  # cumulative, at the capture mailbox
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # boxes the predictor refused
+    notes: tuple[str, ...] = ()  # fallbacks in force (whole-frame box, no RootNet, ...)
+
+    @property
+    def end_to_end_ms(self) -> float:
+        return (self.result_ts - self.capture_ts) * 1000.0
+
+    @property
+    def num_persons(self) -> int:
+        return len(self.boxes)
+
+
+@dataclass(frozen=True)
+class StageStats:
+    count: int
+    mean: float
+    p50: float
+    p95: float
+    max: float
+    last: float
+
+
+class RollingStats:
+    """Per-stage latency over the last ``window`` samples (thread-safe)."""
+
+    def __init__(self, window: int = 120) -> None:
+        self.window = window
+        self._data: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, stage: str, ms: float) -> None:
+        with self._lock:
+            self._data.setdefault(stage, deque(maxlen=self.window)).append(float(ms))
+
+    def snapshot(self) -> dict[str, StageStats]:
+        with self._lock:
+            items = {k: np.array(v) for k, v in self._data.items() if v}
+        return {k: StageStats(len(a), float(a.mean()), float(np.percentile(a, 50)), float(np.percentile(a, 95)),
+                              float(a.max()), float(a[-1])) for k, a in items.items()}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+@dataclass
+class EngineStats:
+    frames_processed: int
+    frames_captured: int
+    frames_dropped: int  # overwritten in the mailbox before inference took them
+    frames_corrupt: int  # skipped by the source
+    reconnects: int
+    fps: float
+    stages: dict[str, StageStats]  # includes "end_to_end"
+    running: bool
+    finished: bool
+    error: str | None
+    detector_label: str
+    labels: dict[str, str]
+
+    def summary(self) -> str:
+        """Multi-line human-readable report (CLI and logs)."""
+        lines = [f"{self.frames_processed} frames processed, {self.fps:.2f} FPS; captured {self.frames_captured}, "
+                 f"dropped {self.frames_dropped}, corrupt {self.frames_corrupt}, reconnects {self.reconnects}",
+                 f"detector: {self.detector_label}",
+                 "models: " + ", ".join(self.labels.values()),
+                 f"{'stage':<24}{'mean ms':>10}{'p50':>9}{'p95':>9}{'max':>9}{'n':>6}"]
+        for k, s in self.stages.items():
+            lines.append(f"{k:<24}{s.mean:>10.1f}{s.p50:>9.1f}{s.p95:>9.1f}{s.max:>9.1f}{s.count:>6}")
+        if self.error:
+            lines.append(f"error: {self.error}")
+        return "\n".join(lines)
+
+
+Subscriber = Callable[[LiveResult], None]
+_PASS_THROUGH = OneEuroParams(min_cutoff=1e9, beta=0.0, d_cutoff=1.0)
+ErrorCallback = Callable[[BaseException], None]
+
+
+def _empty_output(info: ModelInfo) -> Any:
+    from engine.predictor import ModelOutput
+
+    j = info.num_joints
+    z = np.zeros
+    return ModelOutput(name=info.name, joint_set=info.joint_set, trained=info.trained,
+                       coords_cells=z((0, j, 3)), joints_2d=z((0, j, 2)), joints_rel_mm=z((0, j, 3)),
+                       joints_cam_mm=z((0, j, 3)), latency_ms=0.0)
+
+
+def _rebackproject(out: Any, z_old: np.ndarray, z_new: np.ndarray, intr: CameraIntrinsics, root_index: int) -> Any:
+    """The same 2D pose at another root depth: each joint keeps its pixel and its depth offset from the root."""
+    from dataclasses import replace
+
+    from engine.geometry import pixel2cam
+
+    cam = np.asarray(out.joints_cam_mm, np.float64)
+    z = cam[..., 2] - z_old[:, None] + z_new[:, None]
+    uvz = np.concatenate([np.asarray(out.joints_2d, np.float64), z[..., None]], axis=-1)
+    new_cam = pixel2cam(uvz, intr.f, intr.c)
+    return replace(out, joints_cam_mm=new_cam, joints_rel_mm=new_cam - new_cam[:, root_index:root_index + 1, :])
+
+
+class LiveEngine:
+    """See the module docstring. ``source``, ``detector``, ``model_loader`` and ``predictor_factory`` may be
+    injected (tests use stand-ins); by default they come from the config."""
+
+    def __init__(self, config: LiveConfig | None = None, *, source: FrameSource | None = None,
+                 detector: PersonDetector | None = None, model_loader: Callable[..., Any] | None = None,
+                 predictor_factory: Callable[..., Any] | None = None, recorder: Any = None,
+                 on_result: Subscriber | None = None, on_error: ErrorCallback | None = None,
+                 on_event: Callable[[SourceEvent], None] | None = None) -> None:
+        self.config = config or LiveConfig()
+        if not self.config.models:
+            raise ValueError("LiveConfig.models is empty: select at least one pose model")
+        self._source = source
+        self._detector = detector
+        self._model_loader = model_loader
+        self._predictor_factory = predictor_factory
+        self.recorder = recorder
+        self._subscribers: list[Subscriber] = [on_result] if on_result else []
+        self._error_cbs: list[ErrorCallback] = [on_error] if on_error else []
+        self._event_cbs: list[Callable[[SourceEvent], None]] = [on_event] if on_event else []
+        self._finished_cbs: list[Callable[[], None]] = []
+        self.models: list[ModelInfo] = []
+        self.rootnet_info: ModelInfo | None = None
+        self.notes: list[str] = []
+        self.predictor: Any = None
+        self.capture: CaptureThread | None = None
+        self.error: BaseException | None = None
+        self._stats = RollingStats(self.config.stats_window)
+        self._result_times: deque[float] = deque(maxlen=self.config.stats_window)
+        self._processed = 0
+        self._stop = threading.Event()
+        self._finished = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._prepared = False
+        self._intr_cache: dict[tuple[int, int], CameraIntrinsics] = {}
+        self._calib: CameraIntrinsics | None = None
+        self._smoothers: dict[str, PoseSmoother] = {}
+        self._depths: TrackFilters | None = None
+        self._frames_since_root = 0
+        self._lock = threading.Lock()
+
+    # -- callbacks -------------------------------------------------------------------------------------------------
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback(result)`` for every result (on the inference thread); returns an unsubscribe function."""
+        with self._lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def on_error(self, callback: ErrorCallback) -> None:
+        self._error_cbs.append(callback)
+
+    def on_event(self, callback: Callable[[SourceEvent], None]) -> None:
+        self._event_cbs.append(callback)
+
+    def on_finished(self, callback: Callable[[], None]) -> None:
+        self._finished_cbs.append(callback)
+
+    # -- set-up ----------------------------------------------------------------------------------------------------
+    def prepare(self) -> LiveEngine:
+        """Load models, build the detector, open the source and the recorder. Raises clear errors (missing weights,
+        unopenable source) in the calling thread. Called by ``start()`` if not done."""
+        if self._prepared:
+            return self
+        cfg = self.config
+        load = self._model_loader or self._default_loader()
+        loaded = [load(name, allow_untrained=cfg.allow_untrained) for name in cfg.models]
+        rootnet = self._load_rootnet(load)
+        self.models = [ModelInfo.from_loaded(lm) for lm in loaded]
+        self.rootnet_info = ModelInfo.from_loaded(rootnet) if rootnet is not None else None
+        if self.rootnet_info is not None and not self.rootnet_info.trained:
+            self.notes.append(f"{self.rootnet_info.label}: absolute depth is meaningless")
+        factory = self._predictor_factory or self._default_predictor_factory()
+        self.predictor = factory(loaded, rootnet, device=cfg.device, precision=cfg.precision,
+                                 channels_last=cfg.channels_last, flip_test=cfg.flip_test,
+                                 default_root_mm=cfg.default_root_mm)
+        if self._detector is None:
+            device = None if cfg.device == "auto" else cfg.device
+            self._detector = make_detector(cfg.detector, imgsz=cfg.imgsz, conf=cfg.det_conf, every_n=cfg.det_every,
+                                           tracker=cfg.tracker, device=device)
+        if self._detector.note:
+            self.notes.append(f"{self._detector.label} ({self._detector.note})")
+        if cfg.smoothing is not None:
+            self._smoothers = {m.name: PoseSmoother(m.root_index, cfg.smoothing) for m in self.models}
+        # root depth per track: filtered, and held between RootNet frames (no filter = pass-through)
+        self._depths = TrackFilters(cfg.root_filter or _PASS_THROUGH, SCALE_MM)
+        if isinstance(cfg.intrinsics, str | Path):
+            from engine.camera import load_intrinsics
+
+            self._calib = load_intrinsics(cfg.intrinsics)
+        elif isinstance(cfg.intrinsics, CameraIntrinsics):
+            self._calib = cfg.intrinsics
+        if self._source is None:
+            self._source = make_source(cfg.source, SourceOptions(realtime=cfg.realtime, loop=cfg.loop,
+                                                                 on_event=self._emit_event))
+        elif self._source.options.on_event is None:
+            self._source.options.on_event = self._emit_event
+        if self._source.info is None:
+            self._source.open()
+        if self.recorder is None and cfg.record:
+            from engine.recording import LiveRecorder
+
+            self.recorder = LiveRecorder(cfg.record, self.models, max_persons=cfg.max_persons,
+                                         attrs=self.recording_attrs())
+        self._prepared = True
+        return self
+
+    def _default_loader(self) -> Callable[..., Any]:
+        from models.loader import load_model
+
+        wd = Path(self.config.weights_dir) if self.config.weights_dir else None
+        return lambda name, allow_untrained: load_model(name, allow_untrained=allow_untrained, weights_dir=wd)
+
+    @staticmethod
+    def _default_predictor_factory() -> Callable[..., Any]:
+        from engine.predictor import Predictor
+
+        return Predictor
+
+    def _load_rootnet(self, load: Callable[..., Any]) -> Any:
+        cfg = self.config
+        if not cfg.rootnet:
+            self.notes.append(f"no RootNet: root depth fixed at {cfg.default_root_mm:g} mm")
+            return None
+        try:
+            return load(cfg.rootnet, allow_untrained=cfg.allow_untrained)
+        except Exception as e:
+            from models.loader import WeightsMissingError
+
+            if not isinstance(e, WeightsMissingError):
+                raise
+            note = f"{cfg.rootnet} has no weights: root depth fixed at {cfg.default_root_mm:g} mm"
+            log.warning("%s", note)
+            self.notes.append(note)
+            return None
+
+    def recording_attrs(self) -> dict[str, Any]:
+        """Root attributes for a ``LiveRecorder`` of this run (after ``prepare()``): source, models, hashes, ..."""
+        cfg = self.config
+        src = self._source
+        info = src.info if src is not None else None
+        intr = self._intrinsics(info.width, info.height) if info and info.width > 0 else None
+        return {
+            "source": cfg.source if src is None or info is None else f"{info.kind}:{info.name}",
+            "detector": self._detector.label if self._detector else "",
+            "labels": {m.name: m.label for m in self.models},
+            "checkpoint_sha256": {m.name: m.sha256 or "" for m in self.models},
+            "trained": {m.name: m.trained for m in self.models},
+            "rootnet": self.rootnet_info.label if self.rootnet_info else "none",
+            "rootnet_sha256": (self.rootnet_info.sha256 or "") if self.rootnet_info else "",
+            "rootnet_every": cfg.rootnet_every, "det_every": cfg.det_every, "imgsz": cfg.imgsz,
+            "intrinsics": (dict(fx=intr.fx, fy=intr.fy, cx=intr.cx, cy=intr.cy, width=intr.width,
+                                height=intr.height, source=intr.source) if intr else {}),
+            "smoothing": vars(cfg.smoothing) if cfg.smoothing else {},
+            "root_filter": vars(cfg.root_filter) if cfg.root_filter else {},
+            "device": str(getattr(self.predictor, "device", cfg.device)), "precision": cfg.precision,
+            "flip_test": cfg.flip_test,
+            "notes": list(self.notes),
+        }
+
+    # -- run control -----------------------------------------------------------------------------------------------
+    def start(self) -> LiveEngine:
+        if self._thread is not None:
+            raise RuntimeError("LiveEngine.start() called twice; create a new engine to run again")
+        self.prepare()
+        src = self._source
+        assert src is not None and src.info is not None
+        drop = self.config.drop_frames
+        if drop is None:
+            drop = src.info.live or src.realtime
+        self.capture = CaptureThread(src, drop_old=drop, on_error=self._report_error)
+        self._thread = threading.Thread(target=self._run, name="posearena-inference", daemon=True)
+        self.capture.start()
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Stop both threads and join them (each up to ``timeout`` s); True when everything ended in time."""
+        self._stop.set()
+        ok = True
+        if self.capture is not None:
+            ok = self.capture.stop(timeout)
+            if not ok:
+                log.warning("capture thread did not end within %.1f s (device read blocked?)", timeout)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                ok = False
+                log.warning("inference thread did not end within %.1f s", timeout)
+        elif self._thread is None:  # never started (e.g. prepare() failed): release what prepare() opened
+            self._close_outputs()
+            self._finished.set()
+        if self._source is not None and (self.capture is None or not self.capture.alive):
+            self._source.close()
+        return ok
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run finishes (source ended, ``max_frames`` reached, error, or stop)."""
+        return self._finished.wait(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def detector(self) -> PersonDetector | None:
+        return self._detector
+
+    @property
+    def source(self) -> FrameSource | None:
+        return self._source
+
+    def __enter__(self) -> LiveEngine:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # -- statistics ------------------------------------------------------------------------------------------------
+    def fps(self) -> float:
+        t = list(self._result_times)
+        return (len(t) - 1) / (t[-1] - t[0]) if len(t) >= 2 and t[-1] > t[0] else 0.0
+
+    def stats(self) -> EngineStats:
+        src = self._source
+        cap = self.capture
+        return EngineStats(
+            frames_processed=self._processed, frames_captured=cap.captured if cap else 0,
+            frames_dropped=cap.dropped if cap else 0, frames_corrupt=src.stats.corrupt if src else 0,
+            reconnects=src.stats.reconnects if src else 0, fps=self.fps(), stages=self._stats.snapshot(),
+            running=self.running, finished=self._finished.is_set(),
+            error=f"{type(self.error).__name__}: {self.error}" if self.error else None,
+            detector_label=self._detector.label if self._detector else "",
+            labels={m.name: m.label for m in self.models})
+
+    def reset_stats(self) -> None:
+        """Forget latency samples and FPS history (e.g. after warm-up frames)."""
+        self._stats.clear()
+        self._result_times.clear()
+
+    # -- worker ----------------------------------------------------------------------------------------------------
+    def _emit_event(self, ev: SourceEvent) -> None:
+        log.info("source %s: %s %s", ev.source, ev.kind, ev.message)
+        for cb in list(self._event_cbs):
+            try:
+                cb(ev)
+            except Exception:
+                log.exception("source event callback failed")
+
+    def _report_error(self, exc: BaseException) -> None:
+        if self.error is None:
+            self.error = exc
+        if not self._error_cbs:
+            log.error("live engine error: %s", exc, exc_info=exc)
+        for cb in list(self._error_cbs):
+            try:
+                cb(exc)
+            except Exception:
+                log.exception("error callback failed")
+
+    def _run(self) -> None:
+        cap = self.capture
+        assert cap is not None
+        try:
+            while not self._stop.is_set():
+                frame = cap.mailbox.take(timeout=0.1)
+                if frame is None:
+                    if self.recorder is not None:
+                        self.recorder.maybe_flush()
+                    if cap.mailbox.exhausted:
+                        break
+                    continue
+                result = self._process(frame)
+                self._processed += 1
+                self._publish(result)
+                if self.config.max_frames is not None and self._processed >= self.config.max_frames:
+                    break
+        except Exception as exc:
+            self._report_error(exc)
+        finally:
+            cap.stop(timeout=2.0)
+            self._close_outputs()
+            self._finished.set()
+            for cb in list(self._finished_cbs):
+                try:
+                    cb()
+                except Exception:
+                    log.exception("finished callback failed")
+
+    def _close_outputs(self) -> None:
+        if self.recorder is not None:
+            try:
+                self.recorder.close()
+            except Exception as exc:
+                self._report_error(exc)
+
+    def _intrinsics(self, w: int, h: int) -> CameraIntrinsics:
+        intr = self._intr_cache.get((w, h))
+        if intr is None:
+            intr = self._calib.scaled_to(w, h) if self._calib else CameraIntrinsics.from_fov(w, h,
+                                                                                              self.config.hfov_deg)
+            self._intr_cache[(w, h)] = intr
+        return intr
+
+    def _process(self, frame: Frame) -> LiveResult:
+        lat: dict[str, float] = {"capture": frame.read_ms, "wait": (time.monotonic() - frame.timestamp) * 1e3}
+        image = frame.image
+        h, w = image.shape[:2]
+        intr = self._intrinsics(w, h)
+
+        t = time.perf_counter()
+        dets: Detections = self._detector(image)  # type: ignore[misc]
+        if dets.origin != "carried":  # like RootNet: the stage's latency counts only when it ran
+            lat["detect"] = (time.perf_counter() - t) * 1e3
+        ids_all = np.asarray(dets.track_ids, np.int64)
+
+        root_source = "none"
+        if len(dets) == 0:
+            outputs = {m.name: _empty_output(m) for m in self.models}
+            kept = np.zeros(0, np.int64)
+            crop_boxes = np.zeros((0, 4))
+            root = np.zeros((0, 3))
+            skipped: list[tuple[int, str]] = []
+            if self._depths is not None:
+                self._depths.keep_only([])
+        else:
+            run_root, given = self._root_plan(ids_all)
+            pred = self.predictor.predict_frame(image, dets.boxes_xywh, intr, root_depth_mm=given,
+                                                run_rootnet=run_root)
+            for k, v in pred.timings_ms.items():
+                if k != "rootnet" or pred.root_source == "rootnet":
+                    lat[k] = float(v)
+            kept = np.asarray(pred.kept, np.int64)
+            outputs, root = dict(pred.outputs), np.asarray(pred.root_cam_mm, np.float64)
+            crop_boxes, skipped = np.asarray(pred.boxes), list(pred.skipped)
+            root_source = "held" if pred.root_source == "given" and self.rootnet_info is not None else \
+                pred.root_source
+            if pred.root_source == "rootnet":
+                outputs, root = self._filter_depth(ids_all[kept], outputs, root, intr, frame.timestamp)
+            elif self._depths is not None:
+                self._depths.keep_only(ids_all[kept])
+        ids = ids_all[kept]
+
+        t = time.perf_counter()
+        smoothed: dict[str, SmoothedPose] = {}
+        for m in self.models:
+            out = outputs[m.name]
+            sm = self._smoothers.get(m.name)
+            smoothed[m.name] = (sm.update(ids, out.joints_2d, out.joints_rel_mm, out.joints_cam_mm, frame.timestamp)
+                                if sm is not None else SmoothedPose(out.joints_2d, out.joints_rel_mm,
+                                                                    out.joints_cam_mm))
+        first = outputs[self.models[0].name]
+        self._detector.update_from_poses(ids, first.joints_2d, (h, w))  # type: ignore[union-attr]
+        lat["smooth"] = (time.perf_counter() - t) * 1e3
+
+        result_ts = time.monotonic()
+        self._result_times.append(result_ts)
+        lat["end_to_end"] = (result_ts - frame.timestamp) * 1e3
+        labels = {m.name: m.label for m in self.models}
+        return LiveResult(
+            frame_id=frame.frame_id, capture_ts=frame.timestamp, media_ts=frame.media_ts, result_ts=result_ts,
+            image=image,
+            boxes=np.asarray(dets.boxes_xywh, np.float32)[kept], crop_boxes=crop_boxes, track_ids=ids,
+            scores=np.asarray(dets.scores, np.float32)[kept], root_cam_mm=root, root_source=root_source,
+            outputs=outputs, smoothed=smoothed, latencies_ms=lat, labels=labels,
+            untrained=tuple(m.name for m in self.models if not m.trained), detector_label=self._detector.label,
+            detection_origin=dets.origin, intrinsics=intr, fps=self.fps(),
+            dropped_frames=self.capture.dropped if self.capture else 0, skipped=skipped, notes=tuple(self.notes))
+
+    def _root_plan(self, ids: np.ndarray) -> tuple[bool, np.ndarray | None]:
+        """(run RootNet now?, depths per input box when not). RootNet runs every ``rootnet_every`` frames, and
+        whenever a person has no depth yet (new or untracked)."""
+        if self.rootnet_info is None:
+            return False, None
+        due = self._frames_since_root + 1 >= max(1, self.config.rootnet_every)
+        held = [self._depths.last(int(i)) if self._depths is not None and i >= 0 else None for i in ids]
+        if due or any(v is None for v in held):
+            self._frames_since_root = 0
+            return True, None
+        self._frames_since_root += 1
+        return False, np.array([float(np.asarray(v).reshape(-1)[0]) for v in held])
+
+    def _filter_depth(self, ids: np.ndarray, outputs: dict[str, Any], root: np.ndarray, intr: CameraIntrinsics,
+                      ts: float) -> tuple[dict[str, Any], np.ndarray]:
+        if self._depths is None or len(ids) == 0:
+            return outputs, root
+        z_raw = root[:, 2].copy()
+        z_f = self._depths.update(ids, z_raw[:, None], ts)[:, 0]
+        if np.allclose(z_f, z_raw):
+            return outputs, root
+        safe = np.where(np.abs(z_raw) > 1e-6, z_raw, 1.0)
+        root = root * (z_f / safe)[:, None]
+        index = {m.name: m.root_index for m in self.models}
+        return {k: _rebackproject(v, z_raw, z_f, intr, index[k]) for k, v in outputs.items()}, root
+
+    def _publish(self, result: LiveResult) -> None:
+        for k, v in result.latencies_ms.items():
+            self._stats.add(k, v)
+        if self.recorder is not None:
+            t = time.perf_counter()
+            self.recorder.write(result)
+            self._stats.add("record", (time.perf_counter() - t) * 1e3)
+        with self._lock:
+            subs = list(self._subscribers)
+        for cb in subs:
+            try:
+                cb(result)
+            except Exception as exc:  # a broken view must not stop inference; report it
+                self._report_error(exc)
+
+
+def run_engine(config: LiveConfig, *, frames: int | None = None, timeout: float | None = None,
+               on_result: Subscriber | None = None, **kwargs: Any) -> tuple[LiveEngine, list[LiveResult]]:
+    """Convenience for scripts and tests: run to the end (or ``frames``), collecting the results."""
+    if frames is not None:
+        config.max_frames = frames
+    results: list[LiveResult] = []
+    engine = LiveEngine(config, **kwargs)
+    engine.subscribe(results.append)
+    if on_result is not None:
+        engine.subscribe(on_result)
+    with engine:
+        engine.wait(timeout)
+    return engine, results
+

@@ -1,0 +1,117 @@
+"""Person detectors: YOLO loaded from a real file (random weights, offline), the whole-frame fallback, sparse
+detection with boxes carried from poses, IoU tracking."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from engine.detector import (
+    WHOLE_FRAME_LABEL,
+    IouTracker,
+    WholeFrameDetector,
+    YoloPersonDetector,
+    boxes_from_joints,
+    detector_kinds,
+    iou_xywh,
+    make_detector,
+)
+from tests.conftest import ROOT
+from tests.test_live_fakes import FixedDetector
+
+STILL = ROOT / "assets" / "still_person.jpg"
+
+
+@pytest.fixture(scope="module")
+def yolo_file(tmp_path_factory):
+    from ultralytics import YOLO
+
+    path = tmp_path_factory.mktemp("yolo") / "yolov8n-random.pt"
+    YOLO("yolov8n.yaml").save(str(path))
+    return path
+
+
+def test_registry():
+    assert {"yolo", "whole-frame"} <= set(detector_kinds())
+
+
+def test_yolo_from_a_saved_file_runs_and_finds_nobody_with_random_weights(yolo_file):
+    det = make_detector(str(yolo_file), imgsz=320, tracker="bytetrack")
+    assert isinstance(det, YoloPersonDetector)
+    assert "YOLO" in det.label and "@320" in det.label
+    img = cv2.imread(str(STILL))
+    d = det(img)
+    assert d.boxes_xywh.shape == (0, 4) and d.track_ids.shape == (0,) and d.origin == "detector"
+
+
+def test_missing_weights_fall_back_to_a_labelled_whole_frame_box(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("YOLO_OFFLINE", "1")
+    det = make_detector("auto")
+    assert isinstance(det, WholeFrameDetector) and det.label == WHOLE_FRAME_LABEL
+    assert "yolo11n.pt" in det.note and "offline" in det.note
+    det = make_detector(str(tmp_path / "nope.pt"))
+    assert isinstance(det, WholeFrameDetector) and "no such file" in det.note
+
+
+def test_broken_weights_file_falls_back(tmp_path):
+    bad = tmp_path / "broken.pt"
+    bad.write_bytes(b"this is not a checkpoint")
+    det = make_detector(str(bad))
+    assert isinstance(det, WholeFrameDetector) and "broken.pt" in det.note
+
+
+def test_whole_frame_detector_gives_one_box():
+    det = make_detector("none")
+    d = det(np.zeros((48, 64, 3), np.uint8))
+    assert d.boxes_xywh.tolist() == [[0, 0, 64, 48]] and d.track_ids.tolist() == [0] and d.origin == "whole-frame"
+
+
+def test_boxes_from_joints_enlarges_and_clips():
+    j = np.array([[[10, 20], [30, 60]], [[np.nan, np.nan], [np.nan, np.nan]], [[90, 2], [99, 40]]], float)
+    b = boxes_from_joints(j, (100, 100))
+    assert b[0] == pytest.approx([7.5, 15.0, 25.0, 50.0])  # 20x40 -> 25x50 about (20, 40)
+    assert np.isnan(b[1]).all()
+    assert b[2][0] + b[2][2] == pytest.approx(100) and b[2][1] == 0  # clipped to the image
+    assert boxes_from_joints(j[:1], (50, 100))[0][3] == pytest.approx(35.0)  # bottom edge clipped
+
+
+def test_detect_every_n_carries_boxes_from_poses():
+    det = FixedDetector([[10, 10, 20, 40]], [5], every_n=3)
+    img = np.zeros((100, 100, 3), np.uint8)
+    origins = []
+    for _ in range(7):
+        d = det(img)
+        origins.append(d.origin)
+        joints = np.array([[[12, 12], [28, 48]]], float) + 1.0  # the person moved a little
+        det.update_from_poses(d.track_ids, joints, img.shape[:2])
+    assert origins == ["detector", "carried", "carried", "detector", "carried", "carried", "detector"]
+    assert det.calls == 3
+    d = det(img)
+    assert d.track_ids.tolist() == [5]  # ids survive the carry
+
+
+def test_nobody_carried_means_detect_now():
+    det = FixedDetector(np.zeros((0, 4)), [], every_n=5)
+    img = np.zeros((10, 10, 3), np.uint8)
+    for _ in range(3):
+        d = det(img)
+        det.update_from_poses(d.track_ids, np.zeros((0, 18, 2)), img.shape[:2])
+    assert det.calls == 3
+
+
+def test_iou_tracker_keeps_ids_and_drops_stale_tracks():
+    t = IouTracker(iou_threshold=0.3, max_missed=1)
+    a = t.update(np.array([[0, 0, 10, 10], [50, 50, 10, 10]], float))
+    b = t.update(np.array([[52, 51, 10, 10], [1, 1, 10, 10]], float))
+    assert b.tolist() == [a[1], a[0]]
+    t.update(np.zeros((0, 4)))
+    t.update(np.zeros((0, 4)))
+    c = t.update(np.array([[0, 0, 10, 10]], float))
+    assert c[0] not in a  # the old track expired: a new id
+
+
+def test_iou_values():
+    assert iou_xywh([[0, 0, 10, 10]], [[5, 0, 10, 10]])[0, 0] == pytest.approx(50 / 150)
+    assert iou_xywh([[0, 0, 10, 10]], [[20, 20, 5, 5]])[0, 0] == 0.0

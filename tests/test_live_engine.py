@@ -1,0 +1,213 @@
+"""The live engine end to end on the real demo video: stand-in predictor for exact checks, then the real Predictor
+with random-weight models (labelled untrained) and a random-weight YOLO that finds nobody."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from engine.live import LiveConfig, LiveEngine, run_engine
+from engine.recording import load_recording
+from tests.test_live_fakes import FakePredictor, FixedDetector, fake_loader
+
+MODEL = "mhp-lpski-w0.5"
+BOXES = [[100, 80, 120, 300], [380, 60, 100, 280]]
+
+
+def _engine(frames=6, *, detector=None, predictor_box=None, **cfg):
+    cfg.setdefault("realtime", False)
+    config = LiveConfig(source="demo", models=(MODEL,), max_frames=frames, **cfg)
+    holder = predictor_box if predictor_box is not None else {}
+
+    def factory(models, rootnet, **kw):
+        holder["p"] = FakePredictor(models, rootnet, **kw)
+        return holder["p"]
+
+    det = detector or FixedDetector(BOXES, [3, 8])
+    return LiveEngine(config, detector=det, model_loader=fake_loader, predictor_factory=factory), holder
+
+
+def test_demo_run_ids_timestamps_shapes_latency_tracks():
+    engine, holder = _engine(6, rootnet_every=3)
+    results = []
+    engine.subscribe(results.append)
+    with engine:
+        assert engine.wait(30)
+    assert engine.error is None
+    assert [r.frame_id for r in results] == list(range(6))  # lockstep on an as-fast-as-possible file: no drops
+    cap = [r.capture_ts for r in results]
+    assert all(b > a for a, b in zip(cap, cap[1:]))
+    assert all(r.result_ts >= r.capture_ts for r in results)
+    r = results[-1]
+    assert r.image.shape == (480, 640, 3)
+    assert r.intrinsics.width == 640 and "assumed" in r.intrinsics.source
+    assert r.track_ids.tolist() == [3, 8] and r.boxes.shape == (2, 4)
+    out = r.outputs[MODEL]
+    assert out.joints_2d.shape == (2, 18, 2) and out.joints_cam_mm.shape == (2, 18, 3)
+    assert r.smoothed[MODEL].joints_cam_mm.shape == (2, 18, 3)
+    assert r.untrained == (MODEL,) and "untrained" in r.labels[MODEL]
+    assert r.detector_label == "fixed test boxes"
+    for stage in ("capture", "wait", "detect", "crop", MODEL, "post", "smooth", "end_to_end"):
+        assert stage in r.latencies_ms
+    st = engine.stats()
+    assert st.frames_processed == 6 and st.fps > 0 and st.finished and not st.running
+    assert {"end_to_end", "rootnet", MODEL, "detect"} <= set(st.stages)
+    assert st.stages["rootnet"].count == 2  # RootNet every 3rd frame only
+    assert "frames processed" in st.summary()
+
+
+def test_rootnet_every_k_holds_filtered_depth_per_track():
+    engine, holder = _engine(6, rootnet_every=3)
+    results = []
+    engine.subscribe(results.append)
+    with engine:
+        engine.wait(30)
+    calls = holder["p"].calls
+    assert [c["run_rootnet"] for c in calls] == [True, False, False, True, False, False]
+    assert [r.root_source for r in results] == ["rootnet", "held", "held"] * 2
+    # fake RootNet says 3000 mm on call 0 and 3030 mm on call 3: the causal filter lands in between
+    z3 = results[3].root_cam_mm[:, 2]
+    assert np.all(z3 > 3000) and np.all(z3 < 3030)
+    held = np.asarray(calls[4]["root_depth_mm"])
+    assert held == pytest.approx(z3)  # the held depth is the filtered one
+    # poses were re-projected to the filtered depth: root joint depth = filtered root depth
+    assert results[3].outputs[MODEL].joints_cam_mm[:, 0, 2] == pytest.approx(z3)
+    rel = results[3].outputs[MODEL].joints_rel_mm
+    assert np.allclose(rel[:, 0], 0.0)
+
+
+def test_zero_persons_are_handled():
+    engine, holder = _engine(3, detector=FixedDetector(np.zeros((0, 4)), []))
+    results = []
+    engine.subscribe(results.append)
+    with engine:
+        engine.wait(30)
+    assert engine.error is None and len(results) == 3
+    assert holder["p"].calls == []  # nothing to infer
+    r = results[0]
+    assert r.boxes.shape == (0, 4) and r.track_ids.shape == (0,)
+    assert r.outputs[MODEL].joints_cam_mm.shape == (0, 18, 3) and r.smoothed[MODEL].joints_2d.shape == (0, 18, 2)
+
+
+def test_worker_errors_reach_the_error_callback():
+    errors = []
+    box: dict = {}
+    engine, _ = _engine(10, predictor_box=box)
+    engine.on_error(errors.append)
+    engine.prepare()
+    box["p"].fail_on_call = 2
+    with engine:
+        assert engine.wait(30)
+    assert len(errors) == 1 and "stand-in predictor failure" in str(errors[0])
+    assert engine.error is errors[0] and engine.stats().frames_processed == 2
+    assert "RuntimeError" in engine.stats().error
+
+
+def test_broken_subscriber_is_reported_but_inference_continues():
+    errors, results = [], []
+    engine, _ = _engine(4)
+    engine.on_error(errors.append)
+    engine.subscribe(lambda r: 1 / 0)
+    engine.subscribe(results.append)
+    with engine:
+        engine.wait(30)
+    assert len(results) == 4 and len(errors) == 4 and isinstance(errors[0], ZeroDivisionError)
+
+
+def test_detection_every_n_in_the_engine():
+    det = FixedDetector(BOXES, [3, 8], every_n=2)
+    engine, _ = _engine(5, detector=det)
+    results = []
+    engine.subscribe(results.append)
+    with engine:
+        engine.wait(30)
+    assert [r.detection_origin for r in results] == ["detector", "carried", "detector", "carried", "detector"]
+    assert det.calls == 3
+    assert results[1].track_ids.tolist() == [3, 8]
+    assert "detect" in results[0].latencies_ms and "detect" not in results[1].latencies_ms
+    assert engine.stats().stages["detect"].count == 3
+
+
+def test_realtime_source_drops_frames_for_a_slow_model_and_stop_joins():
+    class Slow(FakePredictor):
+        def predict_frame(self, *a, **k):
+            time.sleep(0.25)
+            return super().predict_frame(*a, **k)
+
+    config = LiveConfig(source="demo", models=(MODEL,), realtime=None)  # demo: paced at 10 fps, newest frame
+    engine = LiveEngine(config, detector=FixedDetector(BOXES, [1, 2]), model_loader=fake_loader,
+                        predictor_factory=Slow)
+    results = []
+    got3 = threading.Event()
+    engine.subscribe(lambda r: (results.append(r), len(results) >= 3 and got3.set()))
+    engine.start()
+    assert got3.wait(20)
+    t0 = time.monotonic()
+    assert engine.stop(timeout=5.0)
+    assert time.monotonic() - t0 < 3.0 and not engine.running
+    ids = [r.frame_id for r in results]
+    assert ids == sorted(ids) and ids[-1] - ids[0] > len(ids) - 1  # gaps: the newest frame was taken
+    assert engine.stats().frames_dropped > 0 and results[-1].dropped_frames > 0
+
+
+def test_recording_from_the_engine(tmp_path):
+    path = tmp_path / "rec.h5"
+    engine, _ = _engine(5, record=str(path))
+    results = []
+    engine.subscribe(results.append)
+    with engine:
+        engine.wait(30)
+    rec = load_recording(path)
+    assert len(rec) == 5 and bool(rec.attrs["complete"])
+    assert rec.frame_id.tolist() == [r.frame_id for r in results]
+    assert rec.num_persons.tolist() == [2] * 5 and rec.track_ids[0, :3].tolist() == [3, 8, -1]
+    m = rec.models[MODEL]
+    assert m.trained is False and "untrained" in m.label
+    assert np.allclose(m.raw["joints_cam_mm"][4, :2], results[4].outputs[MODEL].joints_cam_mm, atol=1e-2)
+    assert np.allclose(m.smoothed["joints_2d"][4, :2], results[4].smoothed[MODEL].joints_2d, atol=1e-3)
+    assert np.isnan(m.raw["joints_cam_mm"][4, 2:]).all()  # empty person slots
+    assert np.all(np.isfinite(rec.latency_ms["end_to_end"]))
+    assert rec.attrs["source"].startswith("demo:") and rec.attrs["trained"] == {MODEL: False}
+    assert rec.attrs["intrinsics"]["width"] == 640
+
+
+def test_real_predictor_with_untrained_models_on_the_demo():
+    import torch
+
+    torch.set_num_threads(1)
+    config = LiveConfig(source="demo", models=("mhp-lpski-w0.5", "convnextpose-xs"), allow_untrained=True,
+                        detector="none", rootnet=None, realtime=False, device="cpu")
+    engine, results = run_engine(config, frames=2, timeout=120)
+    assert engine.error is None and [r.frame_id for r in results] == [0, 1]
+    r = results[-1]
+    assert set(r.untrained) == {"mhp-lpski-w0.5", "convnextpose-xs"}
+    assert r.detector_label == "no person detector: whole-frame box" and r.track_ids.tolist() == [0]
+    assert r.root_source == "default" and any("no RootNet" in n for n in r.notes)
+    for name in ("mhp-lpski-w0.5", "convnextpose-xs"):
+        out = r.outputs[name]
+        assert out.joints_cam_mm.shape == (1, 18, 3) and np.all(np.isfinite(out.joints_cam_mm))
+        assert r.latencies_ms[name] > 0
+
+
+def test_real_predictor_with_random_yolo_finds_nobody(tmp_path):
+    from ultralytics import YOLO
+
+    weights = tmp_path / "yolo-random.pt"
+    YOLO("yolov8n.yaml").save(str(weights))
+    config = LiveConfig(source="demo", models=("mhp-lpski-w0.5",), allow_untrained=True, detector=str(weights),
+                        imgsz=320, rootnet=None, realtime=False, device="cpu")
+    engine, results = run_engine(config, frames=2, timeout=120)
+    assert engine.error is None and len(results) == 2
+    assert results[0].num_persons == 0 and "YOLO" in results[0].detector_label
+    assert engine.stats().stages["detect"].count == 2
+
+
+def test_missing_weights_refuse_without_allow_untrained():
+    from models.loader import WeightsMissingError
+
+    engine = LiveEngine(LiveConfig(source="demo", models=("convnextpose-xs",), detector="none", rootnet=None))
+    with pytest.raises(WeightsMissingError, match="convnextpose-xs"):
+        engine.start()
