@@ -81,3 +81,8 @@ def test_index_covers_every_fixture_with_a_spec():
         spec = _spec_for(fixture)
         row = next(f for f in INDEX["fixtures"] if f["fixture"] == fixture)
         assert spec.params == row["num_parameters"], f"{spec.name}: params {spec.params} != {row['num_parameters']}"
+
+
+def test_conformance_fixtures_are_present():
+    """CI has ../shared beside the clone: an empty fixture list would silently test nothing."""
+    assert len(FIXTURES) >= 16, f"expected the conformance fixtures in {CONFORMANCE}"
