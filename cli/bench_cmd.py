@@ -95,6 +95,7 @@ def run_h36m(args: argparse.Namespace) -> int:
             batch_size=args.batch_size, device=args.device, precision=args.precision,
             channels_last=args.channels_last, num_workers=args.workers, allow_untrained=args.allow_untrained,
             weights=_weights_map(args.weights), overwrite=args.overwrite, check_images=args.check_images,
+            profile=args.profile,
         )
     except ValueError as exc:
         return _error(exc)
@@ -168,8 +169,12 @@ class BenchCommand:
         parser.add_argument("--models", required=True, help="comma-separated model names (see: main.py models)")
         parser.add_argument("--protocol", type=int, choices=(1, 2), default=2,
                             help="2: MPJPE on S9+S11 (default); 1: PA-MPJPE on S11")
-        parser.add_argument("--root", choices=("gt", "rootnet"), default="gt",
-                            help="gt: GT boxes and root depth (papers' default); rootnet: RootNet boxes and roots")
+        parser.add_argument("--root", choices=("gt", "rootnet", "rootnet-model"), default="gt",
+                            help="where the root (absolute depth) comes from. gt: GT boxes and GT root depth (the "
+                                 "papers' default); rootnet: boxes and roots from RootNet's result file (see "
+                                 "--rootnet-file); rootnet-model: run the rootnet-r50 network live on the GT-box "
+                                 "crops and report its MRPE (its checkpoint: --weights rootnet-r50=PATH or the "
+                                 "weights folder; --allow-untrained runs it on random weights, labelled)")
         parser.add_argument("--rootnet-file", default=None,
                             help="RootNet result JSON (default: in --data, else the copy shipped with the app)")
         parser.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
@@ -180,6 +185,11 @@ class BenchCommand:
         parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
         parser.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32")
         parser.add_argument("--channels-last", action="store_true")
+        from cli.live_cmd import PROFILE_NAMES  # lazy: listing the profiles must not import torch at start-up
+
+        parser.add_argument("--profile", metavar="NAME", default=None, choices=PROFILE_NAMES,
+                            help="inference fast path: %(choices)s (default: none, i.e. --precision and "
+                                 "--channels-last decide, which is fp32 eager torch)")
         parser.add_argument("--allow-untrained", action="store_true",
                             help="run models without weights on random ones (pipeline/speed tests; labelled)")
         parser.add_argument("--weights", action="append", metavar="NAME=PATH", help="checkpoint for one model")

@@ -8,12 +8,35 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from cli import command
 
 DEFAULT_MODELS = "convnextpose-xs"
+
+
+class _ProfileNames:
+    """``engine.fast_paths.PROFILES`` names, imported on first use: building the parser must not import torch
+    (every subcommand's parser is built on each start, including ``--help``)."""
+
+    def _names(self) -> tuple[str, ...]:
+        from engine.fast_paths import PROFILES
+
+        return tuple(PROFILES)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+PROFILE_NAMES = _ProfileNames()
 
 
 def _positive_int(text: str) -> int:
@@ -48,6 +71,10 @@ class LiveCommand:
         p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
         p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"))
         p.add_argument("--channels-last", action="store_true")
+        p.add_argument("--profile", metavar="NAME", default=None, choices=PROFILE_NAMES,
+                       help="inference fast path: %(choices)s (default: none, i.e. --precision and --channels-last "
+                            "decide, which is fp32 eager torch). fp16 and cuda_graphs need CUDA; onnxruntime exports "
+                            "each model to ONNX once (cached) and cannot be combined with --precision/--channels-last")
         p.add_argument("--flip-test", action="store_true")
         p.add_argument("--no-smoothing", action="store_true", help="publish raw poses only (smoothed = raw)")
         p.add_argument("--intrinsics", default=None, help="camera calibration (OpenCV YAML or JSON)")
@@ -97,8 +124,8 @@ def _config(args: argparse.Namespace):
         source=args.source, models=models, allow_untrained=args.allow_untrained, weights_dir=args.weights_dir,
         detector=args.detector, imgsz=args.imgsz, det_conf=args.conf, det_every=args.det_every, tracker=args.tracker,
         rootnet=None if args.rootnet.lower() == "none" else args.rootnet, rootnet_every=args.rootnet_every,
-        device=args.device, precision=args.precision, channels_last=args.channels_last, flip_test=args.flip_test,
-        smoothing=None if args.no_smoothing else DEFAULT_POSE, intrinsics=args.intrinsics,
+        device=args.device, precision=args.precision, channels_last=args.channels_last, profile=args.profile,
+        flip_test=args.flip_test, smoothing=None if args.no_smoothing else DEFAULT_POSE, intrinsics=args.intrinsics,
         hfov_deg=args.hfov, realtime=False if args.asap else None, max_frames=args.frames, record=args.record)
 
 
@@ -162,23 +189,36 @@ def _live(args: argparse.Namespace) -> int:
         print()
     stats = engine.stats()
     print(stats.summary())
+    profile = _profile_label(engine, cfg)
+    print(f"profile: {profile}")
     if status.last is not None and status.last.untrained:
         print("UNTRAINED (random weights, speed only): " + ", ".join(status.last.untrained))
     if args.record:
         print(f"recording: {args.record}")
     if args.json:
-        _write_json(Path(args.json), stats)
+        _write_json(Path(args.json), stats, profile)
     if errors:
         print(f"error: {errors[0]}", file=sys.stderr)
         return 1
     return 130 if interrupted else 0
 
 
-def _write_json(path: Path, stats: Any) -> None:
+def _profile_label(engine: Any, cfg: Any) -> str:
+    """The fast-path profile that ran (the predictor's own label when it has one)."""
+    label = getattr(engine.predictor, "profile_label", None)
+    if label:
+        return str(label)
+    if cfg.profile:
+        return str(cfg.profile)
+    parts = (["channels_last"] if cfg.channels_last else []) + ([cfg.precision] if cfg.precision != "fp32" else [])
+    return "+".join(parts) or "fp32"
+
+
+def _write_json(path: Path, stats: Any, profile: str) -> None:
     from dataclasses import asdict
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(asdict(stats), indent=1))
+    tmp.write_text(json.dumps({**asdict(stats), "profile": profile}, indent=1))
     os.replace(tmp, path)
 

@@ -69,6 +69,7 @@ class LiveConfig:
     device: str = "auto"
     precision: str = "fp32"
     channels_last: bool = False
+    profile: str | None = None  # engine.fast_paths.PROFILES name; None: precision + channels_last decide
     flip_test: bool = False
     smoothing: OneEuroParams | None = DEFAULT_POSE
     intrinsics: CameraIntrinsics | str | None = None  # None: from_fov(frame size, hfov_deg); or a calibration file
@@ -314,9 +315,10 @@ class LiveEngine:
         if self.rootnet_info is not None and not self.rootnet_info.trained:
             self.notes.append(f"{self.rootnet_info.label}: absolute depth is meaningless")
         factory = self._predictor_factory or self._default_predictor_factory()
+        profile = {"profile": cfg.profile} if cfg.profile is not None else {}  # injected factories may predate it
         self.predictor = factory(loaded, rootnet, device=cfg.device, precision=cfg.precision,
                                  channels_last=cfg.channels_last, flip_test=cfg.flip_test,
-                                 default_root_mm=cfg.default_root_mm)
+                                 default_root_mm=cfg.default_root_mm, **profile)
         if self._detector is None:
             device = None if cfg.device == "auto" else cfg.device
             self._detector = make_detector(cfg.detector, imgsz=cfg.imgsz, conf=cfg.det_conf, every_n=cfg.det_every,
@@ -397,6 +399,7 @@ class LiveEngine:
             "smoothing": vars(cfg.smoothing) if cfg.smoothing else {},
             "root_filter": vars(cfg.root_filter) if cfg.root_filter else {},
             "device": str(getattr(self.predictor, "device", cfg.device)), "precision": cfg.precision,
+            "profile": str(getattr(self.predictor, "profile_label", cfg.profile or cfg.precision)),
             "flip_test": cfg.flip_test,
             "notes": list(self.notes),
         }

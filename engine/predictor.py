@@ -4,6 +4,10 @@ Why one class: every model of a frame must see the same persons, the same root d
 are the expensive shared step, so they are made **once** per (input size, normalisation) and reused by every model
 of that group (RootNet shares the 3DMPPE crop). Each model then runs one batched forward over all persons (flip test
 included: original and mirrored crops go through in the same batch).
+
+Every network call goes through ``engine.fast_paths`` so one switch (``profile``) picks how the nets run: precision,
+channels_last, torch.compile, CUDA graphs or onnxruntime. Without a profile, ``precision`` and ``channels_last`` build
+the equivalent torch profile (the behaviour before profiles existed).
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ import torch
 
 from engine import geometry as geo
 from engine.camera import CameraIntrinsics
-from engine.device import autocast, check_precision, pick_device, synchronize
+from engine.device import check_precision, pick_device, synchronize
+from engine.fast_paths import FastPath, FastPathConfig, get_profile, prepare
 from models.joints import get_joint_set
 from models.soft_argmax import soft_argmax_3d
 
@@ -27,7 +32,7 @@ if TYPE_CHECKING:
     from models.loader import LoadedModel
     from models.spec import ModelSpec
 
-__all__ = ["FramePrediction", "ModelOutput", "Predictor"]
+__all__ = ["FramePrediction", "ModelOutput", "Predictor", "resolve_profile"]
 
 POSE_DECODINGS = ("3dmppe", "integral")
 GroupKey = tuple[tuple[int, int], str]  # (input_hw, normalisation)
@@ -60,6 +65,29 @@ def group_key(spec: ModelSpec) -> GroupKey:
     return (tuple(int(v) for v in spec.input_hw), spec.normalisation)
 
 
+def resolve_profile(profile: str | FastPathConfig | None, precision: str = "fp32",
+                    channels_last: bool = False) -> FastPathConfig:
+    """The fast-path config a Predictor runs: ``profile`` (a ``fast_paths.PROFILES`` name or a config) when given,
+    else the torch profile made of ``precision`` and ``channels_last``.
+
+    With a profile, a non-default ``precision`` / ``channels_last`` that contradicts it is an error rather than being
+    silently ignored (e.g. ``profile="onnxruntime", precision="bf16"``): say it once, in one place.
+    """
+    check_precision(precision)
+    if profile is None:
+        return FastPathConfig(precision=precision, channels_last=bool(channels_last))
+    cfg = get_profile(profile) if isinstance(profile, str) else profile
+    if not isinstance(cfg, FastPathConfig):
+        raise TypeError(f"profile must be a profile name or a FastPathConfig, got {type(profile).__name__}")
+    if precision != "fp32" and precision != cfg.precision:
+        raise ValueError(f"precision {precision!r} contradicts profile {cfg.label!r} (precision {cfg.precision}); "
+                         f"pick a profile with that precision or leave precision at fp32")
+    if channels_last and not cfg.channels_last:
+        raise ValueError(f"channels_last contradicts profile {cfg.label!r}, which runs the contiguous layout; pick a "
+                         f"channels_last profile or leave channels_last off")
+    return cfg
+
+
 def _box_problem(b: np.ndarray) -> str | None:
     if not np.all(np.isfinite(b)):
         return f"non-finite box {b.tolist()}"
@@ -73,10 +101,14 @@ class Predictor:
 
     def __init__(self, models: Sequence[LoadedModel], rootnet: LoadedModel | None = None, *,
                  device: str = "auto", precision: str = "fp32", channels_last: bool = False,
-                 flip_test: bool = False, default_root_mm: float = 4000.0) -> None:
+                 flip_test: bool = False, default_root_mm: float = 4000.0,
+                 profile: str | FastPathConfig | None = None) -> None:
         self.device = pick_device(device)
-        self.precision = check_precision(precision)
-        self.channels_last = bool(channels_last)
+        self.profile: FastPathConfig = resolve_profile(profile, precision, channels_last)
+        self.profile.validate(self.device)  # e.g. CUDA graphs on a CPU: refuse before loading anything
+        self.precision = self.profile.precision
+        self.channels_last = self.profile.channels_last
+        self.fast_paths: dict[str, FastPath] = {}  # model name (RootNet included) -> how it actually runs
         self.flip_test = bool(flip_test)
         if not np.isfinite(default_root_mm) or default_root_mm <= 0:
             raise ValueError(f"default_root_mm must be a positive distance in mm, got {default_root_mm}")
@@ -102,14 +134,24 @@ class Predictor:
         self._lock = threading.Lock()
 
     def _prepare(self, lm: LoadedModel) -> None:
-        net = lm.net.to(self.device).eval()
-        if self.channels_last:
-            net = net.to(memory_format=torch.channels_last)
-        lm.net = net
+        """Hand the net to ``fast_paths.prepare`` under this predictor's profile.
+
+        A model that is itself an ONNX file (``spec.backend == "onnx"``) already runs through onnxruntime, which
+        neither autocast, channels_last nor torch.compile can speed up: it always takes the plain fp32 path.
+        """
+        cfg = self.profile if lm.spec.backend == "torch" else FastPathConfig()
+        fp = prepare(lm, lm.spec, self.device, cfg)
+        if fp.net is not None:
+            lm.net = fp.net  # torch backend: the same module, now on the device (and in the profile's layout)
+        self.fast_paths[lm.spec.name] = fp
 
     def _input(self, crops: torch.Tensor) -> torch.Tensor:
-        x = crops.to(self.device, dtype=torch.float32)
-        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+        return crops.to(self.device, dtype=torch.float32)  # layout and precision are the fast path's business
+
+    @property
+    def profile_label(self) -> str:
+        """Short name of the profile in force, e.g. "fp32", "channels_last+bf16", "onnxruntime"."""
+        return self.profile.label
 
     # ------------------------------------------------------------------------------------------------------------
     # Network calls
@@ -130,8 +172,7 @@ class Predictor:
         if self.flip_test:
             x = torch.cat([x, torch.flip(x, dims=[3])], dim=0)
         with torch.inference_mode():
-            with autocast(self.device, self.precision):
-                hm = lm.net(x)
+            hm = self.fast_paths[name](x)
             expected = (x.shape[0], js.num_joints * spec.depth_bins, *spec.output_hw)
             if not isinstance(hm, torch.Tensor) or tuple(hm.shape) != expected:
                 got = tuple(hm.shape) if isinstance(hm, torch.Tensor) else type(hm).__name__
@@ -154,8 +195,7 @@ class Predictor:
         if n == 0:
             return np.zeros((0, 3))
         with torch.inference_mode():
-            with autocast(self.device, self.precision):
-                out = self.rootnet.net(self._input(crops), torch.from_numpy(k).to(self.device))
+            out = self.fast_paths[self.rootnet.spec.name](self._input(crops), torch.from_numpy(k).to(self.device))
             return out.float().cpu().numpy().astype(np.float64).reshape(n, 3)
 
     # ------------------------------------------------------------------------------------------------------------

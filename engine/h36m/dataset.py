@@ -1,9 +1,11 @@
 """Human3.6M test sets (Protocol 1: S11, Protocol 2: S9+S11) and a streaming crop loader.
 
 GT follows 3DMPPE's loader: world joints (float32) + Thorax (midpoint of the shoulders 11 and 14) -> camera
-(R X + t). Box and root depth: GT (``process_bbox`` of the annotation box, GT root) or RootNet's result file (box
-already processed: used as is; root as given). Images are read and cropped in DataLoader workers, one image at a
-time, so memory stays bounded whatever the test-set size; crops travel as uint8 and are normalised on the device.
+(R X + t). Box and root depth: GT (``process_bbox`` of the annotation box, GT root), RootNet's result file (box
+already processed: used as is; root as given), or GT boxes with the root left to the runner, which runs RootNet live
+on the crops (``rootnet-model``: ``root_cam`` is NaN until the runner fills it in). Images are read and cropped in
+DataLoader workers, one image at a time, so memory stays bounded whatever the test-set size; crops travel as uint8
+and are normalised on the device.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from torch.utils.data import DataLoader, Dataset
 from engine.h36m.layout import DatasetError, RawIndex, find_rootnet_file, load_rootnet_file, validate
 
 __all__ = [
+    "LIVE_ROOT",
+    "ROOT_SOURCES",
     "CropDataset",
     "TestSet",
     "crop_key",
@@ -32,7 +36,8 @@ __all__ = [
 ]
 
 L_SHOULDER, R_SHOULDER = 11, 14
-ROOT_SOURCES = ("gt", "rootnet")
+ROOT_SOURCES = ("gt", "rootnet", "rootnet-model")  # GT root | RootNet result file | RootNet network run live
+LIVE_ROOT = "rootnet-model"
 
 
 def crop_key(input_hw: Sequence[int]) -> str:
@@ -46,11 +51,11 @@ class TestSet:
 
     raw: RawIndex
     protocol: int
-    root_source: str  # "gt" | "rootnet"
+    root_source: str  # "gt" | "rootnet" | "rootnet-model"
     rows: np.ndarray  # [N] indices into raw
     joints_cam: np.ndarray  # [N,18,3] float32 GT camera mm (h36m18 order, Thorax last)
     actions: np.ndarray  # [N] 0..14
-    root_cam: np.ndarray  # [N,3] root used for depth decoding (GT or RootNet)
+    root_cam: np.ndarray  # [N,3] root used for depth decoding (GT or RootNet file; NaN for "rootnet-model")
     rootnet_bbox: np.ndarray | None  # [N,4] processed boxes from the RootNet file
     rootnet_file: Path | None = None
     dropped: list[tuple[int, str]] = field(default_factory=list)  # (image id, reason)
@@ -155,12 +160,14 @@ def test_set_from_raw(raw: RawIndex, root_source: str = "gt", rootnet: tuple[np.
     rows = np.arange(len(raw))
     dropped: list[tuple[int, str]] = []
     rn_box = None
-    if root_source == "gt":
+    if root_source in ("gt", LIVE_ROOT):
         bad = _gt_boxes(raw, rows, 1.0)[1] if drop_degenerate else []
         for k in bad:
             dropped.append((int(raw.image_id[k]), "annotation box is degenerate (process_bbox returned None)"))
         keep = np.setdiff1d(rows, np.array(bad, dtype=np.int64))
         root = cam[keep, 0].astype(np.float64)
+        if root_source == LIVE_ROOT:  # computed by the runner from RootNet's output; NaN so no one decodes with it
+            root = np.full_like(root, np.nan)
     else:
         if rootnet is None:
             raise ValueError("root_source 'rootnet' needs the RootNet boxes and roots")

@@ -61,8 +61,9 @@ class ModelRun:
     name: str  # registry name or a label for imported predictions
     trained: bool = True
     joint_set: str = "h36m18"
-    root: str = "gt"  # gt | rootnet
+    root: str = "gt"  # gt | rootnet (result file) | rootnet-model (RootNet network run live on the GT boxes)
     root_file: str | None = None
+    root_model: dict[str, Any] | None = None  # live RootNet: name, label, trained, checkpoint, checkpoint_sha256
     flip: bool | None = True
     checkpoint: str | None = None
     checkpoint_sha256: str | None = None
@@ -175,8 +176,11 @@ def published_for(spec, protocol: int, root: str) -> tuple[dict[str, Any] | None
     pub = getattr(spec, "published", None)
     if pub is None:
         return None, None
-    key = {(2, "gt"): "mpjpe_p2", (2, "rootnet"): "mpjpe_p2_rootnet",
-           (1, "gt"): "pa_mpjpe_p1", (1, "rootnet"): "pa_mpjpe_p1_rootnet"}[(protocol, root)]
+    # RootNet's Human3.6M results were computed on the GT boxes, so a live run of the same checkpoint compares with
+    # the papers' "with RootNet" rows just as its result file does
+    with_rootnet = root in ("rootnet", "rootnet-model")
+    key = {(2, False): "mpjpe_p2", (2, True): "mpjpe_p2_rootnet",
+           (1, False): "pa_mpjpe_p1", (1, True): "pa_mpjpe_p1_rootnet"}[(protocol, with_rootnet)]
     value = getattr(pub, key, None)
     per_action = pub.per_action_mpjpe_p2 if (protocol, root) == (2, "gt") else None
     if value is None:
@@ -206,6 +210,7 @@ def result_dict(run: ModelRun) -> dict[str, Any]:
         "limit": run.limit,
         "root": run.root,
         "root_file": run.root_file,
+        "root_model": run.root_model,
         "flip": run.flip,
         "joint_set": run.joint_set,
         "scored_joints": list(s.joint_names),
@@ -242,7 +247,7 @@ def result_dict(run: ModelRun) -> dict[str, Any]:
 
 _RESULT_COLUMNS = ("model", "label", "trained", "protocol", "test_set", "num_samples", "root", "flip", "mpjpe_mm",
                    "pa_mpjpe_mm", "pa_mpjpe_similarity_mm", "mrpe_mm", "published_metric", "published_mm",
-                   "difference_mm", "scored_joints", "checkpoint_sha256")
+                   "difference_mm", "scored_joints", "checkpoint_sha256", "root_model")
 
 
 def _result_row(d: Mapping[str, Any]) -> list[Any]:
@@ -251,7 +256,7 @@ def _result_row(d: Mapping[str, Any]) -> list[Any]:
     return [d["model"], d["label"], d["trained"], d["protocol"], d["test_set"], d["num_samples"], d["root"],
             d["flip"], d["mpjpe_mm"], d["pa_mpjpe_mm"], d["pa_mpjpe_similarity_mm"], mrpe,
             pub.get("metric", ""), pub.get("value", float("nan")), pub.get("difference_mm", float("nan")),
-            len(d["scored_joints"]), d.get("checkpoint_sha256") or ""]
+            len(d["scored_joints"]), d.get("checkpoint_sha256") or "", (d.get("root_model") or {}).get("label", "")]
 
 
 def _per_action_rows(run: ModelRun) -> list[list[Any]]:
@@ -288,6 +293,9 @@ def write_predictions_h5(path: Path, run: ModelRun) -> None:
             h.attrs["joint_set"] = run.joint_set
             h.attrs["protocol"] = int(run.scores.protocol)
             h.attrs["root"] = run.root
+            if run.root_model:
+                h.attrs["root_model"] = str(run.root_model.get("label", ""))
+                h.attrs["root_model_trained"] = bool(run.root_model.get("trained", True))
             h.attrs["flip"] = "" if run.flip is None else str(bool(run.flip))
             h.attrs["checkpoint_sha256"] = run.checkpoint_sha256 or ""
             h.attrs["units"] = "camera mm; joints_cam absolute, joints_rel root-relative"
@@ -343,12 +351,31 @@ def summary_text(runs: Sequence[ModelRun]) -> str:
             line += f" (published {r.published['value']:.2f}, difference {ours - r.published['value']:+.2f})"
         lines.append(line)
         lines.extend(f"    {s.label(m)} = {s.total(m):.2f} mm" for m in others)
-        if s.mrpe:
-            lines.append(f"    MRPE of the {r.root} roots = {s.mrpe['mrpe']:.2f} mm "
-                         f"(x {s.mrpe['x']:.2f}, y {s.mrpe['y']:.2f}, z {s.mrpe['z']:.2f})")
+        lines.extend(_root_lines(r.root, r.root_model, s.mrpe))
         if not r.trained:
             lines.append(f"    NOTE: {UNTRAINED} - random initialisation, these errors are meaningless")
     return "\n".join(lines)
+
+
+def _root_lines(root: str, root_model: Mapping[str, Any] | None, m: Mapping[str, float] | None) -> list[str]:
+    """The summary's root lines: MRPE of the roots used, and a warning when they came from an untrained RootNet."""
+    lines = []
+    source = f"roots from {root_model.get('label', '?')} (run live)" if root_model else f"{root} roots"
+    if m:
+        lines.append(f"    MRPE of the {source} = {_fmt(m.get('mrpe'))} mm "
+                     f"(x {_fmt(m.get('x'))}, y {_fmt(m.get('y'))}, z {_fmt(m.get('z'))})")
+    if root_model and not root_model.get("trained", True):
+        lines.append(f"    NOTE: the roots come from {root_model.get('label', '?')} - random initialisation, "
+                     "its MRPE and the absolute depths are meaningless")
+    return lines
+
+
+def _root_description(run: ModelRun) -> str:
+    if run.root == "gt":
+        return "GT root depth and GT boxes"
+    if run.root_model:
+        return f"GT boxes with roots from {run.root_model.get('label', '?')} run live"
+    return "RootNet boxes and roots (result file)"
 
 
 def _fmt(v: float | None) -> str:
@@ -362,11 +389,14 @@ def report_markdown(runs: Sequence[ModelRun], title: str = "Human3.6M benchmark"
     head = headline_metric(protocol)
     lines = [f"# {title}", ""]
     lines.append(f"Test set: {test_set_label(protocol)}, sampled {SAMPLING_NOTE}. Roots: "
-                 + ", ".join(sorted({'GT root depth and GT boxes' if r.root == 'gt' else 'RootNet boxes and roots'
-                                     for r in runs})) + ".")
+                 + ", ".join(sorted({_root_description(r) for r in runs})) + ".")
     if any(not r.trained for r in runs):
         lines += ["", f"**Warning: rows marked ({UNTRAINED}) use random initialisation; their errors are "
                   "meaningless and only the timings or the pipeline are being tested.**"]
+    for label in sorted({r.root_model.get("label", "?") for r in runs
+                         if r.root_model and not r.root_model.get("trained", True)}):
+        lines += ["", f"**Warning: the roots come from {label}: random initialisation, so the MRPE and the "
+                  "absolute depths are meaningless.**"]
     lines += ["", "## Totals (mm, mean over samples x joints)", ""]
     lines.append(f"| model | samples | flip | {' | '.join(METRICS[m][0] for m in METRICS)} | "
                  f"published | difference |")
@@ -405,9 +435,15 @@ def report_markdown(runs: Sequence[ModelRun], title: str = "Human3.6M benchmark"
     if roots:
         r = roots[0]
         m = r.scores.mrpe
-        lines += ["", "## Root (RootNet result file)", "",
+        if r.root_model:
+            rm = r.root_model
+            head, src = (f"## Root ({rm.get('label', '?')}, run live on the GT boxes)",
+                         f"checkpoint {rm.get('checkpoint') or '-'} (sha256 {rm.get('checkpoint_sha256') or '-'})")
+        else:
+            head, src = "## Root (RootNet result file)", f"file: {r.root_file or '?'}"
+        lines += ["", head, "",
                   f"MRPE {m['mrpe']:.2f} mm (x {m['x']:.2f}, y {m['y']:.2f}, z {m['z']:.2f}) over "
-                  f"{r.scores.num_samples} samples; file: {r.root_file or '?'}. Published RootNet on Protocol 2: "
+                  f"{r.scores.num_samples} samples; {src}. Published RootNet on Protocol 2 (GT boxes): "
                   "120.0 mm (x 23.3, y 23.0, z 108.1)."]
     lines += ["", "## Provenance", ""]
     for r in runs:
@@ -497,6 +533,7 @@ def results_summary_from_json(results: Sequence[Mapping[str, Any]]) -> str:
         for m in METRICS:
             if m != head and d.get(m + "_mm") is not None:
                 lines.append(f"    {d['labels'][m]} = {d[m + '_mm']:.2f} mm")
+        lines.extend(_root_lines(d.get("root", "gt"), d.get("root_model"), d.get("mrpe_mm")))
         if not d.get("trained", True):
             lines.append(f"    NOTE: {UNTRAINED} - random initialisation, these errors are meaningless")
     return "\n".join(lines)

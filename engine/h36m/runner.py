@@ -6,6 +6,11 @@ batch boundary. Every finished batch is saved at once (an .npz shard written ato
 under ``OUT/.partial/<config hash>/``, so rerunning the same configuration continues where it stopped and ends with
 exactly the numbers of an uninterrupted run. A finished run of the same configuration is not recomputed; finished
 results of a *different* configuration are never overwritten unless ``overwrite`` is set.
+
+Root sources (``root``): ``gt`` decodes depth with the GT root (GT boxes); ``rootnet`` takes boxes and roots from
+RootNet's result file; ``rootnet-model`` runs the RootNet network (``rootnet_model``) live on the same 256x256 crops
+of the GT boxes the 3DMPPE pose models use, stores its roots with each saved batch (so a resumed run decodes with
+the very same roots) and reports their MRPE against the GT roots.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from typing import Any
 import numpy as np
 
 from engine.h36m.dataset import (
+    LIVE_ROOT,
+    ROOT_SOURCES,
     CropDataset,
     TestSet,
     crop_key,
@@ -47,11 +54,13 @@ from engine.h36m.metrics import mrpe, score
 from models.joints import get_joint_set
 
 __all__ = [
-    "BenchmarkConfig", "BenchmarkResult", "BenchmarkRunner", "Progress", "ResultsExistError", "run_to_completion",
+    "BenchmarkConfig", "BenchmarkResult", "BenchmarkRunner", "Progress", "ResultsExistError", "rootnet_to_camera",
+    "run_to_completion",
 ]
 
 RUN_FILE = "run.json"
 PARTIAL = ".partial"
+ROOT_KEY = "__root__"  # shard arrays of the live RootNet: ROOT_KEY/output (cells, depth), ROOT_KEY/root_cam (mm)
 
 
 class ResultsExistError(Exception):
@@ -64,14 +73,16 @@ class BenchmarkConfig:
     models: Sequence[str]
     out_dir: Path
     protocol: int = 2
-    root: str = "gt"  # gt | rootnet (RootNet result file: boxes and roots)
+    root: str = "gt"  # gt | rootnet (RootNet result file: boxes and roots) | rootnet-model (RootNet run live)
     rootnet_file: Path | None = None  # default: in the data folder, else the copy shipped in assets/rootnet_h36m
+    rootnet_model: str = "rootnet-r50"  # the network run for root="rootnet-model" (checkpoint: weights[name])
     flip: bool = True
     limit: int | None = None  # score only this many samples, spread evenly over the test set
     batch_size: int = 32
     device: str = "auto"
     precision: str = "fp32"
     channels_last: bool = False
+    profile: str | None = None  # engine.fast_paths.PROFILES name; None: precision + channels_last decide
     num_workers: int = 2
     allow_untrained: bool = False
     weights: Mapping[str, Path] = field(default_factory=dict)  # explicit checkpoint per model name
@@ -88,8 +99,11 @@ class BenchmarkConfig:
             raise ValueError(f"a model is listed twice: {', '.join(self.models)}")
         if self.protocol not in (1, 2):
             raise ValueError(f"protocol must be 1 or 2, got {self.protocol!r}")
-        if self.root not in ("gt", "rootnet"):
-            raise ValueError(f"root must be 'gt' or 'rootnet', got {self.root!r}")
+        if self.root not in ROOT_SOURCES:
+            raise ValueError(f"root must be one of {', '.join(ROOT_SOURCES)}; got {self.root!r}")
+        if self.root == LIVE_ROOT and self.rootnet_model in self.models:
+            raise ValueError(f"{self.rootnet_model} is the root source with root={LIVE_ROOT!r}; "
+                             "list only pose models in models")
         if self.batch_size < 1:
             raise ValueError("batch size must be at least 1")
         if self.num_workers < 0:
@@ -137,10 +151,11 @@ class BenchmarkRunner:
     """One benchmark run; see the module docstring. ``loaded`` may pass already-loaded models (tests, GUI)."""
 
     def __init__(self, config: BenchmarkConfig, cancel: threading.Event | None = None,
-                 loaded: Sequence[Any] | None = None) -> None:
+                 loaded: Sequence[Any] | None = None, rootnet: Any | None = None) -> None:
         self.config = config
         self.cancel_event = cancel or threading.Event()
         self._loaded = list(loaded) if loaded is not None else None
+        self._rootnet = rootnet  # an already-loaded RootNet for root="rootnet-model" (tests, GUI)
         self.result: BenchmarkResult | None = None
 
     def cancel(self) -> None:
@@ -156,10 +171,25 @@ class BenchmarkRunner:
         cfg = self.config
         return [load_model(n, weights=cfg.weights.get(n), allow_untrained=cfg.allow_untrained) for n in cfg.models]
 
-    def _fingerprint(self, models: Sequence[Any], rootnet_file: Path | None) -> dict[str, Any]:
+    def _load_rootnet(self) -> Any:
+        """The live root source: missing weights raise the loader's WeightsMissingError unless untrained is allowed."""
+        from models.loader import load_model
+
+        cfg = self.config
+        rn = self._rootnet
+        if rn is None:
+            rn = load_model(cfg.rootnet_model, weights=cfg.weights.get(cfg.rootnet_model),
+                            allow_untrained=cfg.allow_untrained)
+        if rn.spec.decoding != "rootnet":
+            raise ValueError(f"{rn.spec.name} is not a RootNet (decoding {rn.spec.decoding!r}); "
+                             f"root={LIVE_ROOT!r} needs one")
+        return rn
+
+    def _fingerprint(self, models: Sequence[Any], rootnet_file: Path | None,
+                     rootnet: Any | None = None) -> dict[str, Any]:
         """Everything the numbers depend on (not the batch size, device or worker count)."""
         cfg = self.config
-        return {
+        fp = {
             "data_dir": str(cfg.data_dir.resolve()),
             "protocol": cfg.protocol,
             "root": cfg.root,
@@ -169,6 +199,12 @@ class BenchmarkRunner:
             "precision": cfg.precision,
             "models": [{"name": m.spec.name, "trained": bool(m.trained), "sha256": m.sha256} for m in models],
         }
+        if cfg.profile:  # only when set, so earlier runs keep their hashes; profiles change the numbers slightly
+            fp["profile"] = cfg.profile
+        if rootnet is not None:  # only then, so hashes of the other root sources stay as they were
+            fp["rootnet_model"] = {"name": rootnet.spec.name, "trained": bool(rootnet.trained),
+                                   "sha256": rootnet.sha256}
+        return fp
 
     @staticmethod
     def config_hash(fingerprint: Mapping[str, Any]) -> str:
@@ -190,12 +226,13 @@ class BenchmarkRunner:
         cfg = self.config
         yield Progress(0, 0, None, "load", message="loading models")
         models = self._load_models()  # first: a missing checkpoint is reported at once
+        rootnet = self._load_rootnet() if cfg.root == LIVE_ROOT else None
         rn_file = None
         if cfg.root == "rootnet":
             rn_file = cfg.rootnet_file or find_rootnet_file(cfg.data_dir, cfg.protocol)
             if rn_file is None or not Path(rn_file).is_file():
                 raise DatasetError(f"RootNet result file not found: {rn_file or 'none in ' + str(cfg.data_dir)}")
-        fp = self._fingerprint(models, rn_file)
+        fp = self._fingerprint(models, rn_file, rootnet)
         key = self.config_hash(fp)
         finished = self._finished_run()
         stale: list[str] = []
@@ -229,7 +266,7 @@ class BenchmarkRunner:
         todo = np.setdiff1d(np.arange(total), done_idx)
         status = "finished"
         if todo.size:
-            status = yield from self._infer(test, models, part, todo, total, len(shards))
+            status = yield from self._infer(test, models, part, todo, total, len(shards), rootnet)
         if status == "cancelled":
             done = total - self._remaining(part, total)
             self.result = BenchmarkResult("cancelled", cfg.out_dir, done, total, key, partial_dir=part)
@@ -238,8 +275,8 @@ class BenchmarkRunner:
             return self.result
 
         yield Progress(total, total, 0.0, "score", message="scoring")
-        preds = self._gather(part, total, models)
-        runs = self._score(test, models, preds, rn_file)
+        preds, roots = self._gather(part, total, models, rootnet)
+        runs = self._score(test, models, preds, rn_file, roots, rootnet)
         yield Progress(total, total, 0.0, "export", message=f"writing results to {cfg.out_dir}")
         files: dict[str, Path] = {}
         for r in runs:
@@ -252,6 +289,7 @@ class BenchmarkRunner:
             "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()
                        if k not in ("weights",)},
             "models": [{"name": r.name, "folder": r.folder, "trained": r.trained} for r in runs],
+            "root_model": runs[0].root_model if runs else None,
             "num_samples": total, "summary": summary,
         })
         for folder in set(stale) - {r.folder for r in runs}:  # model folders of an overwritten configuration
@@ -284,16 +322,20 @@ class BenchmarkRunner:
         return total - int(done.size)
 
     def _infer(self, test: TestSet, models: Sequence[Any], part: Path, todo: np.ndarray, total: int,
-               n_shards: int) -> Generator[Progress, None, str]:
+               n_shards: int, rootnet: Any | None = None) -> Generator[Progress, None, str]:
         import torch
 
-        from engine.geometry import decode_to_camera
+        from engine.geometry import decode_to_camera, rootnet_k_value
         from engine.predictor import Predictor
 
         cfg = self.config
-        predictor = Predictor(models, None, device=cfg.device, precision=cfg.precision,
-                              channels_last=cfg.channels_last, flip_test=cfg.flip)
+        predictor = Predictor(models, rootnet, device=cfg.device, precision=cfg.precision,
+                              channels_last=cfg.channels_last, flip_test=cfg.flip, profile=cfg.profile)
         input_hw = {crop_key(m.spec.input_hw): tuple(m.spec.input_hw) for m in models}
+        if rootnet is not None:  # RootNet shares the pose models' 256x256 crops: one warp per sample and size
+            input_hw[crop_key(rootnet.spec.input_hw)] = tuple(rootnet.spec.input_hw)
+        nets = [*models, *([rootnet] if rootnet is not None else [])]
+        groups = sorted({(crop_key(m.spec.input_hw), m.spec.normalisation) for m in nets})
         boxes = {k: test.boxes(hw) for k, hw in input_hw.items()}
         dataset = CropDataset(test.image_paths(), boxes, input_hw)
         loader = make_loader(dataset, todo.tolist(), batch_size=cfg.batch_size, num_workers=cfg.num_workers,
@@ -317,13 +359,23 @@ class BenchmarkRunner:
                     raise
                 sel = batch["index"].numpy().astype(np.int64)
                 arrays: dict[str, np.ndarray] = {"index": sel}
+                inputs = {(k, norm): normalise_batch(batch[k].to(predictor.device, non_blocking=True), norm)
+                          for k, norm in groups}  # once per (crop size, normalisation)
+                root_z = test.root_cam[sel, 2]
+                if rootnet is not None:
+                    rspec = rootnet.spec
+                    rbox = boxes[crop_key(rspec.input_hw)][sel]
+                    kv = rootnet_k_value(rbox, test.f[sel], tuple(rspec.arch.get("bbox_real_mm", (2000.0, 2000.0))))
+                    out = predictor.infer_root(inputs[crop_key(rspec.input_hw), rspec.normalisation], kv)
+                    root_cam = rootnet_to_camera(out, rbox, test.f[sel], test.c[sel], rspec.output_hw)
+                    arrays[f"{ROOT_KEY}/output"] = out
+                    arrays[f"{ROOT_KEY}/root_cam"] = root_cam
+                    root_z = root_cam[:, 2]
                 for m in models:
                     spec = m.spec
                     k = crop_key(spec.input_hw)
-                    x = normalise_batch(batch[k].to(predictor.device, non_blocking=True), spec.normalisation)
-                    cells = predictor.infer_cells(spec.name, x)
-                    _, cam = decode_to_camera(cells, spec, boxes[k][sel], test.f[sel], test.c[sel],
-                                              test.root_cam[sel, 2])
+                    cells = predictor.infer_cells(spec.name, inputs[k, spec.normalisation])
+                    _, cam = decode_to_camera(cells, spec, boxes[k][sel], test.f[sel], test.c[sel], root_z)
                     arrays[f"{spec.name}/cells"] = cells.astype(np.float32)
                     arrays[f"{spec.name}/joints_cam"] = cam
                 with atomic_path(part / f"shard_{n_shards:06d}.npz") as tmp:
@@ -341,7 +393,9 @@ class BenchmarkRunner:
                 torch.cuda.empty_cache()
         return "finished"
 
-    def _gather(self, part: Path, total: int, models: Sequence[Any]) -> dict[str, dict[str, np.ndarray]]:
+    def _gather(self, part: Path, total: int, models: Sequence[Any], rootnet: Any | None = None
+                ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, np.ndarray] | None]:
+        """Saved predictions per model, and the live RootNet's saved output and roots (None without one)."""
         shards = sorted(part.glob("shard_*.npz"))
         out: dict[str, dict[str, np.ndarray]] = {}
         seen = np.zeros(total, dtype=bool)
@@ -349,6 +403,7 @@ class BenchmarkRunner:
             spec = m.spec
             j = get_joint_set(spec.joint_set).num_joints
             out[spec.name] = {"cells": np.zeros((total, j, 3), np.float32), "joints_cam": np.zeros((total, j, 3))}
+        roots = None if rootnet is None else {"output": np.zeros((total, 3)), "root_cam": np.zeros((total, 3))}
         for p in shards:
             with np.load(p) as z:
                 sel = z["index"]
@@ -356,16 +411,36 @@ class BenchmarkRunner:
                 for m in models:
                     for key in ("cells", "joints_cam"):
                         out[m.spec.name][key][sel] = z[f"{m.spec.name}/{key}"]
+                if roots is not None:
+                    for key in roots:
+                        if f"{ROOT_KEY}/{key}" not in z.files:
+                            raise RuntimeError(f"{p}: saved batch has no RootNet roots; delete {part} to restart")
+                        roots[key][sel] = z[f"{ROOT_KEY}/{key}"]
         if not seen.all():
             raise RuntimeError(f"{part}: {int((~seen).sum())} samples have no saved prediction")
-        return out
+        return out, roots
 
     def _score(self, test: TestSet, models: Sequence[Any], preds: Mapping[str, Mapping[str, np.ndarray]],
-               rn_file: Path | None) -> list[ModelRun]:
+               rn_file: Path | None, roots: Mapping[str, np.ndarray] | None = None,
+               rootnet: Any | None = None) -> list[ModelRun]:
         from engine.device import pick_device
 
         cfg = self.config
-        root_err = mrpe(test.root_cam, test.gt_root) if cfg.root == "rootnet" else None
+        root_cam = roots["root_cam"] if roots is not None else test.root_cam
+        root_err = mrpe(root_cam, test.gt_root) if cfg.root != "gt" else None
+        root_model, root_notes = None, []
+        if rootnet is not None:
+            root_model = {"name": rootnet.spec.name, "label": rootnet.label, "trained": bool(rootnet.trained),
+                          "checkpoint": str(rootnet.checkpoint) if rootnet.checkpoint else None,
+                          "checkpoint_sha256": rootnet.sha256}
+            root_notes.append(f"roots from {rootnet.label} run live on the 256x256 crops of the GT boxes; "
+                              "its depth decodes the poses and MRPE compares its roots with the GT roots")
+            if not rootnet.trained:
+                root_notes.append(f"{rootnet.label}: random initialisation, so its roots, the MRPE and the absolute "
+                                  "depths are meaningless")
+            bad = int((root_cam[:, 2] <= 0).sum())
+            if bad:
+                root_notes.append(f"{bad} samples got a RootNet depth <= 0 mm (root behind the camera)")
         runs = []
         for m in models:
             spec = m.spec
@@ -375,7 +450,7 @@ class BenchmarkRunner:
             s.mrpe = root_err
             root = get_joint_set(spec.joint_set).root
             pub, pub_actions = published_for(spec, cfg.protocol, cfg.root)
-            notes = []
+            notes = list(root_notes)
             if test.dropped:
                 notes.append(f"{len(test.dropped)} samples dropped: degenerate annotation boxes (as the official code)")
             if cfg.limit is not None and cfg.limit < len(test.raw):
@@ -385,16 +460,29 @@ class BenchmarkRunner:
                 root_file=str(rn_file) if rn_file else None, flip=cfg.flip,
                 checkpoint=str(m.checkpoint) if m.checkpoint else None, checkpoint_sha256=m.sha256,
                 device=str(pick_device(cfg.device)), precision=cfg.precision, limit=cfg.limit,
-                published=pub, published_per_action=pub_actions, notes=notes,
+                published=pub, published_per_action=pub_actions, notes=notes, root_model=root_model,
                 predictions={
                     "image_id": test.image_ids, "file_name": np.array(test.file_names(), dtype=object),
                     "joints_cam": p["joints_cam"],
                     "joints_rel": p["joints_cam"] - p["joints_cam"][:, [root]],
-                    "coords_cells": p["cells"], "root_cam": test.root_cam, "bbox": test.boxes(spec.input_hw),
+                    "coords_cells": p["cells"], "root_cam": root_cam, "bbox": test.boxes(spec.input_hw),
                 },
             )
+            if roots is not None:
+                r.predictions["rootnet_output"] = roots["output"]  # (x, y 64x64 map cells, depth mm) per sample
             runs.append(r)
         return runs
+
+
+def rootnet_to_camera(out: np.ndarray, boxes: np.ndarray, f: np.ndarray, c: np.ndarray,
+                      output_hw: Sequence[int]) -> np.ndarray:
+    """RootNet output [N,3] (x, y map cells, depth mm) -> root [N,3] camera mm, as RootNet's own evaluation does:
+    cells -> image by the processed box (bbox-linear), Z = depth, then ``pixel2cam`` with each sample's camera."""
+    from engine.geometry import cells_to_image, pixel2cam
+
+    o = np.asarray(out, dtype=np.float64).reshape(-1, 3)
+    xy = cells_to_image(o[:, None, :2], boxes, tuple(output_hw))[:, 0]
+    return pixel2cam(np.concatenate([xy, o[:, 2:3]], axis=1), f, c)
 
 
 def run_to_completion(runner: BenchmarkRunner, on_progress=None) -> BenchmarkResult:
