@@ -1,9 +1,17 @@
-"""QApplication set-up: attributes that must precede the app, then the main window."""
+"""QApplication set-up: attributes that must precede the app, then the main window.
+
+Order matters: torch/ultralytics are imported before any GL context exists (triton segfaults when first imported
+after a Mesa context), and AA_ShareOpenGLContexts is set before the QApplication (pyqtgraph caches shader programs
+per class; several GLViewWidgets otherwise render blank or crash).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
+from pathlib import Path
 
 
 def _preimport_heavy() -> None:
@@ -26,24 +34,56 @@ def make_app():
         app = QApplication(sys.argv[:1])
         app.setOrganizationName("PoseArena")
         app.setApplicationName("PoseArena")
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
     return app
+
+
+def save_window_png(widget, path: str | os.PathLike) -> Path:
+    """Grab the window (GL views included) and write it atomically; raises OSError when it cannot be written."""
+    dest = Path(path).expanduser().resolve()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".png", dir=dest.parent)
+    os.close(fd)
+    try:
+        if not widget.grab().save(tmp, "PNG"):
+            raise OSError(f"{dest}: Qt could not write the PNG")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a screenshot is an ordinary file
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return dest
 
 
 def run_gui(args: argparse.Namespace) -> int:
     _preimport_heavy()
     app = make_app()
+    from PySide6.QtCore import QTimer
+
     from gui.main_window import MainWindow
 
-    win = MainWindow(source=args.source, models=args.models)
+    screenshot = getattr(args, "screenshot", None)
+    win = MainWindow(source=args.source, models=args.models, autostart=True if screenshot else None)
     win.resize(1280, 800)
+    if screenshot:
+        win.persist_settings = False  # a scripted run must not change the user's remembered choices
+        win.tabs.setCurrentWidget(win.live_tab)
     win.show()
-    if args.screenshot:
-        from PySide6.QtCore import QTimer
+    status = {"code": 0}
+    if screenshot:
 
         def shoot() -> None:
-            win.grab().save(args.screenshot)
+            try:
+                path = save_window_png(win, screenshot)
+                print(f"screenshot saved: {path}")
+            except OSError as exc:
+                print(f"screenshot failed: {exc}", file=sys.stderr)
+                status["code"] = 1
             win.close()
             app.quit()
 
-        QTimer.singleShot(int(args.after * 1000), shoot)
-    return app.exec()
+        QTimer.singleShot(int(max(0.0, float(args.after)) * 1000), shoot)
+    code = app.exec()
+    return status["code"] or int(code)

@@ -1,17 +1,158 @@
-"""The main window: Live, Benchmark and Models tabs (skeleton; the tabs fill in as the engine grows)."""
+"""The main window: Live, Benchmark and Models tabs, a message area and a status bar.
+
+Errors from any tab, worker or slot end up as readable lines in the message area (and the status bar), never as a
+traceback dialog. Shortcuts: Ctrl+R start/stop live, Ctrl+E record, Ctrl+1/2/3 tabs, Ctrl+Q quit.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget
+import sys
+import traceback
+
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QTabWidget
+
+from gui import settings
+from gui.adapter import BenchmarkController, LiveController, RegistryController, SourceController
+from gui.benchmark_tab import BenchmarkTab
+from gui.live_tab import LiveTab
+from gui.messages import MessageArea
+from gui.models_tab import ModelsTab
+from gui.workers import await_workers, readable_error
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, source: str | None = None, models: str | None = None) -> None:
+    def __init__(self, source: str | None = None, models: str | list[str] | None = None,
+                 autostart: bool | None = None) -> None:
         super().__init__()
         self.setWindowTitle("PoseArena")
+        self.persist_settings = True
+        self.registry = RegistryController(self)
+        self.live = LiveController(self)
+        self.sources = SourceController(self)
+        self.bench = BenchmarkController(self)
+
+        self.live_tab = LiveTab(self.live, self.registry, self.sources)
+        self.benchmark_tab = BenchmarkTab(self.bench, self.registry)
+        self.models_tab = ModelsTab(self.registry)
         self.tabs = QTabWidget()
-        self.tabs.addTab(QLabel(f"Live: source {source or 'demo'}"), "Live")
-        self.tabs.addTab(QLabel("Benchmark"), "Benchmark")
-        self.tabs.addTab(QLabel("Models"), "Models")
+        self.tabs.addTab(self.live_tab, "Live")
+        self.tabs.addTab(self.benchmark_tab, "Benchmark")
+        self.tabs.addTab(self.models_tab, "Models")
         self.setCentralWidget(self.tabs)
-        self.statusBar().showMessage("Ready")
+
+        self.messages = MessageArea()
+        dock = QDockWidget("Messages", self)
+        dock.setObjectName("messages")
+        dock.setWidget(self.messages)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable |
+                         QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        self.resizeDocks([dock], [90], Qt.Orientation.Vertical)
+        self.messages_dock = dock
+
+        self.status_label = QLabel("Ready")
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.statusBar().addWidget(self.status_label, 1)
+
+        for src in (self.registry, self.live, self.bench, self.live_tab, self.benchmark_tab, self.models_tab):
+            src.message.connect(self.post)
+        self.live_tab.status.connect(self.status_label.setText)
+        self.benchmark_tab.status.connect(self.status_label.setText)
+        self._shortcuts()
+        QApplication.instance().installEventFilter(self)
+        self._restore_geometry()
+        self._install_excepthook()
+
+        if source:
+            self.live_tab.set_source(str(source))
+        if models:
+            names = models if isinstance(models, list) else [m.strip() for m in str(models).split(",") if m.strip()]
+            self.live_tab.set_models(names)
+        self.registry.refresh()
+        if autostart if autostart is not None else bool(source or models):
+            QTimer.singleShot(0, self.live_tab.start)
+
+    # ---------------------------------------------------------------------------------------------- messages
+    def post(self, level: str, text: str) -> None:
+        self.messages.post(level, text)
+        first = text.strip().splitlines()[0] if text.strip() else ""
+        if level == "error":
+            self.status_label.setText(f"Error: {first}")
+        elif level == "warning":
+            self.status_label.setText(first)
+
+    def _install_excepthook(self) -> None:
+        """An exception escaping a slot is shown as a message (and printed), the window keeps running."""
+        previous = sys.excepthook
+
+        def hook(etype, value, tb) -> None:
+            traceback.print_exception(etype, value, tb, file=sys.stderr)
+            try:
+                self.post("error", f"Unexpected error: {readable_error(value)}")
+            except Exception:  # noqa: BLE001 - the window may be gone already
+                previous(etype, value, tb)
+
+        sys.excepthook = hook
+        self._previous_hook = previous
+
+    # --------------------------------------------------------------------------------------------- shortcuts
+    def _shortcuts(self) -> None:
+        def act(text: str, keys: str, slot) -> QAction:
+            a = QAction(text, self)
+            a.setShortcut(QKeySequence(keys))
+            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            a.triggered.connect(slot)
+            self.addAction(a)
+            return a
+
+        self.act_run = act("Start/stop live", "Ctrl+R", self._toggle_live)
+        self.act_record = act("Record", "Ctrl+E", self.live_tab.toggle_record)
+        for i in range(3):
+            act(f"Tab {i + 1}", f"Ctrl+{i + 1}", lambda _=False, i=i: self.tabs.setCurrentIndex(i))
+        act("Quit", "Ctrl+Q", self.close)
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 - Qt API
+        """Text fields claim Ctrl+E (end of line) and similar keys; our window shortcuts must win."""
+        if ev.type() == QEvent.Type.ShortcutOverride and self.isActiveWindow():
+            seq = QKeySequence(ev.keyCombination())
+            if any(a.shortcut() == seq for a in (self.act_run, self.act_record)):
+                return True  # not accepted by the text field: the shortcut map triggers our action
+        return super().eventFilter(obj, ev)
+
+    def _toggle_live(self) -> None:
+        self.tabs.setCurrentWidget(self.live_tab)
+        self.live_tab.toggle_run()
+
+    # ------------------------------------------------------------------------------------------------ state
+    def _restore_geometry(self) -> None:
+        geo = settings.get("window/geometry", "")
+        if geo:
+            self.restoreGeometry(QByteArray.fromBase64(geo.encode()))
+        split = settings.get("window/live_splitter", "")
+        if split:
+            self.live_tab.splitter.restoreState(QByteArray.fromBase64(split.encode()))
+        self.tabs.setCurrentIndex(min(max(settings.get("window/tab", 0), 0), 2))
+
+    def save_settings(self) -> None:
+        settings.put("window/geometry", bytes(self.saveGeometry().toBase64()).decode())
+        settings.put("window/live_splitter", bytes(self.live_tab.splitter.saveState().toBase64()).decode())
+        settings.put("window/tab", self.tabs.currentIndex())
+        self.live_tab.save_settings()
+        self.benchmark_tab.save_settings()
+
+    def closeEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        try:
+            if self.persist_settings:
+                self.save_settings()
+        except Exception as exc:  # noqa: BLE001 - never block closing
+            print(f"could not save settings: {exc}", file=sys.stderr)
+        self.live_tab.grid.stop()
+        self.live.shutdown(timeout=5.0)
+        self.bench.cancel()
+        self.registry.cancel_download()
+        await_workers(8000)
+        sys.excepthook = self._previous_hook
+        QApplication.instance().removeEventFilter(self)
+        super().closeEvent(ev)

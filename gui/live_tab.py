@@ -1,0 +1,451 @@
+"""The Live tab: source and model pickers, detector / smoothing / recording options, the video and the 3D grid.
+
+Everything slow goes through ``gui.adapter.LiveController``; this widget only collects settings, shows frames the
+view grid pulls at its capped rate, and reports state in the status text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui import settings
+from gui.adapter import LiveController, LiveSettings, ModelRow, RegistryController, SourceController
+from gui.video_view import VideoView
+from gui.view_grid import ViewGrid, ViewInfo
+
+DEFAULT_MODELS = ["mhp-lpski-w0.5", "convnextpose-xs"]
+UNTRAINED_COLOUR = QColor("#e8a33d")
+VIDEO_FILTER = "Videos and images (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.jpg *.jpeg *.png);;All files (*)"
+
+
+class LiveTab(QWidget):
+    message = Signal(str, str)  # level, text
+    status = Signal(str)
+
+    def __init__(self, live: LiveController, registry: RegistryController, sources: SourceController,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.live, self.registry, self.sources = live, registry, sources
+        self._rows: dict[str, ModelRow] = {}
+        self._start_when_ready = False
+        self._build()
+        self._restore()
+        live.stateChanged.connect(self._on_state)
+        live.started.connect(self._on_started)
+        live.stopped.connect(self._on_stopped)
+        live.recordingChanged.connect(self._on_recording)
+        registry.rowsReady.connect(self._on_rows)
+        sources.camerasFound.connect(self._on_cameras)
+        self.grid.painted.connect(self.video.show_frame)
+        self.stats_timer = QTimer(self)
+        self.stats_timer.setInterval(500)
+        self.stats_timer.timeout.connect(self._emit_stats)
+        self._on_state("idle")
+
+    # ------------------------------------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        side = QWidget()
+        form = QVBoxLayout(side)
+        form.setContentsMargins(4, 4, 4, 4)
+
+        self.run_button = QPushButton("Start  (Ctrl+R)")
+        self.run_button.setMinimumHeight(34)
+        self.run_button.clicked.connect(self.toggle_run)
+        form.addWidget(self.run_button)
+
+        src_box = QGroupBox("Source")
+        sl = QVBoxLayout(src_box)
+        self.source_combo = QComboBox()
+        self.source_combo.setEditable(True)
+        self.source_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.source_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.source_combo.setMinimumContentsLength(12)
+        self.source_combo.setToolTip("demo, a camera index, a video file, an image folder or a stream URL")
+        self.source_combo.addItem("Demo video (built in)", "demo")
+        sl.addWidget(self.source_combo)
+        row = QGridLayout()
+        row.setSpacing(4)
+        for k, (text, slot) in enumerate((("File…", self._pick_file), ("Folder…", self._pick_folder),
+                                          ("URL…", self._pick_url), ("Find cameras", self.sources.scan))):
+            b = QPushButton(text)
+            b.clicked.connect(slot)
+            b.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            row.addWidget(b, k // 2, k % 2)
+        sl.addLayout(row)
+        form.addWidget(src_box)
+
+        mod_box = QGroupBox("Models")
+        ml = QVBoxLayout(mod_box)
+        self.model_list = QListWidget()
+        self.model_list.setMinimumHeight(150)
+        self.model_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.model_list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.model_list.itemChanged.connect(self._on_model_checked)
+        ml.addWidget(self.model_list)
+        form.addWidget(mod_box)
+
+        view_box = QGroupBox("View")
+        vl = QFormLayout(view_box)
+        self.placement = QComboBox()
+        self.placement.addItems(["Root-relative", "Absolute (camera)"])
+        self.placement.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.placement.setMinimumContentsLength(10)
+        self.placement.currentIndexChanged.connect(lambda i: self.grid.set_absolute(i == 1))
+        vl.addRow("3D placement", self.placement)
+        self.overlay_combo = QComboBox()
+        self.overlay_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.overlay_combo.setMinimumContentsLength(10)
+        self.overlay_combo.currentIndexChanged.connect(
+            lambda _: self.video.set_overlay_model(self.overlay_combo.currentData()))
+        vl.addRow("2D joints of", self.overlay_combo)
+        self.smoothing = QCheckBox("Smooth poses (One Euro)")
+        self.smoothing.toggled.connect(self._on_smoothing)
+        vl.addRow(self.smoothing)
+        self.rootnet = QCheckBox("RootNet depth (if weights)")
+        self.rootnet.setToolTip("Without RootNet weights the root depth is fixed at 4 m")
+        vl.addRow(self.rootnet)
+        reset = QPushButton("Reset 3D view")
+        reset.clicked.connect(lambda: self.grid.reset_cameras())
+        vl.addRow(reset)
+        form.addWidget(view_box)
+
+        det_box = QGroupBox("Detector")
+        dl = QFormLayout(det_box)
+        self.imgsz = QSpinBox()
+        self.imgsz.setRange(160, 1280)
+        self.imgsz.setSingleStep(32)
+        dl.addRow("Image size", self.imgsz)
+        self.conf = QDoubleSpinBox()
+        self.conf.setRange(0.05, 0.95)
+        self.conf.setSingleStep(0.05)
+        dl.addRow("Confidence", self.conf)
+        self.every = QSpinBox()
+        self.every.setRange(1, 30)
+        self.every.setToolTip("Detect every N frames; boxes follow the poses in between")
+        dl.addRow("Every N frames", self.every)
+        form.addWidget(det_box)
+
+        rec_box = QGroupBox("Record (HDF5)")
+        rl = QVBoxLayout(rec_box)
+        rrow = QHBoxLayout()
+        self.record_path = QLineEdit()
+        self.record_path.setPlaceholderText("recording.h5")
+        rrow.addWidget(self.record_path)
+        b = QPushButton("…")
+        b.setFixedWidth(28)
+        b.clicked.connect(self._pick_record_path)
+        rrow.addWidget(b)
+        rl.addLayout(rrow)
+        self.record_button = QPushButton("Record  (Ctrl+E)")
+        self.record_button.setCheckable(True)
+        self.record_button.clicked.connect(self._on_record_clicked)
+        rl.addWidget(self.record_button)
+        form.addWidget(rec_box)
+        form.addStretch(1)
+
+        scroll = QScrollArea()
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFixedWidth(310)
+
+        self.video = VideoView()
+        self.latency = QTableWidget(0, 5)
+        self.latency.setHorizontalHeaderLabels(["Stage (ms)", "last", "mean", "p50", "p95"])
+        self.latency.verticalHeader().setVisible(False)
+        self.latency.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.latency.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.latency.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.latency.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.latency.verticalHeader().setDefaultSectionSize(20)
+        self.latency.setToolTip("Per-stage latency over the recent frames; end-to-end = capture to result")
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.video)
+        left.addWidget(self.latency)
+        left.setStretchFactor(0, 3)
+        left.setStretchFactor(1, 2)
+        self.grid = ViewGrid()
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.grid)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setSizes([400, 600])
+
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addWidget(scroll)
+        lay.addWidget(self.splitter, 1)
+
+    # ----------------------------------------------------------------------------------------------- settings
+    def _restore(self) -> None:
+        src = settings.get("live/source", "demo")
+        for p in settings.get("live/recent_sources", []):
+            self._add_source(p, select=False)
+        self.set_source(src)
+        self._wanted_models = list(settings.get("live/models", DEFAULT_MODELS))
+        self.smoothing.setChecked(settings.get("live/smoothing", True))
+        self.rootnet.setChecked(settings.get("live/rootnet", True))
+        self.placement.setCurrentIndex(1 if settings.get("live/absolute", False) else 0)
+        self.imgsz.setValue(settings.get("live/imgsz", 320))
+        self.conf.setValue(settings.get("live/conf", 0.35))
+        self.every.setValue(settings.get("live/every", 1))
+        self.record_path.setText(settings.get("live/record_path", str(Path.home() / "posearena_recording.h5")))
+
+    def save_settings(self) -> None:
+        settings.put("live/source", self.source_spec())
+        settings.put("live/models", self.selected_models() or self._wanted_models)
+        settings.put("live/smoothing", self.smoothing.isChecked())
+        settings.put("live/rootnet", self.rootnet.isChecked())
+        settings.put("live/absolute", self.placement.currentIndex() == 1)
+        settings.put("live/imgsz", self.imgsz.value())
+        settings.put("live/conf", round(self.conf.value(), 3))
+        settings.put("live/every", self.every.value())
+        settings.put("live/record_path", self.record_path.text())
+        recent = [self.source_combo.itemData(i) for i in range(self.source_combo.count())]
+        settings.put("live/recent_sources", [r for r in recent if r and r != "demo" and not str(r).isdigit()][-8:])
+
+    # ------------------------------------------------------------------------------------------------ sources
+    def source_spec(self) -> str:
+        i = self.source_combo.currentIndex()
+        text = self.source_combo.currentText().strip()
+        if i >= 0 and self.source_combo.itemText(i) == text:
+            return str(self.source_combo.itemData(i))
+        return text or "demo"
+
+    def set_source(self, spec: str) -> None:
+        self._add_source(spec, select=True)
+
+    def _add_source(self, spec: str, select: bool, label: str | None = None) -> None:
+        spec = str(spec)
+        i = self.source_combo.findData(spec)
+        if i < 0:
+            if label is None:
+                label = spec if spec != "demo" else "Demo video (built in)"
+                if spec.isdigit():
+                    label = f"Camera {spec}"
+            self.source_combo.addItem(label, spec)
+            i = self.source_combo.count() - 1
+        if select:
+            self.source_combo.setCurrentIndex(i)
+
+    def _pick_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a video or image", str(Path.home()), VIDEO_FILTER)
+        if path:
+            self.set_source(path)
+
+    def _pick_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of images", str(Path.home()))
+        if path:
+            self.set_source(path)
+
+    def _pick_url(self) -> None:
+        url, ok = QInputDialog.getText(self, "Stream URL", "rtsp://, http(s)://, udp://… URL:")
+        if ok and url.strip():
+            self.set_source(url.strip())
+
+    def _on_cameras(self, cams: list) -> None:
+        for index, label in cams:
+            self._add_source(str(index), select=False, label=f"Camera {index}: {label}")
+        self.message.emit("info", f"{len(cams)} camera(s) found" if cams else "No camera found")
+
+    # ------------------------------------------------------------------------------------------------- models
+    def _on_rows(self, rows: list[ModelRow]) -> None:
+        keep = self.selected_models() if self.model_list.count() else self._wanted_models
+        self._rows = {r.name: r for r in rows if r.is_pose_model}
+        self.model_list.blockSignals(True)
+        self.model_list.clear()
+        for r in self._rows.values():
+            usable = r.has_weights or r.backend == "torch"
+            status = "✓" if r.has_weights else ("untrained" if usable else "no weights")
+            item = QListWidgetItem(f"{r.name}   {status}")
+            item.setData(Qt.ItemDataRole.UserRole, r.name)
+            flags = item.flags() | Qt.ItemFlag.ItemIsUserCheckable
+            if not usable:
+                flags &= ~Qt.ItemFlag.ItemIsEnabled
+            item.setFlags(flags)
+            item.setCheckState(Qt.CheckState.Checked if r.name in keep and usable else Qt.CheckState.Unchecked)
+            if not r.has_weights:
+                item.setForeground(UNTRAINED_COLOUR)
+            gm = f", {r.gmacs:g} GMACs" if r.gmacs else ""
+            why = r.weights_text if usable else "no weights, and an ONNX model cannot run untrained"
+            item.setToolTip(f"{r.name}: {r.variant} ({r.family}{gm}); {why}")
+            self.model_list.addItem(item)
+        self.model_list.blockSignals(False)
+        if self._start_when_ready:
+            self._start_when_ready = False
+            self.start()
+
+    def selected_models(self) -> list[str]:
+        """Checked models, in the order they were asked for (views appear in this order), then registry order."""
+        checked = []
+        for i in range(self.model_list.count()):
+            it = self.model_list.item(i)
+            if it.checkState() == Qt.CheckState.Checked:
+                checked.append(it.data(Qt.ItemDataRole.UserRole))
+        first = [n for n in self._wanted_models if n in checked]
+        return first + [n for n in checked if n not in first]
+
+    def set_models(self, names: list[str]) -> None:
+        self._wanted_models = list(names)
+        if not self.model_list.count():
+            return
+        known = set()
+        for i in range(self.model_list.count()):
+            it = self.model_list.item(i)
+            name = it.data(Qt.ItemDataRole.UserRole)
+            known.add(name)
+            it.setCheckState(Qt.CheckState.Checked if name in names else Qt.CheckState.Unchecked)
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            self.message.emit("error", f"Unknown model(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+
+    def _on_model_checked(self, _item: QListWidgetItem) -> None:
+        self._wanted_models = self.selected_models()
+
+    # ------------------------------------------------------------------------------------------------ run
+    def toggle_run(self) -> None:
+        if self.live.busy:
+            self.stop()
+        else:
+            self.start()
+
+    def start(self) -> None:
+        if not self._rows:
+            self._start_when_ready = True  # the registry is still being read
+            self.registry.refresh()
+            return
+        models = self.selected_models()
+        if not models:
+            self.message.emit("error", "Select at least one pose model (Models list on the left).")
+            return
+        missing = [m for m in models if not self._rows[m].has_weights]
+        if missing:
+            self.message.emit("warning", "No weights for " + ", ".join(missing) +
+                              ": running them with untrained (random) weights for speed only; their poses mean "
+                              "nothing. Import weights in the Models tab.")
+        rec = self.record_path.text().strip() if self.record_button.isChecked() else None
+        if getattr(self.window(), "persist_settings", True):  # scripted runs (--screenshot) leave them alone
+            self.save_settings()
+        self.video.clear("Starting…")
+        self.live.start(LiveSettings(
+            source=self.source_spec(), models=tuple(models), allow_untrained=bool(missing),
+            use_rootnet=self.rootnet.isChecked(), smoothing=self.smoothing.isChecked(), imgsz=self.imgsz.value(),
+            det_conf=self.conf.value(), det_every=self.every.value(), record=rec or None,
+        ))
+
+    def stop(self) -> None:
+        self.live.stop()
+
+    def _on_started(self, infos: list[dict]) -> None:
+        self.grid.set_views([ViewInfo(i["name"], i["joint_set"], i["label"], i["trained"]) for i in infos])
+        self.grid.set_absolute(self.placement.currentIndex() == 1)
+        current = self.overlay_combo.currentData()
+        self.overlay_combo.blockSignals(True)
+        self.overlay_combo.clear()
+        self.overlay_combo.addItem("(boxes only)", None)
+        for i in infos:
+            self.overlay_combo.addItem(i["label"], i["name"])
+        names = [i["name"] for i in infos]
+        idx = self.overlay_combo.findData(current if current in names else names[0])
+        self.overlay_combo.setCurrentIndex(max(idx, 0))
+        self.overlay_combo.blockSignals(False)
+        self.video.set_overlay_model(self.overlay_combo.currentData())
+        self.grid.start(self.live.latest)
+        self.stats_timer.start()
+
+    def _on_stopped(self, why: str) -> None:
+        self.grid.stop()
+        self.stats_timer.stop()
+        self.status.emit(f"Live view {why}")
+
+    def _on_state(self, state: str) -> None:
+        busy = state in ("starting", "running", "stopping")
+        self.run_button.setText({"idle": "Start  (Ctrl+R)", "starting": "Starting…  (Ctrl+R stops)",
+                                 "running": "Stop  (Ctrl+R)", "stopping": "Stopping…"}[state])
+        self.run_button.setEnabled(state != "stopping")
+        for w in (self.source_combo, self.model_list, self.imgsz, self.conf, self.every, self.rootnet):
+            w.setEnabled(not busy)
+        if self.isVisible() and (self.focusWidget() is None or not self.focusWidget().isEnabled()):
+            self.run_button.setFocus()  # keep keyboard focus in the window so shortcuts keep working
+        if state == "starting":
+            self.status.emit("Loading models and opening the source…")
+
+    def _on_smoothing(self, on: bool) -> None:
+        self.live.smoothing = on  # applies immediately: the engine publishes raw and smoothed poses
+
+    # ---------------------------------------------------------------------------------------------- record
+    def _pick_record_path(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Record to", self.record_path.text(), "HDF5 (*.h5 *.hdf5)")
+        if path:
+            self.record_path.setText(path)
+
+    def toggle_record(self) -> None:
+        self.record_button.setChecked(not self.record_button.isChecked())
+        self._on_record_clicked()
+
+    def _on_record_clicked(self) -> None:
+        on = self.record_button.isChecked()
+        if not self.live.running:
+            if on:
+                self.message.emit("info", "Recording will start with the live view.")
+            return
+        if on:
+            path = self.record_path.text().strip()
+            if not path:
+                self.message.emit("error", "Choose a file to record to first.")
+                self.record_button.setChecked(False)
+                return
+            self.live.start_recording(path)
+        else:
+            self.live.stop_recording()
+
+    def _on_recording(self, on: bool, path: str) -> None:
+        self.record_button.setChecked(on)
+        self.record_button.setText("● Recording  (Ctrl+E stops)" if on else "Record  (Ctrl+E)")
+
+    # ----------------------------------------------------------------------------------------------- status
+    def _emit_stats(self) -> None:
+        text = self.live.stats_text()
+        if text:
+            self.status.emit(text)
+        rows = self.live.stage_table()
+        self.latency.setRowCount(len(rows))
+        for r, (stage, *vals) in enumerate(rows):
+            cells = [stage, *(f"{v:.1f}" for v in vals)]
+            for c, t in enumerate(cells):
+                item = self.latency.item(r, c)
+                if item is None:
+                    item = QTableWidgetItem()
+                    if c:
+                        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    self.latency.setItem(r, c, item)
+                item.setText(t)
