@@ -48,6 +48,8 @@ class ModelRow:
     backend: str
     per_action_p2: tuple[float, ...] | None = None  # published per-action MPJPE (Protocol 2, GT root)
     how_to_get: str = ""  # manual download instructions when there is no direct link
+    speed: str = "not measured"  # last `python -m bench.model_speed` on this machine (batch 1, fastest mode)
+    speed_device: str = ""
 
     @property
     def is_pose_model(self) -> bool:
@@ -60,10 +62,12 @@ class ModelRow:
 
 def registry_rows(weights_dir: str | None = None) -> list[ModelRow]:
     """Read the registry and the weights directory (worker thread: imports torch, reads the manifest)."""
+    from engine.speed_results import last_speed, speed_label
     from models.spec import all_specs
     from models.weights import find_entry, find_weights, manual_instructions
 
     rows = []
+    speed = last_speed()
     for s in all_specs():
         try:
             path = find_weights(s.name, weights_dir)
@@ -82,6 +86,7 @@ def registry_rows(weights_dir: str | None = None) -> list[ModelRow]:
             downloadable=any(c.kind in ("http", "dropbox", "gdrive") for c in s.checkpoints), notes=notes,
             backend=s.backend, per_action_p2=pub.per_action_mpjpe_p2,
             how_to_get=_how_to_get(s, manual_instructions),
+            speed=speed_label(s.name, speed), speed_device=speed.get(s.name, {}).get("device", ""),
         ))
     return rows
 

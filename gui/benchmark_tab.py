@@ -125,6 +125,7 @@ class BenchmarkTab(QWidget):
         self.root = QComboBox()
         self.root.addItem("Ground-truth root depth and boxes", "gt")
         self.root.addItem("RootNet result file (boxes and roots)", "rootnet")
+        self.root.addItem("RootNet network run live (rootnet-r50 weights)", "rootnet-model")
         fl.addRow("Root", self.root)
         opts = QHBoxLayout()
         self.flip = QCheckBox("Flip test")

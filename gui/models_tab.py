@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 
 from gui.adapter import ModelRow, RegistryController, weights_dir_path
 
-COLUMNS = ("Model", "Family / variant", "Joints", "Params (M)", "GMACs", "Published MPJPE P2", "Published PA-MPJPE P1",
-           "Weights", "sha256", "Notes")
+COLUMNS = ("Model", "Family / variant", "Joints", "Params (M)", "GMACs", "Published MPJPE (S9+S11)",
+           "Published PA-MPJPE (S11)", "Weights", "sha256", "Notes", "Speed (batch 1)")
 MISSING = QColor("#e8a33d")
 PRESENT = QColor("#7ee787")
 CHECKPOINT_FILTER = "Checkpoints (*.pth *.pth.tar *.tar *.pt *.onnx);;All files (*)"
@@ -55,7 +55,7 @@ class ModelsTab(QWidget):
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
-        hh.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        hh.setSectionResizeMode(COLUMNS.index("Notes"), QHeaderView.ResizeMode.Stretch)
         self.table.setColumnWidth(1, 230)
         self.table.itemSelectionChanged.connect(self._on_select)
 
@@ -106,7 +106,7 @@ class ModelsTab(QWidget):
                      _num(m.mpjpe_p2, ".2f"), _num(m.pa_mpjpe_p1, ".2f"),
                      "✓ trained" if m.has_weights else ("missing: untrained only" if m.backend == "torch"
                                                          else "missing"),
-                     m.sha256[:16] + ("…" if len(m.sha256) > 16 else ""), _notes(m)]
+                     m.sha256[:16] + ("…" if len(m.sha256) > 16 else ""), _notes(m), m.speed]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if 3 <= c <= 6:
@@ -122,6 +122,9 @@ class ModelsTab(QWidget):
                     item.setToolTip(text)
                 if c == 9:
                     item.setToolTip("\n".join(x for x in (m.notes, m.how_to_get) if x))
+                if c == 10:
+                    item.setToolTip(f"median forward, random weights, on {m.speed_device}" if m.speed_device
+                                    else "run `python -m bench.model_speed` to measure this machine")
                 self.table.setItem(r, c, item)
             if m.name == selected:
                 self.table.selectRow(r)
