@@ -274,7 +274,9 @@ class YoloPersonDetector(PersonDetector):
 
     def _detect(self, image_bgr: np.ndarray) -> Detections:
         kw: dict[str, Any] = dict(classes=[self.person_class], imgsz=self.imgsz, conf=self.conf, verbose=False,
-                                  max_det=self.max_det, half=self.half)
+                                  max_det=self.max_det)
+        if self.half:  # only when asked: ultralytics warns that 'half' is deprecated on every call otherwise
+            kw["half"] = True
         if self.device is not None:
             kw["device"] = self.device
         if self._library_tracking:
