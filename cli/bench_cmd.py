@@ -39,6 +39,10 @@ class BenchProgress:
                 self.stream.write(f"{self.label}: {p.message}\n")
                 self.stream.flush()
             return
+        if p.message:  # within a phase: a warning (e.g. an out-of-memory back-off); the bar goes on below it
+            self.close()
+            self.stream.write(f"{self.label}: warning: {p.message}\n")
+            self.stream.flush()
         if p.phase != "infer" or (self.drawn and now - self.last < (0.2 if self.tty else 5.0) and p.done < p.total):
             return
         self.last, self.drawn = now, True
@@ -84,6 +88,7 @@ def _ask(question: str) -> bool:
 def run_h36m(args: argparse.Namespace) -> int:
     from engine.h36m.layout import DatasetError
     from engine.h36m.runner import BenchmarkConfig, BenchmarkRunner, ResultsExistError
+    from engine.oom import OutOfMemoryBackoffError
     from models.checkpoint import CheckpointError
     from models.loader import WeightsMissingError
 
@@ -123,6 +128,11 @@ def run_h36m(args: argparse.Namespace) -> int:
             bar.close()
             text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
             return _error(text)
+        except (OSError, OutOfMemoryBackoffError) as exc:
+            # a full disk while saving a batch or exporting (the runner's OutputWriteError names the file and says
+            # what is kept), or out of memory even at batch size 1: one line, the saved batches stay for a rerun
+            bar.close()
+            return _error(exc)
         finally:
             bar.close()
         break

@@ -56,7 +56,9 @@ class LiveCommand:
                                                                 f"{DEFAULT_MODELS}: the CPU profile)")
         p.add_argument("--frames", type=_positive_int, default=None, help="stop after N processed frames")
         p.add_argument("--duration", type=float, default=None, help="stop after S seconds")
-        p.add_argument("--record", metavar="FILE.h5", default=None, help="record results to HDF5")
+        p.add_argument("--record", metavar="FILE.h5", default=None,
+                       help="record results to HDF5 (an existing file is refused unless --overwrite)")
+        p.add_argument("--overwrite", action="store_true", help="let --record replace an existing file")
         p.add_argument("--allow-untrained", action="store_true",
                        help="run models without weights on random weights (labelled untrained; speed tests only)")
         p.add_argument("--detector", default="auto",
@@ -93,7 +95,9 @@ class LiveCommand:
         ex.add_argument("--kind", default="smoothed", choices=("smoothed", "raw"))
         ex.add_argument("--field", default="joints_cam_mm", choices=("joints_cam_mm", "joints_rel_mm", "joints_2d"))
         ex.add_argument("--track", type=int, default=None, help="one track id (TRC default: the most seen)")
-        ex.add_argument("--out", required=True, help="output file")
+        ex.add_argument("--out", required=True, help="output file (an existing one is refused unless --overwrite)")
+        ex.add_argument("--overwrite", dest="export_overwrite", action="store_true",
+                        help="replace an existing output file")
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
@@ -107,7 +111,7 @@ def _export(args: argparse.Namespace) -> int:
 
     try:
         out = export_recording(args.recording, args.fmt, args.out, model=args.model, kind=args.kind,
-                               field=args.field, track=args.track)
+                               field=args.field, track=args.track, overwrite=args.export_overwrite)
     except ExportError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -126,7 +130,8 @@ def _config(args: argparse.Namespace):
         rootnet=None if args.rootnet.lower() == "none" else args.rootnet, rootnet_every=args.rootnet_every,
         device=args.device, precision=args.precision, channels_last=args.channels_last, profile=args.profile,
         flip_test=args.flip_test, smoothing=None if args.no_smoothing else DEFAULT_POSE, intrinsics=args.intrinsics,
-        hfov_deg=args.hfov, realtime=False if args.asap else None, max_frames=args.frames, record=args.record)
+        hfov_deg=args.hfov, realtime=False if args.asap else None, max_frames=args.frames,
+        record=None)  # the recorder is made in _live (it needs --overwrite, which LiveConfig does not carry)
 
 
 class _Status:
@@ -148,16 +153,42 @@ class _Status:
         print(("\r" + line) if self._tty else line, end="" if self._tty else "\n", flush=True)
 
 
-def _live(args: argparse.Namespace) -> int:
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    """Errors of a bad setup (weights, checkpoint, source, detector, calibration, recording file): one line each."""
+    from engine.camera import IntrinsicsError
     from engine.detector import DetectorError
-    from engine.live import LiveEngine
+    from engine.recording import RecordingError
     from engine.sources import SourceError
+    from models.checkpoint import CheckpointError
     from models.loader import WeightsMissingError
+    from models.weights import WeightsError
+
+    return (WeightsMissingError, WeightsError, CheckpointError, SourceError, DetectorError, IntrinsicsError,
+            RecordingError, ValueError, KeyError, OSError)
+
+
+def _start(engine: Any, args: argparse.Namespace) -> None:
+    """Prepare the engine, open the recording (refusing an existing file unless --overwrite), start."""
+    from engine.recording import LiveRecorder
+
+    engine.prepare()
+    if args.record:
+        engine.recorder = LiveRecorder(args.record, engine.models, max_persons=engine.config.max_persons,
+                                       attrs=engine.recording_attrs(), overwrite=args.overwrite)
+    engine.start()
+
+
+def _live(args: argparse.Namespace) -> int:
+    from engine.live import LiveEngine
 
     try:
         cfg = _config(args)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.record and Path(args.record).exists() and not args.overwrite:  # before loading any model
+        print(f"error: {args.record}: already exists (an earlier recording?); choose another --record file or pass "
+              f"--overwrite to replace it", file=sys.stderr)
         return 2
     status = _Status(not args.headless)
     errors: list[BaseException] = []
@@ -168,9 +199,9 @@ def _live(args: argparse.Namespace) -> int:
 
     engine = LiveEngine(cfg, on_result=status, on_error=errors.append, on_event=on_event)
     try:
-        engine.start()
-    except (WeightsMissingError, SourceError, DetectorError, ValueError, KeyError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        _start(engine, args)
+    except _expected_errors() as e:
+        print(f"error: {_one_line(e)}", file=sys.stderr)
         engine.stop()
         return 2
     for note in engine.notes:
@@ -198,9 +229,15 @@ def _live(args: argparse.Namespace) -> int:
     if args.json:
         _write_json(Path(args.json), stats, profile)
     if errors:
-        print(f"error: {errors[0]}", file=sys.stderr)
+        print(f"error: {_one_line(errors[0])}", file=sys.stderr)
         return 1
     return 130 if interrupted else 0
+
+
+def _one_line(e: BaseException) -> str:
+    """The error as one line (plus indented detail lines), so it never reads like a second error or a traceback."""
+    lines = [ln for ln in str(e).strip().splitlines() if ln.strip()] or [type(e).__name__]
+    return "\n".join([lines[0], *(f"  {ln.strip()}" for ln in lines[1:])])
 
 
 def _profile_label(engine: Any, cfg: Any) -> str:

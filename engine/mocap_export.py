@@ -8,12 +8,17 @@
   y down, z forward) are rotated 180° about x to OpenSim's y-up convention:
   (X, Y, Z) = (x, -y, -z) (a proper rotation, so the skeleton keeps its handedness).
 
-Exporters register with ``@register_exporter``; files are written atomically (temp file + os.replace).
+Exporters register with ``@register_exporter``; files are written atomically (a unique temp file beside the output,
+then os.replace), so a failed write (a full disk) leaves the previous output as it was and no temp file behind.
+``export_recording`` refuses to replace an existing output unless ``overwrite=True``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,11 +50,26 @@ def export_formats() -> list[str]:
     return list(_EXPORTERS)
 
 
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)})
+
+
 def _write_atomic(out: Path, text: str) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, newline="")
-    os.replace(tmp, out)
+    """Write ``out`` via a unique temp file in its folder (removed on failure); ExportError names the file."""
+    tmp: str | None = None
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; an export is an ordinary file
+        os.replace(tmp, out)
+    except OSError as e:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        why = f"{e.strerror or e}" + (": disk full / file too large" if e.errno in _FULL_ERRNOS else "")
+        kept = "; the previous file is unchanged" if out.exists() else ""
+        raise ExportError(f"{out}: cannot write the export ({why}){kept}") from None
     return out
 
 
@@ -146,10 +166,13 @@ def export_trc(rec: Recording | str | Path, out: str | Path, *, model: str | Non
     return _write_atomic(out, "\n".join(head + rows) + "\n")
 
 
-def export_recording(path: str | Path, fmt: str, out: str | Path, **kwargs: Any) -> Path:
-    """Export with a registered format ("csv", "trc")."""
+def export_recording(path: str | Path, fmt: str, out: str | Path, *, overwrite: bool = False, **kwargs: Any) -> Path:
+    """Export with a registered format ("csv", "trc"); an existing ``out`` is replaced only with ``overwrite``."""
     if fmt not in _EXPORTERS:
         raise ExportError(f"unknown export format {fmt!r}; available: {', '.join(_EXPORTERS)}")
+    if not overwrite and Path(out).exists():
+        raise ExportError(f"{out}: already exists; refusing to replace it: choose another output file or allow "
+                          f"overwriting (--overwrite)")
     try:
         rec = load_recording(path)
     except RecordingError as e:

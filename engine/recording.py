@@ -14,12 +14,24 @@ time.
 Crash safety: frames are buffered for at most ``flush_interval_s`` (1 s) and then written and ``flush()``ed, so a
 killed process loses at most the last second; the file is written in place (not temp + rename, which would lose
 everything on a kill), and the root attribute ``complete`` becomes true only on a clean ``close()``.
+
+Disk full: HDF5 cannot survive a failed flush (it has already written a superblock claiming the longer file, and the
+whole file becomes unreadable). So before a flush that allocates new chunks the recorder first grows the file itself
+by what those chunks need (``posix_fallocate``, else zeros). When that fails (ENOSPC, EFBIG, EDQUOT) HDF5 has not
+been touched since its last flush: the recording stops with a ``RecordingError`` naming the file, and the file keeps
+every frame flushed before. The slack left by the reservation is trimmed after each flush.
+
+An existing file is never replaced unless ``overwrite=True``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import os
 import platform
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +47,12 @@ VERSION = 1
 JOINT_FIELDS = (("joints_2d", 2), ("joints_rel_mm", 3), ("joints_cam_mm", 3))
 KINDS = ("raw", "smoothed")
 CHUNK = 64
+# Growth beyond the raw chunks when new chunks are allocated: a chunk-index B-tree node per dataset (~3.3 kB, on its
+# first chunk and at every node split), object headers of new datasets, heap growth. Measured, then rounded up.
+_INDEX_BYTES = 4096
+_NEW_DATASET_BYTES = 8192
+_SLACK_BYTES = 16384
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)})
 
 
 class RecordingError(Exception):
@@ -87,27 +105,49 @@ class LiveRecorder:
     """Appends ``LiveResult``s (duck-typed: see ``write``) to an HDF5 file."""
 
     def __init__(self, path: str | Path, models: Sequence[Any], *, max_persons: int = 8,
-                 attrs: Mapping[str, Any] | None = None, flush_interval_s: float = 1.0) -> None:
+                 attrs: Mapping[str, Any] | None = None, flush_interval_s: float = 1.0,
+                 overwrite: bool = False) -> None:
+        """``overwrite``: replace an existing file at ``path`` (else an existing file is a ``RecordingError``)."""
         self.path = Path(path)
         self.models = list(models)
         self.max_persons = int(max_persons)
         self.flush_interval_s = float(flush_interval_s)
-        self.frames_written = 0
+        self.frames_written = 0  # frames in the file (flushed)
         self.persons_truncated = 0
+        self.error: RecordingError | None = None  # set when a write failed: the recording has stopped
         self._rows: list[_Row] = []
         self._last_flush = time.monotonic()
         self._lat_stages: list[str] = []
+        self._chunk_bytes = 0  # one chunk of every dataset: what the next CHUNK frames allocate
+        self._hdf5_failed = False
+        self._dsets: dict[str, h5py.Dataset] = {}
+        self._datasets = 0
+        if not overwrite and (self.path.exists() or self.path.is_symlink()):
+            raise RecordingError(f"{self.path}: already exists (an earlier recording?); refusing to replace it: "
+                                 f"choose another file or allow overwriting (--overwrite)")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._f = h5py.File(self.path, "w")
+            self._f = h5py.File(self.path, "w" if overwrite else "x")
+        except FileExistsError as e:  # appeared since the check above
+            raise RecordingError(f"{self.path}: already exists; refusing to replace it") from e
         except OSError as e:
-            raise RecordingError(f"{self.path}: cannot create the recording ({e})") from e
-        self._create(attrs or {})
+            raise RecordingError(f"{self.path}: cannot create the recording ({_reason(e)})") from e
+        try:
+            self._create(attrs or {})
+        except (OSError, RuntimeError) as e:  # e.g. a full disk: remove the half-made file, it holds nothing
+            self._close_quietly()
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            raise RecordingError(f"{self.path}: cannot create the recording ({_reason(e)})") from e
 
     # -- layout ----------------------------------------------------------------------------------------------------
     def _ds(self, name: str, tail: tuple[int, ...], dtype: Any, fill: Any) -> None:
-        self._f.create_dataset(name, shape=(0, *tail), maxshape=(None, *tail), dtype=dtype,
-                               chunks=(CHUNK, *tail), fillvalue=fill)
+        # kept open: a dataset closed after each append writes its chunks from h5py's __dealloc__, where a failed
+        # write is only printed ('Exception ignored'), never raised to the recorder
+        self._dsets[name] = self._f.create_dataset(name, shape=(0, *tail), maxshape=(None, *tail), dtype=dtype,
+                                                   chunks=(CHUNK, *tail), fillvalue=fill)
+        self._chunk_bytes += int(np.prod((CHUNK, *tail))) * np.dtype(dtype).itemsize
+        self._datasets += 1
 
     def _create(self, attrs: Mapping[str, Any]) -> None:
         f, m = self._f, self.max_persons
@@ -149,7 +189,11 @@ class LiveRecorder:
     # -- writing ---------------------------------------------------------------------------------------------------
     def write(self, result: Any) -> None:
         """Buffer one result (fields: frame_id, capture_ts, result_ts, boxes, track_ids, root_cam_mm, intrinsics,
-        latencies_ms, outputs {name: .joints_*}, smoothed {name: .joints_*}); writes+flushes once a second."""
+        latencies_ms, outputs {name: .joints_*}, smoothed {name: .joints_*}); writes+flushes once a second.
+
+        Raises ``RecordingError`` (naming the file) when writing failed, now or earlier: the recording has stopped."""
+        if self.error is not None:
+            raise self.error.with_traceback(None)
         m = self.max_persons
         n = len(result.boxes)
         if n > m:
@@ -179,16 +223,80 @@ class LiveRecorder:
             self.flush()
 
     def flush(self) -> None:
+        """Write the buffered frames; on a failure the recording stops (``error``) and ``RecordingError`` is raised."""
+        if self.error is not None:
+            raise self.error.with_traceback(None)
         rows, self._rows = self._rows, []
         self._last_flush = time.monotonic()
-        if rows:
-            self._append(rows)
-        self._f.attrs["frames"] = self.frames_written
-        self._f.attrs["persons_truncated"] = self.persons_truncated
-        self._f.flush()
+        reserved = False
+        try:
+            if rows:
+                reserved = self._reserve(rows)
+                self._append(rows)
+            self._f.attrs["frames"] = self.frames_written + len(rows)
+            self._f.attrs["persons_truncated"] = self.persons_truncated
+            self._f.flush()
+        except RecordingError as e:  # no room for the next chunks: HDF5 untouched since its last flush
+            self.error = e
+            raise
+        except (OSError, RuntimeError) as e:  # HDF5 itself failed (the reservation fell short): may be damaged
+            self._hdf5_failed = True
+            self.error = RecordingError(f"{self.path}: writing the recording failed ({_reason(e)}); recording "
+                                        f"stopped after {self.frames_written} frames")
+            raise self.error from None  # the reason is in the message; h5py's own text is pages long
+        self.frames_written += len(rows)
+        if reserved:
+            self._trim()
+
+    # -- room on the disk ------------------------------------------------------------------------------------------
+    def _needed_bytes(self, rows: list[_Row]) -> int:
+        """What appending ``rows`` allocates in the file (0 when every row fits in chunks already allocated)."""
+        n0, n1 = self.frames_written, self.frames_written + len(rows)
+        new_chunks = -(-n1 // CHUNK) - (-(-n0 // CHUNK))
+        new_stages = {s for r in rows for s in r.latency} - set(self._lat_stages)
+        if not new_chunks and not new_stages:
+            return 0
+        per_chunk = self._chunk_bytes + self._datasets * _INDEX_BYTES
+        stage = -(-n1 // CHUNK) * CHUNK * 4 + _INDEX_BYTES + _NEW_DATASET_BYTES  # a new [N] f4 dataset, filled to n1
+        return new_chunks * per_chunk + len(new_stages) * stage + _SLACK_BYTES
+
+    def _reserve(self, rows: list[_Row]) -> bool:
+        """Grow the file by what ``rows`` will allocate before HDF5 does: a full disk then fails here, cleanly.
+
+        True when the file was grown (``_trim`` gives back the rest after the flush)."""
+        need = self._needed_bytes(rows)
+        if not need:
+            return False
+        try:
+            fd = os.open(self.path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+        except OSError:  # cannot reopen it (moved?): go on without the reservation
+            return False
+        try:
+            size = os.fstat(fd).st_size
+            try:
+                _allocate(fd, size, need)
+            except OSError as e:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)
+                if e.errno in _FULL_ERRNOS:
+                    raise RecordingError(
+                        f"{self.path}: disk full or file too large ({_reason(e)}); recording stopped, the file keeps "
+                        f"the {self.frames_written} frame(s) written before") from e
+                return False  # reserving is not supported here: write without it
+        finally:
+            os.close(fd)
+        return True
+
+    def _trim(self) -> None:
+        """Cut the unused part of a reservation (HDF5 does not truncate a file it believes is already long
+        enough)."""
+        with contextlib.suppress(OSError, RuntimeError, ValueError):
+            end = int(self._f.id.get_filesize())
+            if end > 0 and self.path.stat().st_size > end:
+                os.truncate(self.path, end)
 
     def _append_ds(self, name: str, data: np.ndarray) -> None:
-        ds = self._f[name]
+        ds = self._dsets[name]
         start = ds.shape[0]
         ds.resize(start + len(data), axis=0)
         ds[start:] = data
@@ -207,28 +315,88 @@ class LiveRecorder:
         stages = list(dict.fromkeys(self._lat_stages + [s for r in rows for s in r.latency]))
         for s in stages:
             name = f"latency_ms/{s}"
-            if name not in self._f:
+            if name not in self._dsets:
                 self._ds(name, (), np.float32, np.nan)
-                self._f[name].resize(n0, axis=0)  # earlier frames: NaN (stage did not exist yet)
+                self._dsets[name].resize(n0, axis=0)  # earlier frames: NaN (stage did not exist yet)
                 self._lat_stages.append(s)
             self._append_ds(name, np.array([r.latency.get(s, np.nan) for r in rows], np.float32))
         for key in rows[0].joints:
             name, kind, fld = key
             self._append_ds(f"models/{name}/{kind}/{fld}", np.stack([r.joints[key] for r in rows]))
-        self.frames_written += len(rows)
 
     def close(self) -> None:
+        """Flush and mark the file ``complete``; after a failed write only release the file (raises nothing new).
+
+        Raises ``RecordingError`` when the final flush fails (the file keeps what was flushed before)."""
         if not self._f.id.valid:
             return
-        self.flush()
-        self._f.attrs["complete"] = True
-        self._f.close()
+        if self.error is None:
+            try:
+                self.flush()
+                self._f.attrs["complete"] = True
+                self._f.close()
+                return
+            except RecordingError:
+                self._close_quietly()
+                raise
+            except (OSError, RuntimeError) as e:
+                self._hdf5_failed = True
+                self.error = RecordingError(f"{self.path}: closing the recording failed ({_reason(e)})")
+                self._close_quietly()
+                raise self.error from None
+        self._close_quietly()
+
+    def _close_quietly(self) -> None:
+        """Release the HDF5 file after a failure: buffered frames are dropped, errors are not reported twice.
+
+        After HDF5 itself failed, its pending writes can only make the file worse and each one fails again (h5py
+        prints them as 'Exception ignored' tracebacks): its descriptor is pointed at the null device first, so
+        closing writes nothing more into the file."""
+        self._rows = []
+        if self._hdf5_failed:
+            with contextlib.suppress(Exception):
+                fd = int(self._f.id.get_vfd_handle())
+                null = os.open(os.devnull, os.O_RDWR)
+                try:
+                    os.dup2(null, fd)
+                finally:
+                    os.close(null)
+        with contextlib.suppress(Exception):
+            self._f.close()
 
     def __enter__(self) -> LiveRecorder:
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _reason(e: BaseException) -> str:
+    """The useful part of an OS / HDF5 error: ``[Errno 27] File too large`` (also out of h5py's long text), else
+    its first line."""
+    if isinstance(e, OSError) and e.errno is not None and e.strerror:
+        return f"[Errno {e.errno}] {e.strerror}"
+    text = str(e)
+    m = re.search(r"errno = (\d+), error message = '([^']*)'", text)
+    if m:
+        return f"[Errno {m.group(1)}] {m.group(2)}"
+    return (text.strip().splitlines() or [type(e).__name__])[0][:300]
+
+
+def _allocate(fd: int, offset: int, nbytes: int) -> None:
+    """Make the file ``offset + nbytes`` long with its blocks allocated (OSError ENOSPC/EFBIG when they do not fit)."""
+    if hasattr(os, "posix_fallocate"):
+        try:
+            os.posix_fallocate(fd, offset, nbytes)
+            return
+        except OSError as e:
+            if e.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                raise
+    zeros = bytes(min(nbytes, 1 << 20))
+    os.lseek(fd, offset, os.SEEK_SET)
+    left = nbytes
+    while left > 0:
+        left -= os.write(fd, zeros[:left])
 
 
 # -- reading ---------------------------------------------------------------------------------------------------------

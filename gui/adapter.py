@@ -521,7 +521,14 @@ class LiveController(QObject):
         attrs_fn = getattr(engine, "recording_attrs", None) or getattr(engine, "_recording_attrs", None)
         attrs = attrs_fn() if attrs_fn is not None else {}
         cfg = engine.config
-        return _LockedRecorder(LiveRecorder(path, engine.models, max_persons=cfg.max_persons, attrs=attrs))
+        # never replace an earlier recording (LiveRecorder refuses to): an existing name gets a timestamped sibling,
+        # e.g. posearena_recording-20250101-120000.h5; "Recording to ..." names the file actually written
+        p = Path(path)
+        if p.exists():
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            p = next(c for c in (p.with_name(f"{p.stem}-{stamp}{'' if k == 0 else f'-{k}'}{p.suffix}")
+                                 for k in range(1000)) if not c.exists())
+        return _LockedRecorder(LiveRecorder(p, engine.models, max_persons=cfg.max_persons, attrs=attrs))
 
     def start_recording(self, path: str) -> None:
         if not self.running or self.engine is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
+import pickletools
 import re
 import tarfile
 import zipfile
@@ -170,8 +171,34 @@ def _zip_source(path: Path) -> str | io.BytesIO:
         raise CheckpointError(f"{path}: corrupt zip archive ({e})") from None
 
 
-def _unsafe_globals(message: str) -> list[str]:
-    return re.findall(r"GLOBAL (\S+) was not an allowed global", message)
+# Weights-only refusals that mean a damaged file rather than a file that needs the full unpickler.
+_CORRUPT_WORDING = ("String is too long", "truncated", "corrupt")
+
+
+def _refused_objects(e: BaseException) -> list[str] | None:
+    """What the weights-only unpickler refused to rebuild (e.g. ``['posix.system']``; ``[]`` when it names nothing),
+    or None when the error means a damaged file.
+
+    torch words its refusals several ways ("GLOBAL x was not an allowed global", "GLOBAL posix.system whose module
+    posix is blocked", "Trying to call reduce for unrecognized function", "Can only build ...", unsupported pickle
+    opcodes...): every ``UnpicklingError`` from the weights-only load is a refusal unless it is one of the few that
+    only a damaged byte stream produces (an opcode that does not exist, an impossible string length).
+    """
+    if not isinstance(e, pickle.UnpicklingError):
+        return None
+    text = str(e)
+    names = re.findall(r"GLOBAL (\S+) (?:was not an allowed global|whose module \S+ is blocked)", text)
+    names += re.findall(r"but got <class '([^']+)'>", text)
+    names += re.findall(r"unrecognized function (<[^>]+>)", text)
+    if names:
+        return list(dict.fromkeys(names))
+    op = re.search(r"Unsupported operand (\d+)", text)
+    if op:  # a real opcode the weights-only unpickler lacks (protocol 4 framing...) vs a byte that is no opcode
+        code = int(op.group(1))
+        return [f"pickle opcode {pickletools.code2op[chr(code)].name}"] if chr(code) in pickletools.code2op else None
+    if any(w in text for w in _CORRUPT_WORDING):
+        return None
+    return []
 
 
 def _torch_load(src: str | io.BytesIO, weights_only: bool) -> Any:
@@ -189,9 +216,8 @@ def _load_object(path: Path, trusted_sha256: set[str] | None) -> Any:
     try:
         return _torch_load(src, weights_only=True)
     except Exception as e:  # EOFError, struct.error, RuntimeError, KeyError... from a cut-off or foreign file
-        needs = _unsafe_globals(str(e)) if isinstance(e, pickle.UnpicklingError) else []
-        refused = isinstance(e, pickle.UnpicklingError) and (needs or "Unsupported operand" in str(e))
-        if not refused:
+        needs = _refused_objects(e)
+        if needs is None:
             raise CheckpointError(f"{path}: corrupt or truncated checkpoint ({type(e).__name__}: "
                                   f"{_first_line(e)})") from None
     # Weights-only refused it: it stores Python objects besides tensors. Only a trusted file gets the full unpickler.

@@ -104,9 +104,6 @@ def test_blocked_module_pickle_is_refused_without_running_code(state_dict, tmp_p
     assert not marker.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="models/checkpoint.py: torch reports os/posix globals as 'module ... is "
-                                       "blocked', which _load_object does not recognise, so the file is called "
-                                       "'corrupt or truncated' and --trust is not offered")
 def test_blocked_module_pickle_message_says_it_runs_code(state_dict, tmp_path, capfd):
     evil = tmp_path / "evil-os.pth"
     torch.save({"network": state_dict, "hook": _Call(os.system, "true")}, evil)
@@ -116,8 +113,6 @@ def test_blocked_module_pickle_message_says_it_runs_code(state_dict, tmp_path, c
     assert "corrupt or truncated" not in text
 
 
-@pytest.mark.xfail(strict=True, reason="cli/live_cmd.py: _live() does not catch CheckpointError from "
-                                       "engine.start(), so a bad file in the weights directory is a traceback")
 def test_live_refuses_bad_installed_weights(files, tmp_path, capfd):
     wd = tmp_path / "weights"
     wd.mkdir()

@@ -100,9 +100,6 @@ def test_corrupt_image_mid_run_names_it_and_keeps_saved_batches(syn_data, tmp_pa
     assert not (out / "run.json").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="engine/h36m/runner.py (or cli/bench_cmd.py): with DataLoader workers, the "
-                                       "worker's DatasetError is re-raised by torch with the worker traceback in "
-                                       "its message, and the CLI prints it")
 def test_corrupt_image_with_loader_workers_is_one_line(syn_data, tmp_path, capfd):  # noqa: F811
     data = copy_data(syn_data, tmp_path / "data")
     name = _corrupt_image(data)

@@ -61,12 +61,13 @@ def test_disk_full_during_export_keeps_previous_files_and_inferred_batches(expor
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="cli/bench_cmd.py: OSError (EFBIG/ENOSPC) from the export is not caught, "
-                                       "so a full disk ends in a traceback")
 def test_disk_full_during_export_is_one_clear_error(export_full):
     out, _, _, proc, _ = export_full
     assert proc.returncode == 1
-    one_error(proc.stderr, str(out), "File too large")
+    one_error(proc.stderr, str(out / MODEL / "predictions.h5"), "File too large", "disk full",
+              "inferred batches are kept", "rerun")
+    modes = {str(p.relative_to(out)): oct(p.stat().st_mode & 0o777) for p in out.rglob("*") if p.is_file()}
+    assert set(modes.values()) == {"0o644"}, modes  # atomic writes, yet not mkstemp's owner-only 0o600
 
 
 @pytest.mark.slow
@@ -114,13 +115,13 @@ def recording(tmp_path_factory) -> Path:
 def test_disk_full_during_csv_export_keeps_the_previous_file(recording, tmp_path):
     out = tmp_path / "session.csv"
     out.write_text("previous good export\n")
-    proc = cli(["live", "export", recording, "--format", "csv", "--out", out], fsize=500)
+    proc = cli(["live", "export", recording, "--format", "csv", "--out", out, "--overwrite"], fsize=500)
     assert proc.returncode != 0
     assert out.read_text() == "previous good export\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["session.csv"]  # no temp file left beside it
+    one_error(proc.stderr, str(out), "File too large", "disk full / file too large", "previous file is unchanged")
 
 
-@pytest.mark.xfail(strict=True, reason="engine/mocap_export.py + cli/live_cmd.py: _write_atomic leaves OUT.tmp "
-                                       "behind on a failed write and the CLI does not catch OSError (traceback)")
 def test_disk_full_during_csv_export_is_one_clear_error_and_leaves_no_temp(recording, tmp_path):
     out = tmp_path / "session.csv"
     proc = cli(["live", "export", recording, "--format", "csv", "--out", out], fsize=500)
@@ -169,9 +170,6 @@ def test_disk_full_during_recording_stops_with_an_error(recording_full):
     assert os.path.getsize(path) <= 300_000
 
 
-@pytest.mark.xfail(strict=True, reason="engine/recording.py: after a failed flush HDF5 leaves the superblock's EOF "
-                                       "beyond the file end, so the whole recording becomes unreadable (not only "
-                                       "the last second), and the error is h5py's text without the file name")
 def test_disk_full_during_recording_keeps_every_flushed_frame(recording_full):
     path, flushed, error = recording_full
     assert error.startswith("error RecordingError") and str(path) in error

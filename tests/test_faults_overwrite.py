@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
+from engine.recording import LiveRecorder, load_recording
+from tests.test_faults_disk import _fakes
 from tests.test_faults_helpers import BENCH_FAST, LIVE_FAST, one_error, run_main, syn_data  # noqa: F401
 
 
@@ -35,8 +35,6 @@ def test_synthetic_data_refuses_an_existing_folder(syn_data, capfd):  # noqa: F8
     assert _snapshot(syn_data / "annotations") == before
 
 
-@pytest.mark.xfail(strict=True, reason="engine/recording.py: LiveRecorder opens its file with h5py mode 'w', so "
-                                       "'live --record' silently truncates an existing recording")
 def test_live_refuses_to_record_over_an_existing_recording(tmp_path, capfd):
     rec = tmp_path / "session.h5"
     argv = ["live", "--source", "demo", "--frames", "2", "--asap", "--record", rec, *LIVE_FAST]
@@ -47,3 +45,32 @@ def test_live_refuses_to_record_over_an_existing_recording(tmp_path, capfd):
     assert rec.read_bytes() == before
     assert rc in (1, 2)
     one_error(err, str(rec), "exists")
+
+
+def test_live_record_overwrite_replaces_only_when_asked(tmp_path, capfd):
+    rec = tmp_path / "session.h5"
+    rec.write_bytes(b"an earlier recording")
+    argv = ["live", "--source", "demo", "--frames", "2", "--asap", "--record", rec, *LIVE_FAST, "--overwrite"]
+    rc, _, err = run_main(argv, capfd)
+    assert rc == 0, err
+    assert len(load_recording(rec)) == 2
+
+
+def test_live_export_refuses_to_replace_an_existing_file(tmp_path, capfd):
+    rec = tmp_path / "session.h5"
+    with LiveRecorder(rec, [_fakes["INFO"]], max_persons=2) as r:
+        for i in range(3):
+            r.write(_fakes["fake_result"](i))
+    out = tmp_path / "session.csv"
+    out.write_text("an earlier export\n")
+    argv = ["live", "export", rec, "--format", "csv", "--out", out]
+    rc, _, err = run_main(argv, capfd)
+    assert rc == 2
+    one_error(err, str(out), "already exists", "--overwrite")
+    assert out.read_text() == "an earlier export\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["session.csv", "session.h5"]
+    rc, _, err = run_main([*argv, "--overwrite"], capfd)
+    assert rc == 0, err
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("frame_id,") and len(lines) == 4
+    assert out.stat().st_mode & 0o777 == 0o644  # written via mkstemp, but not left owner-only

@@ -26,12 +26,14 @@ __all__ = [
     "LIVE_ROOT",
     "ROOT_SOURCES",
     "CropDataset",
+    "ERROR_KEY",
     "TestSet",
     "crop_key",
     "limit_indices",
     "load_test_set",
     "make_loader",
     "normalise_batch",
+    "raise_marked_error",
     "test_set_from_raw",
 ]
 
@@ -204,13 +206,23 @@ def limit_indices(n: int, limit: int | None) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, limit).round().astype(np.int64))
 
 
-class CropDataset(Dataset):
-    """Reads one image per item and returns its crops (uint8 [3,H,W] RGB) for every needed input size."""
+ERROR_KEY = "error"  # CropDataset(mark_errors=True): "" for a good item, else the DatasetError message
 
-    def __init__(self, paths: Sequence[str], boxes: dict[str, np.ndarray], input_hw: dict[str, tuple[int, int]]):
+
+class CropDataset(Dataset):
+    """Reads one image per item and returns its crops (uint8 [3,H,W] RGB) for every needed input size.
+
+    ``mark_errors``: an unreadable image does not raise (in a DataLoader worker, torch would re-raise it with the
+    worker's traceback as its message) but yields zero crops and its message under ``ERROR_KEY``, for the main
+    process to raise as one clear ``DatasetError`` (see ``raise_marked_error``).
+    """
+
+    def __init__(self, paths: Sequence[str], boxes: dict[str, np.ndarray], input_hw: dict[str, tuple[int, int]],
+                 mark_errors: bool = False):
         self.paths = list(paths)
         self.boxes = {k: np.asarray(v, dtype=np.float64) for k, v in boxes.items()}
         self.input_hw = dict(input_hw)
+        self.mark_errors = mark_errors
         for k, b in self.boxes.items():
             if b.shape != (len(self.paths), 4):
                 raise ValueError(f"boxes[{k!r}] has shape {b.shape}, expected ({len(self.paths)}, 4)")
@@ -218,21 +230,36 @@ class CropDataset(Dataset):
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor | int]:
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor | int | str]:
         import cv2
 
         from engine.geometry import crop_affine
 
         img = cv2.imread(self.paths[i], cv2.IMREAD_COLOR)
         if img is None:
-            raise DatasetError(f"{self.paths[i]}: image is missing or cannot be decoded")
-        item: dict[str, torch.Tensor | int] = {"index": i}
+            msg = f"{self.paths[i]}: image is missing or cannot be decoded"
+            if not self.mark_errors:
+                raise DatasetError(msg)
+            bad: dict[str, torch.Tensor | int | str] = {"index": i, ERROR_KEY: msg}
+            for key, (h, w) in self.input_hw.items():
+                bad[key] = torch.zeros((3, h, w), dtype=torch.uint8)
+            return bad
+        item: dict[str, torch.Tensor | int | str] = {"index": i}
+        if self.mark_errors:
+            item[ERROR_KEY] = ""
         for key, (h, w) in self.input_hw.items():
             # geometry.crop_patch's warp, kept in uint8 (its float32 output holds these same integers): 4x less
             # to move between processes; tests/test_h36m_dataset.py checks the equality
             patch = cv2.warpAffine(img, crop_affine(self.boxes[key][i], (h, w)), (w, h), flags=cv2.INTER_LINEAR)
             item[key] = torch.from_numpy(np.ascontiguousarray(patch[:, :, ::-1].transpose(2, 0, 1)))
         return item
+
+
+def raise_marked_error(batch: dict) -> None:
+    """Raise the first ``ERROR_KEY`` message of a collated batch as ``DatasetError`` (no-op when there is none)."""
+    for msg in batch.get(ERROR_KEY, ()):
+        if msg:
+            raise DatasetError(msg)
 
 
 def _worker_init(_: int) -> None:

@@ -9,6 +9,7 @@ Numbers computed with random weights carry "untrained weights" in every file.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import math
@@ -29,7 +30,9 @@ import numpy as np
 from engine.h36m.metrics import ACTIONS, EVAL_JOINTS, METRICS, H36MScores, metric_label, test_set_label
 
 __all__ = [
+    "FILE_MODE",
     "ModelRun",
+    "OutputWriteError",
     "PREDICTIONS_SCHEMA",
     "atomic_path",
     "atomic_write_text",
@@ -95,18 +98,49 @@ def safe_name(name: str) -> str:
 # atomic files
 
 
+FILE_MODE = 0o644  # mkstemp makes owner-only files; results are meant to be shared like any other output
+_DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+class OutputWriteError(OSError):
+    """Writing an output file failed (disk full, file too large, no permission): the message names the final file,
+    not the hidden temp file, and ``advice`` (set by the caller that knows what was kept) says what to do."""
+
+    def __init__(self, path: str | os.PathLike, cause: BaseException, advice: str = "") -> None:
+        code = getattr(cause, "errno", None)
+        text = os.strerror(code) if code else str(cause) or type(cause).__name__
+        super().__init__(code, text, str(path))
+        self.advice = advice
+
+    @property
+    def disk_full(self) -> bool:
+        return self.errno in _DISK_FULL
+
+    def __str__(self) -> str:
+        hint = " (disk full, or the file is larger than a size limit allows)" if self.disk_full else ""
+        msg = f"{self.filename}: cannot write it: {self.strerror}{hint}"
+        return f"{msg}; {self.advice}" if self.advice else msg
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike):
-    """Yield a temporary path next to ``path``; on success it replaces ``path`` in one step."""
+    """Yield a temporary path next to ``path``; on success it replaces ``path`` in one step (mode ``FILE_MODE``).
+
+    On any failure the temp file is removed; an ``OSError`` comes out as ``OutputWriteError`` naming ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp: str | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
         yield Path(tmp)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, OutputWriteError):
+            raise OutputWriteError(path, exc) from exc
         raise
 
 
@@ -278,27 +312,31 @@ def write_predictions_h5(path: Path, run: ModelRun) -> None:
     import h5py
 
     p = run.predictions
+    # Built in memory, then written with one plain write: when the disk fills up, HDF5 failing inside its own close
+    # prints "Exception ignored" tracebacks and can crash the interpreter at exit; a plain write just raises OSError.
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as h:
+        for key, arr in p.items():
+            a = np.asarray(arr)
+            if a.dtype.kind in "UO":
+                h.create_dataset(key, data=np.array([str(v) for v in a], dtype=h5py.string_dtype()))
+            else:
+                h.create_dataset(key, data=a, compression="gzip", compression_opts=4)
+        h.attrs["schema"] = PREDICTIONS_SCHEMA
+        h.attrs["model"] = run.name
+        h.attrs["label"] = run.label
+        h.attrs["trained"] = bool(run.trained)
+        h.attrs["joint_set"] = run.joint_set
+        h.attrs["protocol"] = int(run.scores.protocol)
+        h.attrs["root"] = run.root
+        if run.root_model:
+            h.attrs["root_model"] = str(run.root_model.get("label", ""))
+            h.attrs["root_model_trained"] = bool(run.root_model.get("trained", True))
+        h.attrs["flip"] = "" if run.flip is None else str(bool(run.flip))
+        h.attrs["checkpoint_sha256"] = run.checkpoint_sha256 or ""
+        h.attrs["units"] = "camera mm; joints_cam absolute, joints_rel root-relative"
     with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as h:
-            for key, arr in p.items():
-                a = np.asarray(arr)
-                if a.dtype.kind in "UO":
-                    h.create_dataset(key, data=np.array([str(v) for v in a], dtype=h5py.string_dtype()))
-                else:
-                    h.create_dataset(key, data=a, compression="gzip", compression_opts=4)
-            h.attrs["schema"] = PREDICTIONS_SCHEMA
-            h.attrs["model"] = run.name
-            h.attrs["label"] = run.label
-            h.attrs["trained"] = bool(run.trained)
-            h.attrs["joint_set"] = run.joint_set
-            h.attrs["protocol"] = int(run.scores.protocol)
-            h.attrs["root"] = run.root
-            if run.root_model:
-                h.attrs["root_model"] = str(run.root_model.get("label", ""))
-                h.attrs["root_model_trained"] = bool(run.root_model.get("trained", True))
-            h.attrs["flip"] = "" if run.flip is None else str(bool(run.flip))
-            h.attrs["checkpoint_sha256"] = run.checkpoint_sha256 or ""
-            h.attrs["units"] = "camera mm; joints_cam absolute, joints_rel root-relative"
+        tmp.write_bytes(buf.getbuffer())
 
 
 def read_predictions_h5(path: str | os.PathLike) -> dict[str, Any]:

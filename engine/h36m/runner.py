@@ -5,7 +5,10 @@ returning a ``BenchmarkResult``. Cancelling (``runner.cancel()`` or the ``cancel
 batch boundary. Every finished batch is saved at once (an .npz shard written atomically, plus a small state JSON)
 under ``OUT/.partial/<config hash>/``, so rerunning the same configuration continues where it stopped and ends with
 exactly the numbers of an uninterrupted run. A finished run of the same configuration is not recomputed; finished
-results of a *different* configuration are never overwritten unless ``overwrite`` is set.
+results of a *different* configuration are never overwritten unless ``overwrite`` is set. Out of memory during
+inference halves that network's inference batch (``engine.oom``; same numbers, reported as a Progress message and in
+``BenchmarkResult.warnings``). An unreadable image (read in a loader worker or not), a full disk (``OutputWriteError``)
+or out of memory at batch size 1 stops the run with one message naming the file and saying what is kept.
 
 Root sources (``root``): ``gt`` decodes depth with the GT root (GT boxes); ``rootnet`` takes boxes and roots from
 RootNet's result file; ``rootnet-model`` runs the RootNet network (``rootnet_model``) live on the same 256x256 crops
@@ -20,7 +23,7 @@ import json
 import shutil
 import threading
 import time
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,9 +40,11 @@ from engine.h36m.dataset import (
     load_test_set,
     make_loader,
     normalise_batch,
+    raise_marked_error,
 )
 from engine.h36m.exports import (
     ModelRun,
+    OutputWriteError,
     atomic_path,
     load_results,
     published_for,
@@ -51,6 +56,7 @@ from engine.h36m.exports import (
 )
 from engine.h36m.layout import DatasetError, find_rootnet_file
 from engine.h36m.metrics import mrpe, score
+from engine.oom import BackoffEvent, OutOfMemoryBackoffError, run_with_backoff
 from models.joints import get_joint_set
 
 __all__ = [
@@ -119,7 +125,7 @@ class Progress:
     eta_s: float | None  # seconds left at the current rate; None until measurable
     phase: str  # validate | load | infer | score | export | done | cancelled
     rate: float = 0.0  # samples per second in this session
-    message: str = ""
+    message: str = ""  # on a phase change: what starts; within "infer": a warning (e.g. an out-of-memory back-off)
 
     @property
     def fraction(self) -> float:
@@ -137,6 +143,7 @@ class BenchmarkResult:
     runs: list[ModelRun] = field(default_factory=list)  # empty when reused
     files: dict[str, Path] = field(default_factory=dict)
     partial_dir: Path | None = None
+    warnings: list[str] = field(default_factory=list)  # e.g. out-of-memory back-offs (the numbers are unaffected)
 
 
 def _sha256(path: Path) -> str:
@@ -157,6 +164,8 @@ class BenchmarkRunner:
         self._loaded = list(loaded) if loaded is not None else None
         self._rootnet = rootnet  # an already-loaded RootNet for root="rootnet-model" (tests, GUI)
         self.result: BenchmarkResult | None = None
+        self.warnings: list[str] = []  # this session's warnings (out-of-memory back-offs), also in the result
+        self._chunk: dict[str, int] = {}  # per network: the inference batch after an out-of-memory back-off
 
     def cancel(self) -> None:
         self.cancel_event.set()
@@ -269,7 +278,8 @@ class BenchmarkRunner:
             status = yield from self._infer(test, models, part, todo, total, len(shards), rootnet)
         if status == "cancelled":
             done = total - self._remaining(part, total)
-            self.result = BenchmarkResult("cancelled", cfg.out_dir, done, total, key, partial_dir=part)
+            self.result = BenchmarkResult("cancelled", cfg.out_dir, done, total, key, partial_dir=part,
+                                          warnings=list(self.warnings))
             yield Progress(done, total, None, "cancelled",
                            message=f"stopped: {done}/{total} samples saved; rerun the same configuration to resume")
             return self.result
@@ -279,19 +289,24 @@ class BenchmarkRunner:
         runs = self._score(test, models, preds, rn_file, roots, rootnet)
         yield Progress(total, total, 0.0, "export", message=f"writing results to {cfg.out_dir}")
         files: dict[str, Path] = {}
-        for r in runs:
-            for name, p in write_model_files(cfg.out_dir, r).items():
-                files[f"{r.folder}/{name}"] = p
-        files.update(write_run_files(cfg.out_dir, runs))
         summary = summary_text(runs)
-        write_json(cfg.out_dir / RUN_FILE, {
-            "status": "finished", "config_hash": key, "fingerprint": fp,
-            "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()
-                       if k not in ("weights",)},
-            "models": [{"name": r.name, "folder": r.folder, "trained": r.trained} for r in runs],
-            "root_model": runs[0].root_model if runs else None,
-            "num_samples": total, "summary": summary,
-        })
+        try:
+            for r in runs:
+                for name, p in write_model_files(cfg.out_dir, r).items():
+                    files[f"{r.folder}/{name}"] = p
+            files.update(write_run_files(cfg.out_dir, runs))
+            write_json(cfg.out_dir / RUN_FILE, {
+                "status": "finished", "config_hash": key, "fingerprint": fp,
+                "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()
+                           if k not in ("weights",)},
+                "models": [{"name": r.name, "folder": r.folder, "trained": r.trained} for r in runs],
+                "root_model": runs[0].root_model if runs else None,
+                "num_samples": total, "summary": summary,
+            })
+        except OutputWriteError as exc:
+            exc.advice = (f"the inferred batches are kept in {part}; free some space and rerun the same command: "
+                          "it exports them again without inferring")
+            raise
         for folder in set(stale) - {r.folder for r in runs}:  # model folders of an overwritten configuration
             if folder and (cfg.out_dir / folder / "results.json").is_file():
                 shutil.rmtree(cfg.out_dir / folder, ignore_errors=True)
@@ -301,7 +316,7 @@ class BenchmarkRunner:
         except OSError:
             pass
         self.result = BenchmarkResult("finished", cfg.out_dir, total, total, key, summary=summary, runs=runs,
-                                      files=files)
+                                      files=files, warnings=list(self.warnings))
         yield Progress(total, total, 0.0, "done", message="finished")
         return self.result
 
@@ -337,7 +352,8 @@ class BenchmarkRunner:
         nets = [*models, *([rootnet] if rootnet is not None else [])]
         groups = sorted({(crop_key(m.spec.input_hw), m.spec.normalisation) for m in nets})
         boxes = {k: test.boxes(hw) for k, hw in input_hw.items()}
-        dataset = CropDataset(test.image_paths(), boxes, input_hw)
+        # unreadable images come back marked, so a loader worker's failure is raised here as one clear message
+        dataset = CropDataset(test.image_paths(), boxes, input_hw, mark_errors=True)
         loader = make_loader(dataset, todo.tolist(), batch_size=cfg.batch_size, num_workers=cfg.num_workers,
                              pin_memory=predictor.device.type == "cuda")
         done = total - int(todo.size)
@@ -351,12 +367,17 @@ class BenchmarkRunner:
                     return "cancelled"
                 try:
                     batch = next(it)
+                    raise_marked_error(batch)
                 except StopIteration:
                     break
+                except DatasetError as exc:
+                    raise DatasetError(f"{exc}; {self._kept(done, part)}: restore or replace the image, then "
+                                       "rerun the same command to resume") from None
                 except Exception:
                     if self.cancel_event.is_set():  # Ctrl-C reached a worker before it could ignore it
                         return "cancelled"
                     raise
+                backoffs: list[str] = []
                 sel = batch["index"].numpy().astype(np.int64)
                 arrays: dict[str, np.ndarray] = {"index": sel}
                 inputs = {(k, norm): normalise_batch(batch[k].to(predictor.device, non_blocking=True), norm)
@@ -366,7 +387,9 @@ class BenchmarkRunner:
                     rspec = rootnet.spec
                     rbox = boxes[crop_key(rspec.input_hw)][sel]
                     kv = rootnet_k_value(rbox, test.f[sel], tuple(rspec.arch.get("bbox_real_mm", (2000.0, 2000.0))))
-                    out = predictor.infer_root(inputs[crop_key(rspec.input_hw), rspec.normalisation], kv)
+                    x = inputs[crop_key(rspec.input_hw), rspec.normalisation]
+                    out = self._backoff(rspec.name, len(sel), backoffs, done, part,
+                                        lambda a, b, x=x, kv=kv: predictor.infer_root(x[a:b], kv[a:b]))
                     root_cam = rootnet_to_camera(out, rbox, test.f[sel], test.c[sel], rspec.output_hw)
                     arrays[f"{ROOT_KEY}/output"] = out
                     arrays[f"{ROOT_KEY}/root_cam"] = root_cam
@@ -374,24 +397,52 @@ class BenchmarkRunner:
                 for m in models:
                     spec = m.spec
                     k = crop_key(spec.input_hw)
-                    cells = predictor.infer_cells(spec.name, inputs[k, spec.normalisation])
+                    x = inputs[k, spec.normalisation]
+                    cells = self._backoff(spec.name, len(sel), backoffs, done, part,
+                                          lambda a, b, x=x, name=spec.name: predictor.infer_cells(name, x[a:b]))
                     _, cam = decode_to_camera(cells, spec, boxes[k][sel], test.f[sel], test.c[sel], root_z)
                     arrays[f"{spec.name}/cells"] = cells.astype(np.float32)
                     arrays[f"{spec.name}/joints_cam"] = cam
-                with atomic_path(part / f"shard_{n_shards:06d}.npz") as tmp:
-                    with open(tmp, "wb") as fh:
-                        np.savez(fh, **arrays)
+                try:
+                    with atomic_path(part / f"shard_{n_shards:06d}.npz") as tmp:
+                        with open(tmp, "wb") as fh:
+                            np.savez(fh, **arrays)
+                except OutputWriteError as exc:
+                    exc.advice = f"{self._kept(done, part)}; free some space and rerun the same command to resume"
+                    raise
                 n_shards += 1
                 done += sel.size
                 session += sel.size
                 rate = session / max(time.perf_counter() - t0, 1e-9)
                 eta = (total - done) / rate if rate > 0 else None
-                yield Progress(done, total, eta, "infer", rate=rate)
+                self.warnings.extend(backoffs)
+                yield Progress(done, total, eta, "infer", rate=rate, message="; ".join(backoffs))
         finally:
             del it  # shuts the worker processes down
             if predictor.device.type == "cuda":
                 torch.cuda.empty_cache()
         return "finished"
+
+    @staticmethod
+    def _kept(done: int, part: Path) -> str:
+        return f"the {done} samples saved so far are kept in {part}"
+
+    def _backoff(self, name: str, n: int, notes: list[str], done: int, part: Path,
+                 infer: Callable[[int, int], np.ndarray]) -> np.ndarray:
+        """``infer(a, b)`` on rows a..b of this batch, in smaller chunks after an out-of-memory error (engine.oom).
+
+        The smaller chunk is kept for the rest of the run, so the error is not met again on every batch; the
+        numbers do not change (inference is per sample)."""
+        def on_backoff(event: BackoffEvent) -> None:
+            self._chunk[name] = event.new_batch
+            notes.append(f"{name}: {event}")
+
+        try:
+            return run_with_backoff(lambda r: infer(r.start, r.stop), range(n), self._chunk.get(name, n),
+                                    on_backoff=on_backoff)
+        except OutOfMemoryBackoffError as exc:
+            raise OutOfMemoryBackoffError(f"{name}: {exc}; {self._kept(done, part)}: rerun the same command "
+                                          "to resume") from None
 
     def _gather(self, part: Path, total: int, models: Sequence[Any], rootnet: Any | None = None
                 ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, np.ndarray] | None]:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.h36m.exports import FILE_MODE
 from engine.h36m.layout import SAMPLING
 
 __all__ = ["IMAGE_HW", "SyntheticInfo", "generate", "skeleton_world"]
@@ -168,6 +169,7 @@ def _atomic_json(path: Path, obj) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(obj, fh)
+        os.chmod(tmp, FILE_MODE)  # mkstemp's owner-only mode would otherwise stick to the data files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
