@@ -533,6 +533,16 @@ class LiveEngine:
                 except Exception:
                     log.exception("finished callback failed")
 
+    def _drop_recorder(self, exc: BaseException) -> None:
+        """Stop recording after a write failure (the file keeps what was flushed), report it; inference goes on."""
+        rec, self.recorder = self.recorder, None
+        try:
+            rec.close()
+        except Exception:  # noqa: BLE001 - the write error is the one worth reporting
+            log.debug("closing a failed recorder", exc_info=True)
+        self.notes.append(f"recording stopped: {exc}")
+        self._report_error(exc)
+
     def _close_outputs(self) -> None:
         if self.recorder is not None:
             try:
@@ -644,8 +654,12 @@ class LiveEngine:
             self._stats.add(k, v)
         if self.recorder is not None:
             t = time.perf_counter()
-            self.recorder.write(result)
-            self._stats.add("record", (time.perf_counter() - t) * 1e3)
+            try:
+                self.recorder.write(result)
+            except Exception as exc:  # noqa: BLE001 - a failed recording (disk full) must not stop the live view
+                self._drop_recorder(exc)
+            else:
+                self._stats.add("record", (time.perf_counter() - t) * 1e3)
         with self._lock:
             subs = list(self._subscribers)
         for cb in subs:

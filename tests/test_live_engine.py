@@ -211,3 +211,36 @@ def test_missing_weights_refuse_without_allow_untrained():
     engine = LiveEngine(LiveConfig(source="demo", models=("convnextpose-xs",), detector="none", rootnet=None))
     with pytest.raises(WeightsMissingError, match="convnextpose-xs"):
         engine.start()
+
+
+class _FailingRecorder:
+    """Fails on its 3rd frame as a full disk would."""
+
+    def __init__(self) -> None:
+        self.written, self.closed = 0, False
+
+    def write(self, result) -> None:
+        if self.written == 2:
+            raise OSError(27, "File too large", "rec.h5")
+        self.written += 1
+
+    def maybe_flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_recording_failure_stops_recording_but_not_inference():
+    engine, _ = _engine(6)
+    rec = _FailingRecorder()
+    engine.recorder = rec
+    errors, results = [], []
+    engine.on_error(errors.append)
+    engine.subscribe(results.append)
+    with engine:
+        assert engine.wait(30)
+    assert len(results) == 6  # every frame still inferred and published
+    assert rec.written == 2 and rec.closed and engine.recorder is None
+    assert len(errors) == 1 and "File too large" in str(errors[0])
+    assert any("recording stopped" in n for n in engine.notes)
