@@ -1,7 +1,8 @@
 """Benchmark outputs, every file written atomically (temp file in the same folder, then os.replace).
 
 Per scored model, in ``OUT/<model>/``: results.json, results.csv, per_action.csv, per_joint.csv, predictions.h5.
-For the run, in ``OUT/``: results.csv (one row per model), per_action.csv and per_joint.csv (long format, all
+For the run, in ``OUT/``: results.json (the model's results object for a one-model run; a list of them for
+several), results.csv (one row per model), per_action.csv and per_joint.csv (long format, all
 models), report.md (ours beside the published figures), per_action.png and per_joint.png (models side by side).
 Numbers computed with random weights carry "untrained weights" in every file.
 """
@@ -524,10 +525,12 @@ def _grouped_bars(path: Path, categories: Sequence[str], series: Mapping[str, Se
 
 
 def write_run_files(out_dir: Path, runs: Sequence[ModelRun], *, title: str = "Human3.6M benchmark") -> dict[str, Path]:
-    """The run-level files: results.csv, per_action.csv, per_joint.csv, report.md, per_action.png, per_joint.png."""
+    """Run-level files: results.json, results.csv, per_action.csv, per_joint.csv, report.md and the two plots."""
     out_dir = Path(out_dir)
     files: dict[str, Path] = {}
     results = [result_dict(r) for r in runs]
+    files["results.json"] = out_dir / "results.json"
+    write_json(files["results.json"], results[0] if len(results) == 1 else results)
     files["results.csv"] = out_dir / "results.csv"
     _write_csv(files["results.csv"], _RESULT_COLUMNS, [_result_row(d) for d in results])
     files["per_action.csv"] = out_dir / "per_action.csv"
