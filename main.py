@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--source", default=None, help="GUI live source: demo | PATH | URL | camera INDEX")
     parser.add_argument("--models", default=None, help="GUI: comma-separated model names to show")
     parser.add_argument("--after", type=float, default=5.0, help="with --screenshot: seconds of live run first")
+    parser.add_argument("--idle", action="store_true", help="GUI: do not start the live view on launch")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for cmd in sorted(discover().values(), key=lambda c: c.name):
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)

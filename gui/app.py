@@ -65,7 +65,7 @@ def run_gui(args: argparse.Namespace) -> int:
     from gui.main_window import MainWindow
 
     screenshot = getattr(args, "screenshot", None)
-    win = MainWindow(source=args.source, models=args.models, autostart=True if screenshot else None)
+    win = MainWindow(source=args.source, models=args.models, autostart=not getattr(args, "idle", False))
     win.resize(1280, 800)
     if screenshot:
         win.persist_settings = False  # a scripted run must not change the user's remembered choices
