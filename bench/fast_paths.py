@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import math
-import os
 import platform
 import statistics
 import sys
@@ -40,6 +38,7 @@ from engine.fast_paths import (
     profiles_for,
 )
 from models import all_specs, get_spec
+from models.fileio import atomic_write_json
 from models.spec import ModelSpec
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -189,13 +188,6 @@ def summary(models: dict[str, dict], batches: list[int]) -> str:
     return "\n".join(lines)
 
 
-def _write_json(out: Path, result: dict) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(result, indent=1, allow_nan=False))
-    os.replace(tmp, out)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default="", help="comma-separated names (default: every torch model)")
@@ -263,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     suffix = "-quick" if a.quick else ""
     out = Path(a.json) if a.json else RESULTS_DIR / f"fast_paths-{device_slug(device)}{suffix}.json"
-    _write_json(out, result)
+    atomic_write_json(out, result, indent=1, end="", allow_nan=False)
     print(f"wrote {out}")
     return 0 if models or not names else 1
 

@@ -20,10 +20,6 @@ Writes JSON to ``bench/results/live/<device>[-quick].json`` (atomically).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import re
 import sys
 import tempfile
 import time
@@ -33,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from engine.detector import Detections, PersonDetector, WholeFrameDetector, YoloPersonDetector, make_detector
+from models.fileio import atomic_write_json
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results" / "live"
 PROFILES: dict[str, dict[str, Any]] = {
@@ -67,13 +64,12 @@ class TimingDetector(PersonDetector):
 
 
 def _device_name(device: str) -> str:
-    import torch
-
-    from engine.device import describe, pick_device
+    """bench.model_speed's name, with engine.device's "CUDA " prefix on a GPU (as earlier result files have it)."""
+    from bench.model_speed import device_name
+    from engine.device import pick_device
 
     d = pick_device(device)
-    return describe(d) if d.type == "cuda" else f"{platform.processor() or platform.machine()} CPU x" \
-                                                 f"{torch.get_num_threads()} threads"
+    return f"CUDA {device_name(d)}" if d.type == "cuda" else device_name(d)
 
 
 def run(profile: str, models: tuple[str, ...] | None, frames: int, warmup: int, device: str,
@@ -153,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     import torch
 
+    from bench.model_speed import slugify
+
     if a.threads:
         torch.set_num_threads(a.threads)
     profile = a.profile or ("gpu" if torch.cuda.is_available() and a.device != "cpu" else "cpu")
@@ -166,12 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"FPS {res['fps']:.2f} | busy {res['busy_ms_mean']:.1f} ms/frame vs network forwards "
           f"{res['forwards_ms_mean']:.1f} ms -> engine overhead {res['overhead_ms_mean']:.1f} ms, "
           f"ratio {res['ratio_busy_over_forwards']}")
-    slug = re.sub(r"[^a-z0-9]+", "-", res["device"].lower()).strip("-")
-    out = Path(a.json) if a.json else RESULTS_DIR / f"{slug}{'-quick' if a.quick else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(res, indent=1))
-    os.replace(tmp, out)
+    out = Path(a.json) if a.json else RESULTS_DIR / f"{slugify(res['device'])}{'-quick' if a.quick else ''}.json"
+    atomic_write_json(out, res, indent=1, end="")
     print(f"wrote {out}")
     return 0
 

@@ -10,8 +10,6 @@ so. Numbers are not asserted anywhere: CI runs ``--quick`` only to prove the scr
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import platform
 import re
 import statistics
@@ -23,6 +21,7 @@ from pathlib import Path
 import torch
 
 from models import all_specs, build, get_spec
+from models.fileio import atomic_write_json
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -33,8 +32,13 @@ def device_name(device: torch.device) -> str:
     return f"{platform.processor() or platform.machine()} CPU x{torch.get_num_threads()} threads"
 
 
+def slugify(name: str) -> str:
+    """A device name as a file-name stem: lower case, runs of other characters as one dash."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
 def device_slug(device: torch.device) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", device_name(device).lower()).strip("-")
+    return slugify(device_name(device))
 
 
 def _sync(device: torch.device) -> None:
@@ -145,10 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Forward speed on {device_name(device)} (torch {torch.__version__}), random weights")
     result = run(names, batches, modes, a.iters, a.warmup, device)
     out = Path(a.json) if a.json else RESULTS_DIR / f"{device_slug(device)}{'-quick' if a.quick else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(json.dumps(result, indent=1))
-    os.replace(tmp, out)
+    atomic_write_json(out, result, indent=1, end="")
     print(f"wrote {out}")
     return 0
 

@@ -9,10 +9,7 @@ ResNet-152 takes well under a second; models that cannot run on ``meta`` fall ba
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +17,7 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from models.fileio import atomic_write_json
 from models.spec import ModelSpec, all_specs, build, get_spec
 
 __all__ = ["MissingBuilderError", "build_on", "count_params", "main", "measure_gmacs", "model_stats"]
@@ -112,17 +110,8 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def write_json(path: Path, payload: Any) -> None:
-    """Atomic write: a temp file in the same folder, then os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Atomic write (models.fileio: a temp file in the same folder, then os.replace)."""
+    atomic_write_json(path, payload, indent=2)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,9 +13,7 @@ drifts more than ``--tolerance-mm`` (0.1 mm).
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -33,6 +31,7 @@ from engine.fast_paths import (
     weights_tag,
 )
 from models import all_specs, get_spec
+from models.fileio import atomic_write_json
 
 ROOT_K_VALUE = 10000.0
 
@@ -108,11 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(r)
     print(f"{len(rows) - failed}/{len(rows)} models exported with onnxruntime parity <= {a.tolerance_mm:g} mm")
     if a.json:
-        out = Path(a.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"opset": a.opset, "dir": str(out_dir), "rows": rows}, indent=1, allow_nan=False))
-        os.replace(tmp, out)
+        atomic_write_json(a.json, {"opset": a.opset, "dir": str(out_dir), "rows": rows}, indent=1, end="",
+                          allow_nan=False)
     return 1 if failed else 0
 
 

@@ -14,10 +14,7 @@ Weights are random: speed does not depend on them.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import re
 import sys
 import tempfile
 import time
@@ -25,13 +22,10 @@ from pathlib import Path
 
 import torch
 
+from bench.model_speed import device_name, slugify
+from models.fileio import atomic_write_json
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results" / "runner"
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"{platform.processor() or platform.machine()} CPU x{torch.get_num_threads()} threads"
 
 
 def forward_throughput(predictor, name: str, batch: int, seconds: float, device: torch.device) -> float:
@@ -122,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "what": "Human3.6M benchmark runner throughput vs pure forward throughput (same model, batch, device)",
         "weights": "untrained (random): speed only",
-        "device": _device_name(device), "device_type": device.type, "model": name, "batch_size": batch,
+        "device": device_name(device), "device_type": device.type, "model": name, "batch_size": batch,
         "workers": workers, "flip": args.flip, "precision": args.precision, "samples": samples, "quick": quick,
         "cpu_count": os.cpu_count(),
         "forward_samples_per_s": round(fwd, 2),
@@ -139,12 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  runner       : {run['steady_samples_per_s']:9.1f} samples/s steady "
           f"({run['overall_samples_per_s']:.1f} overall, start-up included)")
     print(f"  ratio        : {ratio:9.3f}  (target >= 0.8)")
-    slug = re.sub(r"[^a-z0-9]+", "-", result["device"].lower()).strip("-") + ("-quick" if quick else "")
+    slug = slugify(result["device"]) + ("-quick" if quick else "")
     path = Path(args.json) if args.json else RESULTS_DIR / f"{slug}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = path.with_name(f".{path.name}.tmp")
-    tmp_path.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp_path, path)
+    atomic_write_json(path, result, indent=2)
     print(f"wrote {path}", file=sys.stderr)
     return 0
 

@@ -16,18 +16,16 @@ from pathlib import Path
 from typing import TextIO
 
 from cli import command
+from cli.console import ProgressLine, error
 
 INTERRUPTED = 130
 
 
-class BenchProgress:
+class BenchProgress(ProgressLine):
     """Draws ``Progress`` steps as one self-overwriting line on a terminal, or a line every few seconds otherwise."""
 
     def __init__(self, label: str, stream: TextIO | None = None, width: int = 30) -> None:
-        self.label, self.stream, self.width = label, stream or sys.stderr, width
-        self.tty = self.stream.isatty()
-        self.last = 0.0
-        self.drawn = False
+        super().__init__(label, stream, width)
         self.phase = ""
 
     def __call__(self, p) -> None:
@@ -36,34 +34,18 @@ class BenchProgress:
             self.close()
             self.phase = p.phase
             if p.message and p.phase not in ("cancelled", "done"):  # the command prints its own last words
-                self.stream.write(f"{self.label}: {p.message}\n")
-                self.stream.flush()
+                self.say(f"{self.label}: {p.message}")
             return
         if p.message:  # within a phase: a warning (e.g. an out-of-memory back-off); the bar goes on below it
             self.close()
-            self.stream.write(f"{self.label}: warning: {p.message}\n")
-            self.stream.flush()
+            self.say(f"{self.label}: warning: {p.message}")
         if p.phase != "infer" or (self.drawn and now - self.last < (0.2 if self.tty else 5.0) and p.done < p.total):
             return
-        self.last, self.drawn = now, True
+        self.last = now
         frac = p.fraction
-        bar = "#" * int(frac * self.width)
         eta = "--:--" if p.eta_s is None else time.strftime("%H:%M:%S", time.gmtime(p.eta_s))
-        text = (f"{self.label} [{bar.ljust(self.width)}] {frac * 100:5.1f}% {p.done}/{p.total} "
-                f"{p.rate:6.1f} samples/s ETA {eta}")
-        self.stream.write(("\r" + text) if self.tty else (text + "\n"))
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.drawn and self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
-        self.drawn = False
-
-
-def _error(msg: object) -> int:
-    print(f"error: {msg}", file=sys.stderr)
-    return 1
+        self.draw(f"{self.label} {self.bar(frac)} {frac * 100:5.1f}% {p.done}/{p.total} "
+                  f"{p.rate:6.1f} samples/s ETA {eta}")
 
 
 def _weights_map(items: list[str] | None) -> dict[str, Path]:
@@ -103,7 +85,7 @@ def run_h36m(args: argparse.Namespace) -> int:
             profile=args.profile,
         )
     except ValueError as exc:
-        return _error(exc)
+        return error(exc)
     if args.subfolder:
         tag = f"h36m-p{cfg.protocol}-{cfg.root}-{'flip' if cfg.flip else 'noflip'}-" + "+".join(models)
         if cfg.limit:
@@ -120,19 +102,18 @@ def run_h36m(args: argparse.Namespace) -> int:
             if _ask(f"{exc}.\nOverwrite the finished results in {cfg.out_dir}?"):
                 cfg.overwrite = True
                 continue
-            return _error(f"{exc} (or pass --overwrite)")
+            return error(f"{exc} (or pass --overwrite)")
         except KeyboardInterrupt:
             print("aborted; the batches saved so far are kept: rerun the same command to resume", file=sys.stderr)
             return INTERRUPTED
         except (DatasetError, WeightsMissingError, CheckpointError, ValueError, KeyError) as exc:
             bar.close()
-            text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-            return _error(text)
+            return error(exc)
         except (OSError, OutOfMemoryBackoffError) as exc:
             # a full disk while saving a batch or exporting (the runner's OutputWriteError names the file and says
             # what is kept), or out of memory even at batch size 1: one line, the saved batches stay for a rerun
             bar.close()
-            return _error(exc)
+            return error(exc)
         finally:
             bar.close()
         break
@@ -215,4 +196,4 @@ class BenchCommand:
     def run(args: argparse.Namespace) -> int:
         if args.benchmark == "h36m":
             return run_h36m(args)
-        return _error(f"unknown benchmark {args.benchmark!r}")  # pragma: no cover (argparse choices)
+        return error(f"unknown benchmark {args.benchmark!r}")  # pragma: no cover (argparse choices)

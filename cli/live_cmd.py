@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -13,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cli import command
+from models.fileio import atomic_write_json
 
 DEFAULT_MODELS = "convnextpose-xs"
 
@@ -254,8 +253,5 @@ def _profile_label(engine: Any, cfg: Any) -> str:
 def _write_json(path: Path, stats: Any, profile: str) -> None:
     from dataclasses import asdict
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({**asdict(stats), "profile": profile}, indent=1))
-    os.replace(tmp, path)
+    atomic_write_json(path, {**asdict(stats), "profile": profile}, indent=1, end="")
 

@@ -14,47 +14,31 @@ from pathlib import Path
 from typing import TextIO
 
 from cli import command
+from cli.console import ProgressLine, error
 
 INTERRUPTED = 130
 
 
-class ProgressBar:
+class ProgressBar(ProgressLine):
     """``progress(done, total)`` callback drawing one self-overwriting line on stderr (throttled)."""
 
     def __init__(self, label: str, stream: TextIO | None = None, width: int = 30) -> None:
-        self.label, self.stream, self.width = label, stream or sys.stderr, width
+        super().__init__(label, stream, width)
         self.start = self.last = time.monotonic()
-        self.tty = self.stream.isatty()
-        self.drawn = False
 
     def __call__(self, done: int, total: int | None) -> None:
         now = time.monotonic()
         final = total is not None and done >= total
         if self.drawn and not final and now - self.last < (0.1 if self.tty else 2.0):
             return
-        self.last, self.drawn = now, True
+        self.last = now
         rate = done / max(now - self.start, 1e-6) / 1e6
         if total:
             frac = min(done / total, 1.0)
-            bar = "#" * int(frac * self.width)
-            text = f"{self.label} [{bar.ljust(self.width)}] {frac * 100:5.1f}% {done / 1e6:.1f}/{total / 1e6:.1f} MB"
+            text = f"{self.label} {self.bar(frac)} {frac * 100:5.1f}% {done / 1e6:.1f}/{total / 1e6:.1f} MB"
         else:
             text = f"{self.label} {done / 1e6:.1f} MB"
-        text += f" {rate:.1f} MB/s"
-        self.stream.write(("\r" + text) if self.tty else (text + "\n"))
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.drawn and self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
-        self.drawn = False
-
-
-def _error(msg: object) -> int:
-    text = msg.args[0] if isinstance(msg, KeyError) and msg.args else msg
-    print(f"error: {text}", file=sys.stderr)
-    return 1
+        self.draw(f"{text} {rate:.1f} MB/s")
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -66,7 +50,7 @@ def _import(args: argparse.Namespace) -> int:
     name = path.name.lower()
     if name.endswith((".onnx", ".tar.gz", ".tgz")):
         if importlib.util.find_spec("models.onnx_import") is None:
-            return _error(f"{path}: ONNX import is not available in this build (models.onnx_import is missing)")
+            return error(f"{path}: ONNX import is not available in this build (models.onnx_import is missing)")
         from models import onnx_import
 
         d = resolve_weights_dir(args.weights_dir)
@@ -172,4 +156,4 @@ class WeightsCommand:
         try:
             return args._action(args)
         except (CheckpointError, WeightsError, KeyError, OSError, ValueError, ImportError) as e:
-            return _error(e)
+            return error(e)

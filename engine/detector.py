@@ -24,6 +24,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from engine.registry import Registry
+
 log = logging.getLogger(__name__)
 
 WHOLE_FRAME_LABEL = "no person detector: whole-frame box"
@@ -129,20 +131,12 @@ class IouTracker:
                     del self._boxes[tid], self._missed[tid]
 
 
-_DETECTORS: dict[str, type[PersonDetector]] = {}
+_DETECTORS: Registry[type[PersonDetector]] = Registry("detector", set_kind=True)
 
 
 def register_detector(name: str):
     """Class decorator: adds a ``PersonDetector`` subclass (with ``from_spec``) to the registry."""
-
-    def deco(cls: type[PersonDetector]) -> type[PersonDetector]:
-        if name in _DETECTORS:
-            raise ValueError(f"detector {name!r} registered twice")
-        cls.kind = name
-        _DETECTORS[name] = cls
-        return cls
-
-    return deco
+    return _DETECTORS.register(name)
 
 
 def detector_kinds() -> list[str]:

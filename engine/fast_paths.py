@@ -21,7 +21,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
-import tempfile
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ import numpy as np
 import torch
 
 from engine.device import autocast, synchronize
+from models.fileio import atomic_path
 from models.soft_argmax import soft_argmax_3d
 from models.spec import ModelSpec
 
@@ -244,21 +244,13 @@ def export_onnx(net: torch.nn.Module, spec: ModelSpec, path: str | Path, opset: 
     RootNet takes two inputs (``x``, ``k_value``) and returns ``root`` [N,3]; pose nets return ``heatmaps``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     net = copy.deepcopy(net).float().cpu().to(memory_format=torch.contiguous_format).eval()
     inputs, output = _io_names(spec)
     axes = {n: {0: "batch"} for n in [*inputs, output]}
-    fd, tmp = tempfile.mkstemp(prefix=f".{spec.name}-", suffix=".onnx.tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-            warnings.simplefilter("ignore")  # legacy-exporter deprecation and tracer notes: expected here
-            torch.onnx.export(net, _dummy_inputs(spec), tmp, dynamo=False, opset_version=opset, input_names=inputs,
-                              output_names=[output], dynamic_axes=axes, do_constant_folding=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        warnings.simplefilter("ignore")  # legacy-exporter deprecation and tracer notes: expected here
+        torch.onnx.export(net, _dummy_inputs(spec), str(tmp), dynamo=False, opset_version=opset,
+                          input_names=inputs, output_names=[output], dynamic_axes=axes, do_constant_folding=True)
     return path
 
 

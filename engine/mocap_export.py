@@ -15,10 +15,7 @@ then os.replace), so a failed write (a full disk) leaves the previous output as 
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,10 +23,12 @@ from typing import Any
 import numpy as np
 
 from engine.recording import Recording, RecordingError, load_recording
+from engine.registry import Registry
+from models.fileio import atomic_write_text
 
 FIELDS = ("joints_cam_mm", "joints_rel_mm", "joints_2d")
 Exporter = Callable[..., Path]
-_EXPORTERS: dict[str, Exporter] = {}
+_EXPORTERS: Registry[Exporter] = Registry("exporter")
 
 
 class ExportError(Exception):
@@ -37,13 +36,8 @@ class ExportError(Exception):
 
 
 def register_exporter(fmt: str):
-    def deco(fn: Exporter) -> Exporter:
-        if fmt in _EXPORTERS:
-            raise ValueError(f"exporter {fmt!r} registered twice")
-        _EXPORTERS[fmt] = fn
-        return fn
-
-    return deco
+    """Function decorator: ``fn(rec, out, **options) -> Path`` writes format ``fmt``."""
+    return _EXPORTERS.register(fmt)
 
 
 def export_formats() -> list[str]:
@@ -54,19 +48,11 @@ _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", er
 
 
 def _write_atomic(out: Path, text: str) -> Path:
-    """Write ``out`` via a unique temp file in its folder (removed on failure); ExportError names the file."""
-    tmp: str | None = None
+    """Write ``out`` atomically (models.fileio: a unique temp file in its folder, removed on failure); ExportError
+    names the file."""
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; an export is an ordinary file
-        os.replace(tmp, out)
+        atomic_write_text(out, text)
     except OSError as e:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
         why = f"{e.strerror or e}" + (": disk full / file too large" if e.errno in _FULL_ERRNOS else "")
         kept = "; the previous file is unchanged" if out.exists() else ""
         raise ExportError(f"{out}: cannot write the export ({why}){kept}") from None

@@ -27,6 +27,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from engine.registry import Registry
+
 DEMO_VIDEO = Path(__file__).resolve().parents[1] / "assets" / "demo_walk.mp4"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
@@ -91,20 +93,12 @@ class SourceOptions:
 
 
 EventCallback = Callable[[SourceEvent], None]
-_SOURCES: dict[str, type[FrameSource]] = {}
+_SOURCES: Registry[type[FrameSource]] = Registry("source kind", set_kind=True)
 
 
 def register_source(kind: str):
     """Class decorator adding a ``FrameSource`` subclass to the registry under ``kind``."""
-
-    def deco(cls: type[FrameSource]) -> type[FrameSource]:
-        if kind in _SOURCES:
-            raise ValueError(f"source kind {kind!r} registered twice")
-        cls.kind = kind
-        _SOURCES[kind] = cls
-        return cls
-
-    return deco
+    return _SOURCES.register(kind)
 
 
 def source_kinds() -> list[str]:

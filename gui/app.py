@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
+
+from models.fileio import atomic_path
 
 
 def _preimport_heavy() -> None:
@@ -43,17 +44,9 @@ def make_app():
 def save_window_png(widget, path: str | os.PathLike) -> Path:
     """Grab the window (GL views included) and write it atomically; raises OSError when it cannot be written."""
     dest = Path(path).expanduser().resolve()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".png", dir=dest.parent)
-    os.close(fd)
-    try:
-        if not widget.grab().save(tmp, "PNG"):
+    with atomic_path(dest) as tmp:
+        if not widget.grab().save(str(tmp), "PNG"):
             raise OSError(f"{dest}: Qt could not write the PNG")
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a screenshot is an ordinary file
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return dest
 
 

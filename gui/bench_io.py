@@ -6,14 +6,13 @@ Part of the adapter layer: widgets never import this; ``gui.adapter.BenchmarkCon
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from models.fileio import atomic_copy, atomic_path, atomic_write_json
 
 
 def result_payload(result: Any, names: Sequence[str]) -> dict[str, Any]:
@@ -32,19 +31,6 @@ def result_payload(result: Any, names: Sequence[str]) -> dict[str, Any]:
 EXPORT_SUFFIX = {"csv": ".csv", "json": ".json", "markdown": ".md", "hdf5": ".h5", "png": ".png"}
 
 
-def _atomic_copy(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp files are private; exports are ordinary files
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def export_results(kind: str, payload: dict[str, Any], dest: str) -> str:
     """Write one export of a finished run (worker thread). Returns the main file written."""
     out = Path(payload["out_dir"])
@@ -60,28 +46,19 @@ def export_results(kind: str, payload: dict[str, Any], dest: str) -> str:
         return p
 
     if kind == "csv":
-        _atomic_copy(need(out / "results.csv"), dest_p)
+        atomic_copy(need(out / "results.csv"), dest_p)
         for extra in ("per_action.csv", "per_joint.csv"):
             if (out / extra).is_file():
-                _atomic_copy(out / extra, dest_p.with_name(f"{dest_p.stem}_{extra}"))
+                atomic_copy(out / extra, dest_p.with_name(f"{dest_p.stem}_{extra}"))
     elif kind == "markdown":
-        _atomic_copy(need(out / "report.md"), dest_p)
+        atomic_copy(need(out / "report.md"), dest_p)
     elif kind == "png":
-        _atomic_copy(need(out / "per_action.png"), dest_p)
+        atomic_copy(need(out / "per_action.png"), dest_p)
         if (out / "per_joint.png").is_file():
-            _atomic_copy(out / "per_joint.png", dest_p.with_name(f"{dest_p.stem}_per_joint.png"))
+            atomic_copy(out / "per_joint.png", dest_p.with_name(f"{dest_p.stem}_per_joint.png"))
     elif kind == "json":
-        text = json.dumps({"out_dir": str(out), "results": payload["results"]}, indent=1, default=_json_default)
-        dest_p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest_p.name}.", suffix=".tmp", dir=dest_p.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text + "\n")
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, dest_p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_json(dest_p, {"out_dir": str(out), "results": payload["results"]}, indent=1,
+                          default=_json_default)
     elif kind == "hdf5":
         _combine_predictions(out, payload["results"], dest_p)
     return str(dest_p)
@@ -105,25 +82,16 @@ def _combine_predictions(out: Path, results: Sequence[dict[str, Any]], dest: Pat
     sources = [(m, p) for m, p in sources if p.is_file()]
     if not sources:
         raise FileNotFoundError(f"{out}: no predictions.h5 in the model folders")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as dst:
-            dst.attrs["schema"] = "posearena.h36m.predictions-bundle/1"
-            dst.attrs["models"] = json.dumps([m for m, _ in sources])
-            for model, p in sources:
-                with h5py.File(p, "r") as src:
-                    g = dst.create_group(safe_name(model))
-                    for k, v in src.attrs.items():
-                        g.attrs[k] = v
-                    for key in src:
-                        src.copy(src[key], g, name=key)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(dest) as tmp, h5py.File(tmp, "w") as dst:
+        dst.attrs["schema"] = "posearena.h36m.predictions-bundle/1"
+        dst.attrs["models"] = json.dumps([m for m, _ in sources])
+        for model, p in sources:
+            with h5py.File(p, "r") as src:
+                g = dst.create_group(safe_name(model))
+                for k, v in src.attrs.items():
+                    g.attrs[k] = v
+                for key in src:
+                    src.copy(src[key], g, name=key)
 
 
 def default_export_name(kind: str) -> str:

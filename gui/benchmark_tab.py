@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QDesktopServices
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
-    QListWidgetItem,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -44,6 +43,7 @@ from gui.adapter import (
     default_export_name,
 )
 from gui.charts import BarChart
+from gui.model_picker import UNTRAINED_COLOUR, check_only, checked_names, model_item, runnable
 
 ACTIONS = ("Directions", "Discussion", "Eating", "Greeting", "Phoning", "Posing", "Purchases", "Sitting",
            "SittingDown", "Smoking", "Photo", "Waiting", "Walking", "WalkDog", "WalkTogether")
@@ -53,7 +53,6 @@ COLUMN_TIPS = ("registry name", "trained, or UNTRAINED (random weights: the erro
                "after similarity alignment (with scale): not the papers' PA-MPJPE",
                "the published figure comparable with this protocol and root", "our value of that same metric",
                "ours minus published (mm)")
-UNTRAINED_COLOUR = QColor("#e8a33d")
 
 
 def _fmt(v, digits: int = 2) -> str:
@@ -253,31 +252,19 @@ class BenchmarkTab(QWidget):
         self._rows = {r.name: r for r in rows if r.is_pose_model}
         self.model_list.clear()
         for r in self._rows.values():
-            usable = r.has_weights or r.backend == "torch"
-            status = "✓ weights" if r.has_weights else ("untrained (no weights)" if usable else "no weights")
-            item = QListWidgetItem(f"{r.name}  —  {status}")
-            item.setData(Qt.ItemDataRole.UserRole, r.name)
-            flags = item.flags() | Qt.ItemFlag.ItemIsUserCheckable
-            if not usable:
-                flags &= ~Qt.ItemFlag.ItemIsEnabled
-            item.setFlags(flags)
-            item.setCheckState(Qt.CheckState.Checked if r.name in keep and usable else Qt.CheckState.Unchecked)
+            status = "✓ weights" if r.has_weights else ("untrained (no weights)" if runnable(r) else "no weights")
+            item = model_item(r, f"{r.name}  —  {status}", r.name in keep)
             if not r.has_weights:
-                item.setForeground(UNTRAINED_COLOUR)
                 item.setToolTip("No weights: a run scores random weights (labelled 'untrained'), useful only to "
                                 "test the pipeline and its speed")
             self.model_list.addItem(item)
 
     def selected_models(self) -> list[str]:
-        return [self.model_list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.model_list.count())
-                if self.model_list.item(i).checkState() == Qt.CheckState.Checked]
+        return checked_names(self.model_list)
 
     def set_models(self, names: list[str]) -> None:
         self._wanted = set(names)
-        for i in range(self.model_list.count()):
-            it = self.model_list.item(i)
-            it.setCheckState(Qt.CheckState.Checked if it.data(Qt.ItemDataRole.UserRole) in names
-                             else Qt.CheckState.Unchecked)
+        check_only(self.model_list, names)
 
     # ---------------------------------------------------------------------------------------------- validation
     def _pick_data(self) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -38,11 +37,11 @@ from PySide6.QtWidgets import (
 
 from gui import settings
 from gui.adapter import LiveController, LiveSettings, ModelRow, RegistryController, SourceController
+from gui.model_picker import check_only, checked_names, model_item, runnable
 from gui.video_view import VideoView
 from gui.view_grid import ViewGrid, ViewInfo
 
 DEFAULT_MODELS = ["mhp-lpski-w0.5", "convnextpose-xs"]
-UNTRAINED_COLOUR = QColor("#e8a33d")
 VIDEO_FILTER = "Videos and images (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.jpg *.jpeg *.png);;All files (*)"
 
 
@@ -284,17 +283,9 @@ class LiveTab(QWidget):
         self.model_list.blockSignals(True)
         self.model_list.clear()
         for r in self._rows.values():
-            usable = r.has_weights or r.backend == "torch"
+            usable = runnable(r)
             status = "✓" if r.has_weights else ("untrained" if usable else "no weights")
-            item = QListWidgetItem(f"{r.name}   {status}")
-            item.setData(Qt.ItemDataRole.UserRole, r.name)
-            flags = item.flags() | Qt.ItemFlag.ItemIsUserCheckable
-            if not usable:
-                flags &= ~Qt.ItemFlag.ItemIsEnabled
-            item.setFlags(flags)
-            item.setCheckState(Qt.CheckState.Checked if r.name in keep and usable else Qt.CheckState.Unchecked)
-            if not r.has_weights:
-                item.setForeground(UNTRAINED_COLOUR)
+            item = model_item(r, f"{r.name}   {status}", r.name in keep)
             gm = f", {r.gmacs:g} GMACs" if r.gmacs else ""
             why = r.weights_text if usable else "no weights, and an ONNX model cannot run untrained"
             item.setToolTip(f"{r.name}: {r.variant} ({r.family}{gm}); {why}")
@@ -306,11 +297,7 @@ class LiveTab(QWidget):
 
     def selected_models(self) -> list[str]:
         """Checked models, in the order they were asked for (views appear in this order), then registry order."""
-        checked = []
-        for i in range(self.model_list.count()):
-            it = self.model_list.item(i)
-            if it.checkState() == Qt.CheckState.Checked:
-                checked.append(it.data(Qt.ItemDataRole.UserRole))
+        checked = checked_names(self.model_list)
         first = [n for n in self._wanted_models if n in checked]
         return first + [n for n in checked if n not in first]
 
@@ -318,12 +305,7 @@ class LiveTab(QWidget):
         self._wanted_models = list(names)
         if not self.model_list.count():
             return
-        known = set()
-        for i in range(self.model_list.count()):
-            it = self.model_list.item(i)
-            name = it.data(Qt.ItemDataRole.UserRole)
-            known.add(name)
-            it.setCheckState(Qt.CheckState.Checked if name in names else Qt.CheckState.Unchecked)
+        known = check_only(self.model_list, names)
         unknown = [n for n in names if n not in known]
         if unknown:
             self.message.emit("error", f"Unknown model(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")

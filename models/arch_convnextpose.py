@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.spec import register_family
+from models.spec import check_arch_keys, register_family
 
 __all__ = ["ConvNeXtBNBackbone", "ConvNeXtPose", "ConvNeXtPoseHead", "build_convnextpose"]
 
@@ -112,10 +112,7 @@ class ConvNeXtPose(nn.Module):
 @register_family("convnextpose")
 def build_convnextpose(arch: Mapping[str, Any]) -> ConvNeXtPose:
     """Builder for ``spec.arch`` = {depths, dims, head_width, depth_bins, head_upsample_layers, joints}."""
-    missing = [k for k in ARCH_KEYS if k not in arch]
-    unknown = sorted(set(arch) - set(ARCH_KEYS))
-    if missing or unknown:
-        raise ValueError(f"convnextpose arch: missing keys {missing}, unknown keys {unknown}")
+    check_arch_keys("convnextpose", arch, ARCH_KEYS)
     return ConvNeXtPose(
         depths=tuple(int(d) for d in arch["depths"]),
         dims=tuple(int(d) for d in arch["dims"]),

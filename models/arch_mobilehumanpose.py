@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.spec import register_family
+from models.spec import check_arch_keys, register_family
 
 __all__ = [
     "BACKBONES",
@@ -228,8 +228,5 @@ class MobileHumanPose(nn.Module):
 @register_family("mobilehumanpose")
 def build_mobilehumanpose(arch: Mapping[str, Any]) -> MobileHumanPose:
     """Builder for ``spec.arch`` = {backbone: LPSKI|LPRES|LPWO, width, joints, embedding}."""
-    missing = [k for k in ARCH_KEYS if k not in arch]
-    unknown = sorted(set(arch) - set(ARCH_KEYS))
-    if missing or unknown:
-        raise ValueError(f"mobilehumanpose arch: missing keys {missing}, unknown keys {unknown}")
+    check_arch_keys("mobilehumanpose", arch, ARCH_KEYS)
     return MobileHumanPose(str(arch["backbone"]), float(arch["width"]), int(arch["joints"]), int(arch["embedding"]))

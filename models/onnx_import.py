@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from models.fileio import atomic_copy, atomic_path
 from models.onnx_backend import OnnxModelError, OnnxPoseNet, build_onnx_net
 from models.soft_argmax import soft_argmax_3d
 from models.spec import ModelSpec, Published, all_specs, build, get_spec
@@ -725,18 +726,6 @@ def verify_conversion(onnx_net: nn.Module, torch_net: nn.Module, spec: ModelSpec
     return {"max_joint_diff_mm": float(joint), "max_heatmap_diff": float((h_onnx - h_torch).abs().max() / scale)}
 
 
-def _save_atomic(obj: Any, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}-", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def convert_to_checkpoint(path: str | Path, out_path: str | Path, *, onnx_spec: ModelSpec | None = None,
                           onnx_normalisation: str | None = None, target: str | None = None,
                           tolerance_mm: float = TOLERANCE_MM, crops: int = 2, seed: int = 0) -> dict[str, Any]:
@@ -763,7 +752,8 @@ def convert_to_checkpoint(path: str | Path, out_path: str | Path, *, onnx_spec: 
     meta = {"source_onnx": path.name, "source_sha256": src_sha, "family": spec.family, "arch": dict(spec.arch),
             "joint_set": spec.joint_set, "normalisation": spec.normalisation, "mapping": mapping.kind,
             "max_joint_diff_mm": diff["max_joint_diff_mm"]}
-    _save_atomic({"network": mapping.state_dict, "posearena": meta}, out_path)
+    with atomic_path(out_path) as tmp:
+        torch.save({"network": mapping.state_dict, "posearena": meta}, tmp)
     return {
         "model": spec.name, "registered": _registered_twin(spec) is not None, "spec": spec,
         "family": spec.family, "arch": dict(spec.arch), "joint_set": spec.joint_set,
@@ -808,20 +798,6 @@ def _record(model: str, file: Path, d: Path, source: str) -> str:
     return sha
 
 
-def _copy_atomic(src: Path, dest: Path) -> None:
-    import shutil
-
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}-", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as f:
-            shutil.copyfileobj(f, out, 1 << 20)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def import_onnx(path: str | Path, weights_dir: str | Path | None = None, *, model: str | None = None,
                 convert: bool = True, tolerance_mm: float = TOLERANCE_MM) -> dict[str, Any]:
     """Recognise an ONNX pose model, store it in the weights directory and convert it when a mapping exists.
@@ -848,7 +824,7 @@ def import_onnx(path: str | Path, weights_dir: str | Path | None = None, *, mode
             raise OnnxImportError(f"{src} is not a usable {spec.name} file: {e}") from None
         dest = d / f"{spec.name}.onnx"
         if src.resolve() != dest.resolve():
-            _copy_atomic(src, dest)
+            atomic_copy(src, dest)
         _record(spec.name, dest, d, f"import:{src.resolve()}")
         stored = dest
         messages.append(f"{src.name}: {spec.name} ({spec.variant}); stored as {dest}")

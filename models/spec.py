@@ -6,7 +6,7 @@ One ``ModelSpec`` per registered model; architectures register a *family builder
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -18,6 +18,7 @@ __all__ = [
     "Published",
     "all_specs",
     "build",
+    "check_arch_keys",
     "get_spec",
     "model_names",
     "register",
@@ -115,6 +116,14 @@ def register_family(family: str) -> Callable[[Callable[..., Any]], Callable[...,
         return fn
 
     return deco
+
+
+def check_arch_keys(family: str, arch: Mapping[str, Any], keys: Sequence[str]) -> None:
+    """For family builders: an arch dict with a key missing or an unknown one is refused, with both lists named."""
+    missing = [k for k in keys if k not in arch]
+    unknown = sorted(set(arch) - set(keys))
+    if missing or unknown:
+        raise ValueError(f"{family} arch: missing keys {missing}, unknown keys {unknown}")
 
 
 def _ensure_loaded() -> None:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
 import threading
 import urllib.error
 import urllib.request
@@ -28,6 +26,7 @@ from models.checkpoint import (
     read_checkpoint,
     sha256_file,
 )
+from models.fileio import atomic_copy, atomic_write_json
 from models.spec import CheckpointSource, ModelSpec, all_specs, build, get_spec
 
 __all__ = [
@@ -105,21 +104,9 @@ def read_manifest(weights_dir: str | Path | None = None) -> list[ManifestEntry]:
 
 
 def write_manifest(entries: Iterable[ManifestEntry], weights_dir: str | Path | None = None) -> Path:
-    """Atomic: a temp file in the same directory, then os.replace."""
+    """Atomic (models.fileio: a temp file in the same directory, then os.replace), flushed to disk first."""
     d = resolve_weights_dir(weights_dir)
-    d.mkdir(parents=True, exist_ok=True)
-    text = json.dumps([asdict(e) for e in entries], indent=1) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=".manifest-", suffix=".tmp", dir=d)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, d / MANIFEST)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return d / MANIFEST
+    return atomic_write_json(d / MANIFEST, [asdict(e) for e in entries], indent=1, fsync=True)
 
 
 def add_manifest_entry(entry: ManifestEntry, weights_dir: str | Path | None = None) -> None:
@@ -172,19 +159,6 @@ def verify_checkpoint(path: Path, spec: ModelSpec | None, trusted: set[str]) -> 
     return spec
 
 
-def _copy_atomic(src: Path, dest: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}-", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as f:
-            shutil.copyfileobj(f, out, CHUNK)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def import_checkpoint(path: str | Path, weights_dir: str | Path | None = None, trust: bool = False,
                       model: str | None = None) -> ManifestEntry:
     """Verify a checkpoint file, copy it in as ``<model>.pth`` and record it in the manifest.
@@ -208,7 +182,7 @@ def import_checkpoint(path: str | Path, weights_dir: str | Path | None = None, t
         file = src.name
     else:
         file = f"{spec.name}.pth"
-        _copy_atomic(src, d / file)
+        atomic_copy(src, d / file, fsync=True)
     entry = ManifestEntry(spec.name, file, sha, f"import:{src.resolve()}", _now(), bool(trust))
     add_manifest_entry(entry, d)
     return entry

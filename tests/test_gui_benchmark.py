@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from tests.conftest import show_main_window
+
 pytestmark = pytest.mark.gui
 
 MODEL = "mhp-lpski-w0.5"
@@ -14,19 +16,11 @@ MODEL = "mhp-lpski-w0.5"
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("POSEARENA_HOME", str(tmp_path / "home"))
     import torch
 
     torch.set_num_threads(1)
-    from gui.main_window import MainWindow
-
-    w = MainWindow(autostart=False)
-    w.resize(1100, 700)
-    qtbot.addWidget(w)
-    w.tabs.setCurrentWidget(w.benchmark_tab)
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.benchmark_tab.model_list.count() > 0, timeout=30_000)
+    w = show_main_window(qtbot, tmp_path, monkeypatch, lambda w: w.benchmark_tab.model_list.count() > 0,
+                         tab="benchmark_tab")
     yield w
     w.close()
 

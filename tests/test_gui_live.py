@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.conftest import show_main_window
+
 try:  # triton (pulled in via ultralytics) must be imported before the first GL context exists
     import ultralytics  # noqa: F401
 except Exception:  # noqa: BLE001
@@ -17,18 +19,11 @@ MODELS = ["mhp-lpski-w0.5", "convnextpose-xs"]
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("POSEARENA_HOME", str(tmp_path / "home"))  # empty weights dir, private settings file
     import torch
 
     torch.set_num_threads(1)
-    from gui.main_window import MainWindow
-
-    w = MainWindow(source="demo", models=MODELS, autostart=False)
-    w.resize(1100, 700)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.live_tab.model_list.count() > 0, timeout=30_000)
+    w = show_main_window(qtbot, tmp_path, monkeypatch, lambda w: w.live_tab.model_list.count() > 0, source="demo",
+                         models=MODELS)
     yield w
     w.close()
 

@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from tests.conftest import show_main_window
+
 pytestmark = pytest.mark.gui
 
 MODEL = "mhp-lpski-w0.5"
@@ -29,16 +31,7 @@ def checkpoint(tmp_path_factory):
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("POSEARENA_HOME", str(tmp_path / "home"))
-    from gui.main_window import MainWindow
-
-    w = MainWindow(autostart=False)
-    w.resize(1100, 700)
-    qtbot.addWidget(w)
-    w.tabs.setCurrentWidget(w.models_tab)
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.models_tab.table.rowCount() > 0, timeout=30_000)
+    w = show_main_window(qtbot, tmp_path, monkeypatch, lambda w: w.models_tab.table.rowCount() > 0, tab="models_tab")
     yield w
     w.close()
 

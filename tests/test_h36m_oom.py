@@ -9,7 +9,6 @@ import io
 import h5py
 import numpy as np
 import pytest
-import torch
 
 from engine.h36m.runner import BenchmarkConfig, BenchmarkRunner, Progress, run_to_completion
 from engine.h36m.synthetic import generate
@@ -22,12 +21,7 @@ LIMIT, BATCH = 8, 4  # two loader batches of 4
 OOM = "DefaultCPUAllocator: can't allocate memory: you tried to allocate 123456789 bytes"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _threads():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -30,15 +30,15 @@ ROOTNET = "rootnet-r50"
 LIMIT, BATCH = 4, 2
 
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
 @pytest.fixture(scope="module", autouse=True)
-def _env(tmp_path_factory):
-    """One thread, and an empty weights folder: every model here runs (labelled) on random weights."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _no_weights(tmp_path_factory):
+    """An empty weights folder: every model here runs (labelled) on random weights."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("POSEARENA_WEIGHTS", str(tmp_path_factory.mktemp("no-weights")))
         yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")

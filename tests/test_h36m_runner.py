@@ -11,7 +11,6 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-import torch
 
 import main
 from engine.h36m.runner import BenchmarkConfig, BenchmarkRunner, ResultsExistError, run_to_completion
@@ -22,12 +21,7 @@ MODEL = "mhp-lpski-w0.5"  # small: ~1.4M parameters
 LIMIT, BATCH = 6, 2
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _threads():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

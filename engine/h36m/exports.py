@@ -18,7 +18,6 @@ import os
 import platform
 import re
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +28,8 @@ from typing import Any
 import numpy as np
 
 from engine.h36m.metrics import ACTIONS, EVAL_JOINTS, METRICS, H36MScores, metric_label, test_set_label
+from models import fileio
+from models.fileio import FILE_MODE
 
 __all__ = [
     "FILE_MODE",
@@ -99,7 +100,6 @@ def safe_name(name: str) -> str:
 # atomic files
 
 
-FILE_MODE = 0o644  # mkstemp makes owner-only files; results are meant to be shared like any other output
 _DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
@@ -125,24 +125,16 @@ class OutputWriteError(OSError):
 
 @contextmanager
 def atomic_path(path: str | os.PathLike):
-    """Yield a temporary path next to ``path``; on success it replaces ``path`` in one step (mode ``FILE_MODE``).
-
-    On any failure the temp file is removed; an ``OSError`` comes out as ``OutputWriteError`` naming ``path``."""
+    """``models.fileio.atomic_path`` (temp file beside ``path``, one-step replace, mode ``FILE_MODE``, temp removed
+    on failure), with an ``OSError`` coming out as ``OutputWriteError`` naming ``path``."""
     path = Path(path)
-    tmp: str | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        yield Path(tmp)
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError) and not isinstance(exc, OutputWriteError):
-            raise OutputWriteError(path, exc) from exc
+        with fileio.atomic_path(path, FILE_MODE) as tmp:
+            yield tmp
+    except OutputWriteError:
         raise
+    except OSError as exc:
+        raise OutputWriteError(path, exc) from exc
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

@@ -10,18 +10,16 @@ boxes) is written to ``bbox_root/bbox_root_human36m_output.json``.
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from engine.h36m.exports import FILE_MODE
 from engine.h36m.layout import SAMPLING
+from models.fileio import atomic_write_json
 
 __all__ = ["IMAGE_HW", "SyntheticInfo", "generate", "skeleton_world"]
 
@@ -163,17 +161,8 @@ def _sequences(subjects: Sequence[int]) -> list[tuple[int, int, int, int]]:
     return seqs
 
 
-def _atomic_json(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh)
-        os.chmod(tmp, FILE_MODE)  # mkstemp's owner-only mode would otherwise stick to the data files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _write_json(path: Path, obj) -> None:
+    atomic_write_json(path, obj, indent=None, end="")  # compact: the real annotation files are large
 
 
 def generate(out: str | os.PathLike, samples: int = 120, seed: int = 0, train_subjects: Sequence[int] = (),
@@ -243,13 +232,13 @@ def generate(out: str | os.PathLike, samples: int = 120, seed: int = 0, train_su
                 rootnet.append(dict(image_id=image_id, bbox=[float(v) for v in box],
                                     root_cam=[float(v) for v in jc[0] + noise]))
         ann_dir = out / "annotations"
-        _atomic_json(ann_dir / f"Human36M_subject{subj}_data.json", {"images": images, "annotations": anns})
-        _atomic_json(ann_dir / f"Human36M_subject{subj}_camera.json",
-                     {str(k): {key: np.asarray(v).tolist() for key, v in p.items()} for k, p in cams.items()})
-        _atomic_json(ann_dir / f"Human36M_subject{subj}_joint_3d.json", joints3d)
+        _write_json(ann_dir / f"Human36M_subject{subj}_data.json", {"images": images, "annotations": anns})
+        _write_json(ann_dir / f"Human36M_subject{subj}_camera.json",
+                    {str(k): {key: np.asarray(v).tolist() for key, v in p.items()} for k, p in cams.items()})
+        _write_json(ann_dir / f"Human36M_subject{subj}_joint_3d.json", joints3d)
     rn_path = out / "bbox_root" / "bbox_root_human36m_output.json"
-    _atomic_json(rn_path, rootnet)
-    _atomic_json(out / "synthetic.json", {
+    _write_json(rn_path, rootnet)
+    _write_json(out / "synthetic.json", {
         "what": "PoseArena synthetic Human3.6M (3DMPPE layout); not real data, for testing only",
         "seed": seed, "test_samples": samples, "train_subjects": list(train_subjects),
     })

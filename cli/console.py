@@ -1,0 +1,46 @@
+"""What the subcommands print on stderr: a one-line ``error: ...`` and a progress line redrawn in place.
+
+Shared so every command fails the same way (one line, exit code 1, never a traceback) and draws progress the same way.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+
+def error(msg: object) -> int:
+    """Print ``error: msg`` on stderr and return exit code 1 (a KeyError shows its text, not its repr)."""
+    text = msg.args[0] if isinstance(msg, KeyError) and msg.args else msg
+    print(f"error: {text}", file=sys.stderr)
+    return 1
+
+
+class ProgressLine:
+    """One line redrawn in place (``\\r``) on a terminal, or written as a new line each time otherwise (logs, pipes);
+    subclasses decide when to draw (``last``: when they last did)."""
+
+    def __init__(self, label: str, stream: TextIO | None = None, width: int = 30) -> None:
+        self.label, self.stream, self.width = label, stream or sys.stderr, width
+        self.tty = self.stream.isatty()
+        self.last = 0.0
+        self.drawn = False
+
+    def bar(self, frac: float) -> str:
+        return f"[{('#' * int(frac * self.width)).ljust(self.width)}]"
+
+    def draw(self, text: str) -> None:
+        self.drawn = True
+        self.stream.write(("\r" + text) if self.tty else (text + "\n"))
+        self.stream.flush()
+
+    def say(self, text: str) -> None:
+        """A line of its own (a phase change, a warning): call ``close()`` first so it does not join the bar."""
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.drawn and self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+        self.drawn = False
