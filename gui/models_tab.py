@@ -25,8 +25,9 @@ from PySide6.QtWidgets import (
 
 from gui.adapter import ModelRow, RegistryController, weights_dir_path
 
-COLUMNS = ("Model", "Family / variant", "Joints", "Params (M)", "GMACs", "Published MPJPE (S9+S11)",
-           "Published PA-MPJPE (S11)", "Weights", "sha256", "Notes", "Speed (batch 1)")
+COLUMNS = ("Model", "Family / variant", "Joints", "Params (M)", "GMACs", "Speed (batch 1)", "Paper MPJPE\nS9+S11",
+           "Paper PA-MPJPE\nS11", "Weights", "sha256", "Notes")
+COL = {name: i for i, name in enumerate(COLUMNS)}
 MISSING = QColor("#e8a33d")
 PRESENT = QColor("#7ee787")
 CHECKPOINT_FILTER = "Checkpoints (*.pth *.pth.tar *.tar *.pt *.onnx);;All files (*)"
@@ -55,8 +56,10 @@ class ModelsTab(QWidget):
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
-        hh.setSectionResizeMode(COLUMNS.index("Notes"), QHeaderView.ResizeMode.Stretch)
-        self.table.setColumnWidth(1, 230)
+        notes = COL["Notes"]
+        hh.setSectionResizeMode(notes, QHeaderView.ResizeMode.Stretch)  # full text in its tooltip
+        self.table.setColumnWidth(1, 200)
+        self.table.setColumnWidth(notes, 150)
         self.table.itemSelectionChanged.connect(self._on_select)
 
         self.import_button = QPushButton("Import checkpoint…")
@@ -100,29 +103,32 @@ class ModelsTab(QWidget):
         selected = self.selected_name()
         self.rows = list(rows)
         self.table.setRowCount(len(rows))
+        devices = sorted({m.speed_device for m in rows if m.speed_device})
+        self.table.setHorizontalHeaderItem(COL["Speed (batch 1)"], QTableWidgetItem(
+            f"Speed (batch 1)\n{', '.join(devices)}" if devices else "Speed (batch 1)"))
         for r, m in enumerate(rows):
             params = None if m.params is None else m.params / 1e6
             cells = [m.name, f"{m.family} / {m.variant}", m.joint_set, _num(params, ".2f"), _num(m.gmacs, ".2f"),
-                     _num(m.mpjpe_p2, ".2f"), _num(m.pa_mpjpe_p1, ".2f"),
+                     m.speed, _num(m.mpjpe_p2, ".2f"), _num(m.pa_mpjpe_p1, ".2f"),
                      "✓ trained" if m.has_weights else ("missing: untrained only" if m.backend == "torch"
                                                          else "missing"),
-                     m.sha256[:16] + ("…" if len(m.sha256) > 16 else ""), _notes(m), m.speed]
+                     m.sha256[:16] + ("…" if len(m.sha256) > 16 else ""), _notes(m)]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if 3 <= c <= 6:
+                if COL["Params (M)"] <= c <= COL["Paper PA-MPJPE\nS11"]:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                if c == 7:
+                if c == COL["Weights"]:
                     item.setForeground(PRESENT if m.has_weights else MISSING)
                     item.setToolTip(m.weights_file or "no checkpoint in the weights folder")
-                if c == 8 and m.sha256:
+                if c == COL["sha256"] and m.sha256:
                     item.setToolTip(m.sha256)
-                if c in (5, 6) and m.published_source:
+                if c in (COL["Paper MPJPE\nS9+S11"], COL["Paper PA-MPJPE\nS11"]) and m.published_source:
                     item.setToolTip(m.published_source)
                 if c == 1:
                     item.setToolTip(text)
-                if c == 9:
+                if c == COL["Notes"]:
                     item.setToolTip("\n".join(x for x in (m.notes, m.how_to_get) if x))
-                if c == 10:
+                if c == COL["Speed (batch 1)"]:
                     item.setToolTip(f"median forward, random weights, on {m.speed_device}" if m.speed_device
                                     else "run `python -m bench.model_speed` to measure this machine")
                 self.table.setItem(r, c, item)

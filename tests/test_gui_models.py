@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from gui.models_tab import COL
 from tests.conftest import show_main_window
 
 pytestmark = pytest.mark.gui
@@ -46,9 +47,9 @@ def test_table_lists_registry(window):
     tab = window.models_tab
     assert tab.table.rowCount() == len(all_specs())
     r = _row(tab, "posenet-r50")
-    assert tab.table.item(r, 5).text() == "53.30"  # published MPJPE P2
-    assert tab.table.item(r, 3).text() == "34.29"  # params (M)
-    assert "missing" in tab.table.item(_row(tab, MODEL), 7).text()
+    assert tab.table.item(r, COL["Paper MPJPE\nS9+S11"]).text() == "53.30"
+    assert tab.table.item(r, COL["Params (M)"]).text() == "34.29"  # params (M)
+    assert "missing" in tab.table.item(_row(tab, MODEL), COL["Weights"]).text()
 
 
 def test_import_identifies_the_model(window, qtbot, checkpoint):
@@ -58,8 +59,8 @@ def test_import_identifies_the_model(window, qtbot, checkpoint):
     with qtbot.waitSignal(window.registry.importDone, timeout=60_000) as blocker:
         tab.import_file(str(checkpoint))
     assert blocker.args == [MODEL]
-    qtbot.waitUntil(lambda: "✓" in tab.table.item(_row(tab, MODEL), 7).text(), timeout=20_000)
-    shown = tab.table.item(_row(tab, MODEL), 8)
+    qtbot.waitUntil(lambda: "✓" in tab.table.item(_row(tab, MODEL), COL["Weights"]).text(), timeout=20_000)
+    shown = tab.table.item(_row(tab, MODEL), COL["sha256"])
     assert len(shown.text()) > 10 and shown.toolTip() == sha256_file(checkpoint)
     live = window.live_tab.model_list
     item = next(live.item(i) for i in range(live.count()) if live.item(i).data(0x0100) == MODEL)
@@ -112,7 +113,7 @@ def test_download_progress_cancel_and_finish(window, qtbot, server):
         qtbot.waitUntil(lambda: len(progress) >= 1, timeout=10_000)
         tab.cancel_button.click()
     assert blocker.args == [MODEL, "cancelled"]
-    assert "missing" in tab.table.item(_row(tab, MODEL), 7).text()
+    assert "missing" in tab.table.item(_row(tab, MODEL), COL["Weights"]).text()
 
     handler.delay = 0.0
     progress.clear()
@@ -120,5 +121,5 @@ def test_download_progress_cancel_and_finish(window, qtbot, server):
         tab.download_selected()
     assert blocker.args == [MODEL, "finished"]
     assert progress and progress[-1] > 1_000_000
-    qtbot.waitUntil(lambda: "✓" in tab.table.item(_row(tab, MODEL), 7).text(), timeout=20_000)
+    qtbot.waitUntil(lambda: "✓" in tab.table.item(_row(tab, MODEL), COL["Weights"]).text(), timeout=20_000)
     assert not tab.progress.isVisible()
