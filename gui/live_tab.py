@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
+    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -55,6 +56,7 @@ class LiveTab(QWidget):
         self.live, self.registry, self.sources = live, registry, sources
         self._rows: dict[str, ModelRow] = {}
         self._start_when_ready = False
+        self._calibration = ""  # camera calibration file; empty: assumed FOV
         self._build()
         self._restore()
         live.stateChanged.connect(self._on_state)
@@ -152,6 +154,28 @@ class LiveTab(QWidget):
         dl.addRow("Every N frames", self.every)
         form.addWidget(det_box)
 
+        cam_box = QGroupBox("Camera intrinsics")
+        cl = QFormLayout(cam_box)
+        self.hfov = QDoubleSpinBox()
+        self.hfov.setRange(20.0, 150.0)
+        self.hfov.setSuffix("°")
+        self.hfov.setToolTip("Horizontal field of view assumed for an uncalibrated camera (focal length from it)")
+        cl.addRow("Assumed FOV", self.hfov)
+        crow = QHBoxLayout()
+        self.calib_button = QPushButton("Calibration file…")
+        self.calib_button.setToolTip("OpenCV YAML (camera_matrix / K) or JSON {fx, fy, cx, cy}")
+        self.calib_button.clicked.connect(self._pick_calibration)
+        self.calib_clear = QPushButton("Clear")
+        self.calib_clear.clicked.connect(lambda: self._set_calibration(""))
+        crow.addWidget(self.calib_button)
+        crow.addWidget(self.calib_clear)
+        cl.addRow(crow)
+        self.intrinsics_label = QLabel()
+        self.intrinsics_label.setWordWrap(True)
+        cl.addRow(self.intrinsics_label)
+        self.hfov.valueChanged.connect(lambda _v: self._show_intrinsics())
+        form.addWidget(cam_box)
+
         rec_box = QGroupBox("Record (HDF5)")
         rl = QVBoxLayout(rec_box)
         rrow = QHBoxLayout()
@@ -217,6 +241,8 @@ class LiveTab(QWidget):
         self.imgsz.setValue(settings.get("live/imgsz", 320))
         self.conf.setValue(settings.get("live/conf", 0.35))
         self.every.setValue(settings.get("live/every", 1))
+        self.hfov.setValue(float(settings.get("live/hfov", 60.0)))
+        self._set_calibration(settings.get("live/calibration", ""))
         self.record_path.setText(settings.get("live/record_path", str(Path.home() / "posearena_recording.h5")))
 
     def save_settings(self) -> None:
@@ -228,6 +254,8 @@ class LiveTab(QWidget):
         settings.put("live/imgsz", self.imgsz.value())
         settings.put("live/conf", round(self.conf.value(), 3))
         settings.put("live/every", self.every.value())
+        settings.put("live/hfov", round(self.hfov.value(), 2))
+        settings.put("live/calibration", self._calibration)
         settings.put("live/record_path", self.record_path.text())
         recent = [self.source_combo.itemData(i) for i in range(self.source_combo.count())]
         settings.put("live/recent_sources", [r for r in recent if r and r != "demo" and not str(r).isdigit()][-8:])
@@ -342,10 +370,33 @@ class LiveTab(QWidget):
             source=self.source_spec(), models=tuple(models), allow_untrained=bool(missing),
             use_rootnet=self.rootnet.isChecked(), smoothing=self.smoothing.isChecked(), imgsz=self.imgsz.value(),
             det_conf=self.conf.value(), det_every=self.every.value(), record=rec or None,
+            extra={"intrinsics": self._calibration or None, "hfov_deg": float(self.hfov.value())},
         ))
 
     def stop(self) -> None:
         self.live.stop()
+
+    # ----------------------------------------------------------------------------------------------- intrinsics
+    def _pick_calibration(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Camera calibration", str(Path.home()),
+                                              "Calibration (*.yml *.yaml *.xml *.json);;All files (*)")
+        if path:
+            self._set_calibration(path)
+
+    def _set_calibration(self, path: str) -> None:
+        """A calibration file replaces the assumed FOV; the file is read (and checked) when the run starts."""
+        self._calibration = str(path or "")
+        self.hfov.setEnabled(not self._calibration)
+        self.calib_clear.setEnabled(bool(self._calibration))
+        self._show_intrinsics()
+
+    def _show_intrinsics(self) -> None:
+        if self._calibration:
+            text = f"From calibration file: {self._calibration}"
+        else:
+            text = (f"Assumed {self.hfov.value():.0f}° horizontal FOV, principal point at the image centre "
+                    "(load a calibration file for metric accuracy)")
+        self.intrinsics_label.setText(text)
 
     def _on_started(self, infos: list[dict]) -> None:
         self.grid.set_views([ViewInfo(i["name"], i["joint_set"], i["label"], i["trained"]) for i in infos])
@@ -374,8 +425,11 @@ class LiveTab(QWidget):
         self.run_button.setText({"idle": "Start  (Ctrl+R)", "starting": "Starting…  (Ctrl+R stops)",
                                  "running": "Stop  (Ctrl+R)", "stopping": "Stopping…"}[state])
         self.run_button.setEnabled(state != "stopping")
-        for w in (self.source_combo, self.model_list, self.imgsz, self.conf, self.every, self.rootnet):
+        for w in (self.source_combo, self.model_list, self.imgsz, self.conf, self.every, self.rootnet,
+                  self.calib_button):
             w.setEnabled(not busy)
+        self.hfov.setEnabled(not busy and not self._calibration)
+        self.calib_clear.setEnabled(not busy and bool(self._calibration))
         if self.isVisible() and (self.focusWidget() is None or not self.focusWidget().isEnabled()):
             self.run_button.setFocus()  # keep keyboard focus in the window so shortcuts keep working
         if state == "starting":

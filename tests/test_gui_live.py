@@ -166,3 +166,18 @@ def test_screenshot_command(tmp_path):
     img = QImage(str(shot))
     assert not img.isNull() and img.width() >= 1000 and img.height() >= 600
     assert not (tmp_path / "home" / "gui.ini").exists() or "live" not in (tmp_path / "home" / "gui.ini").read_text()
+
+
+def test_intrinsics_default_is_shown_and_a_calibration_file_is_passed_to_the_engine(window, qtbot, tmp_path,
+                                                                                    monkeypatch):
+    tab = window.live_tab
+    assert "Assumed 60° horizontal FOV" in tab.intrinsics_label.text()
+    calib = tmp_path / "cam.json"
+    calib.write_text('{"fx": 800, "fy": 800, "cx": 320, "cy": 240}')
+    tab._set_calibration(str(calib))
+    assert str(calib) in tab.intrinsics_label.text() and not tab.hfov.isEnabled()
+    sent = []
+    monkeypatch.setattr(tab.live, "start", sent.append)
+    tab.start()
+    qtbot.waitUntil(lambda: bool(sent), timeout=20_000)
+    assert sent[0].extra["intrinsics"] == str(calib) and sent[0].extra["hfov_deg"] == 60.0
