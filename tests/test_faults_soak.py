@@ -13,7 +13,10 @@ from bench.soak_live import Sample, SoakReport, analyse
 from tests.conftest import ROOT
 from tests.test_faults_helpers import child_env
 
-RSS_GROWTH_BOUND_MB = 40.0  # generous; keeping every 640x480 frame (0.9 MB) would pass it within 2 s at 20 FPS
+# One-time steps happen in a short run (allocator arenas, oneDNN kernel caches, HDF5 chunk caches: a 70 MB step
+# was seen on a fresh machine, then flat). A leak grows with frames: keeping every 640x480 frame (0.9 MB) at the
+# ~60 FPS of this run adds > 200 MB over the 4 s window, so 120 MB still catches it.
+RSS_GROWTH_BOUND_MB = 120.0
 
 
 @pytest.mark.slow
