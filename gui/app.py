@@ -16,7 +16,17 @@ from models.fileio import atomic_path
 
 
 def _preimport_heavy() -> None:
-    # triton (pulled in by torch/ultralytics) segfaults if first imported after a Mesa GL context exists.
+    """Import the heavy libraries on the main thread before Qt runs.
+
+    triton (pulled in by torch/ultralytics) segfaults if first imported after a Mesa GL context exists, and a first
+    import of matplotlib (pyparsing's module-level ABC checks) in a worker thread while the Qt event loop runs was
+    seen to deadlock; the benchmark's plots and HDF5 exports run in workers.
+    """
+    import h5py  # noqa: F401
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
     import torch  # noqa: F401
 
     try:

@@ -16,7 +16,10 @@ os.environ.setdefault("YOLO_VERBOSE", "false")
 os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(os.environ.get("TMPDIR", "/tmp")) / "posearena-yolo-cfg"))
 os.environ.setdefault("POSEARENA_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / "posearena-test-home"))
 
-import torch  # noqa: E402,F401  (before any GL context: triton import-order trap)
+from gui.app import _preimport_heavy  # noqa: E402
+
+_preimport_heavy()  # main thread, before any GL context (triton trap) and before workers (import deadlock)
+import torch  # noqa: E402  (already imported by _preimport_heavy)
 
 try:
     from PySide6.QtCore import QCoreApplication, Qt

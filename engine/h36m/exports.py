@@ -180,14 +180,17 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]])
 
 def software_versions() -> dict[str, str]:
     out = {"python": platform.python_version(), "platform": platform.platform(terse=True)}
-    for mod in ("numpy", "torch", "cv2", "h5py", "matplotlib"):
-        m = sys.modules.get(mod)
-        if m is None:
-            try:
-                m = __import__(mod)
-            except ImportError:
-                continue
-        out["opencv" if mod == "cv2" else mod] = str(getattr(m, "__version__", "?"))
+    # versions from the installed metadata: importing a package here (a GUI worker thread) is avoidable work and
+    # importing matplotlib off the main thread next to a running Qt event loop was seen to deadlock
+    from importlib.metadata import PackageNotFoundError, version
+
+    for key, dist in (("numpy", "numpy"), ("torch", "torch"), ("opencv", "opencv-python"), ("h5py", "h5py"),
+                      ("matplotlib", "matplotlib")):
+        m = sys.modules.get("cv2" if key == "opencv" else key)
+        try:
+            out[key] = str(getattr(m, "__version__", None) or version(dist))
+        except PackageNotFoundError:
+            continue
     try:
         import tomllib
 
