@@ -22,12 +22,18 @@ def _preimport_heavy() -> None:
     import of matplotlib (pyparsing's module-level ABC checks) in a worker thread while the Qt event loop runs was
     seen to deadlock; the benchmark's plots and HDF5 exports run in workers.
     """
+    import cv2  # noqa: F401
     import h5py  # noqa: F401
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot  # noqa: F401
     import torch  # noqa: F401
+
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:  # optional backend
+        pass
 
     try:
         import ultralytics  # noqa: F401
