@@ -2,10 +2,11 @@
 
     python -m bench.fast_paths [--models a,b] [--profiles p,q] [--batches 1,8] [--compile] [--quick] [--json OUT]
 
-For each model and each profile of ``engine.fast_paths`` (fp32 eager, bf16 autocast, channels_last,
+For each model and each profile of ``engine.inference.fast_paths`` (fp32 eager, bf16 autocast, channels_last,
 channels_last+bf16, onnxruntime; torch.compile with ``--compile``; fp16 and CUDA graphs on CUDA) this measures the
 median latency at each batch size, the speed-up over fp32 eager, and the parity with fp32 eager in nominal mm
-(``engine.fast_paths.parity_mm``: a 1000 mm-wide box). The fastest profile whose parity is within its threshold
+(``engine.inference.fast_paths.parity_mm``: a 1000 mm-wide box). The fastest profile whose parity is within its
+threshold
 (``parity_threshold_mm``: 0.1 mm for fp32 paths and onnxruntime, 5 mm for half precision, 20 mm for RootNet's depth)
 is marked per model. Inputs are crops of ``assets/still_person.jpg``; weights are the user's checkpoint when
 present, otherwise random (labelled "untrained": speed is meaningful, parity only roughly so).
@@ -29,7 +30,7 @@ import numpy as np
 import torch
 
 from bench.model_speed import device_name, device_slug
-from engine.fast_paths import (
+from engine.inference.fast_paths import (
     FastPath,
     get_profile,
     parity_mm,
@@ -56,7 +57,7 @@ def crops(spec: ModelSpec, n: int) -> tuple[torch.Tensor, str]:
     try:
         import cv2
 
-        from engine.geometry import normalise
+        from engine.inference.geometry import normalise
 
         img = cv2.imread(str(IMAGE))
         if img is None:
@@ -198,13 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=0, help="torch/onnxruntime threads (default: torch's)")
     ap.add_argument("--compile", action="store_true", help="also time torch.compile (slow to compile on CPU)")
-    ap.add_argument("--cache-dir", default=None, help="ONNX export cache (default: engine.fast_paths.onnx_cache_dir)")
+    ap.add_argument("--cache-dir", default=None, help="ONNX export cache (default: engine.inference.fast_paths.onnx_cache_dir)")
     ap.add_argument("--quick", action="store_true", help=f"CI smoke mode: {QUICK_MODEL}, batch 1, one iteration")
     ap.add_argument("--json", default=None, help="output JSON (default bench/results/fast_paths-<device>.json)")
     a = ap.parse_args(argv)
     if a.threads > 0:
         torch.set_num_threads(a.threads)
-    from engine.device import pick_device
+    from engine.inference.device import pick_device
 
     device = pick_device(a.device)
     names = [n for n in a.models.split(",") if n] or [s.name for s in all_specs() if s.backend == "torch"]

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.detector import Detections, PersonDetector, WholeFrameDetector, YoloPersonDetector, make_detector
+from engine.live.detector import Detections, PersonDetector, WholeFrameDetector, YoloPersonDetector, make_detector
 from models.fileio import atomic_write_json
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results" / "live"
@@ -64,9 +64,9 @@ class TimingDetector(PersonDetector):
 
 
 def _device_name(device: str) -> str:
-    """bench.model_speed's name, with engine.device's "CUDA " prefix on a GPU (as earlier result files have it)."""
+    """bench.model_speed's name, with the device's "CUDA " prefix on a GPU (as earlier result files have it)."""
     from bench.model_speed import device_name
-    from engine.device import pick_device
+    from engine.inference.device import pick_device
 
     d = pick_device(device)
     return f"CUDA {device_name(d)}" if d.type == "cuda" else device_name(d)
@@ -74,7 +74,7 @@ def _device_name(device: str) -> str:
 
 def run(profile: str, models: tuple[str, ...] | None, frames: int, warmup: int, device: str,
         precision: str) -> dict[str, Any]:
-    from engine.live import LiveConfig, LiveEngine
+    from engine.live.engine import LiveConfig, LiveEngine
 
     prof = PROFILES[profile]
     names = models or prof["models"] or (lightest_pose_model(),)

@@ -2,10 +2,11 @@
 
     python -m bench.onnx_export [--models a,b] [--out DIR] [--opset N] [--reuse] [--json OUT]
 
-Files are named like the fast-path cache (``<model>-<weights>-opset<N>.onnx``, ``engine.fast_paths.onnx_cache_path``)
+Files are named like the fast-path cache (``<model>-<weights>-opset<N>.onnx``,
+``engine.inference.fast_paths.onnx_cache_path``)
 so the default output directory *is* the cache that ``prepare(..., "onnxruntime")`` reads, and ``--out DIR`` makes a
 directory that ``prepare(..., cache_dir=DIR)`` can use. Weights are the user's checkpoint when present, otherwise
-random ("untrained"). Parity: max joint drift in nominal mm (``engine.fast_paths.parity_mm``) on crops of the still
+random ("untrained"). Parity: max joint drift in nominal mm (``fast_paths.parity_mm``) on crops of the still
 image at batch ``--batch``; also the largest raw output difference. Exit status 1 when a model fails to export or
 drifts more than ``--tolerance-mm`` (0.1 mm).
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 import torch
 
 from bench.fast_paths import crops
-from engine.fast_paths import (
+from engine.inference.fast_paths import (
     DEFAULT_OPSET,
     export_onnx,
     onnx_cache_dir,

@@ -84,10 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default=None, help="output JSON path")
     args = ap.parse_args(argv)
 
-    from engine.device import pick_device
     from engine.h36m.exports import software_versions
     from engine.h36m.synthetic import generate
-    from engine.predictor import Predictor
+    from engine.inference.device import pick_device
+    from engine.inference.predictor import Predictor
     from models.loader import load_model
 
     device = pick_device(args.device)

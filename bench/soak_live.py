@@ -172,7 +172,7 @@ def run_soak(seconds: float, interval: float | None = None, *, models: tuple[str
     """Run the engine for ``seconds``, sampling every ``interval`` s; see the module docstring."""
     import psutil
 
-    from engine.live import LiveConfig, LiveEngine
+    from engine.live.engine import LiveConfig, LiveEngine
 
     interval = interval or min(5.0, max(0.5, seconds / 12.0))
     cfg = LiveConfig(source="demo", models=tuple(models), allow_untrained=True, detector=detector, rootnet=None,

@@ -70,7 +70,7 @@ def _ask(question: str) -> bool:
 def run_h36m(args: argparse.Namespace) -> int:
     from engine.h36m.layout import DatasetError
     from engine.h36m.runner import BenchmarkConfig, BenchmarkRunner, ResultsExistError
-    from engine.oom import OutOfMemoryBackoffError
+    from engine.inference.oom import OutOfMemoryBackoffError
     from models.checkpoint import CheckpointError
     from models.loader import WeightsMissingError
 

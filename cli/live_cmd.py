@@ -17,11 +17,11 @@ DEFAULT_MODELS = "convnextpose-xs"
 
 
 class _ProfileNames:
-    """``engine.fast_paths.PROFILES`` names, imported on first use: building the parser must not import torch
+    """``engine.inference.fast_paths.PROFILES`` names, imported on first use: building the parser must not import torch
     (every subcommand's parser is built on each start, including ``--help``)."""
 
     def _names(self) -> tuple[str, ...]:
-        from engine.fast_paths import PROFILES
+        from engine.inference.fast_paths import PROFILES
 
         return tuple(PROFILES)
 
@@ -106,7 +106,7 @@ class LiveCommand:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from engine.mocap_export import ExportError, export_recording
+    from engine.live.mocap_export import ExportError, export_recording
 
     try:
         out = export_recording(args.recording, args.fmt, args.out, model=args.model, kind=args.kind,
@@ -119,8 +119,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace):
-    from engine.live import LiveConfig
-    from engine.smoothing import DEFAULT_POSE
+    from engine.live.engine import LiveConfig
+    from engine.live.smoothing import DEFAULT_POSE
 
     models = tuple(m.strip() for m in args.models.split(",") if m.strip())
     return LiveConfig(
@@ -154,10 +154,10 @@ class _Status:
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
     """Errors of a bad setup (weights, checkpoint, source, detector, calibration, recording file): one line each."""
-    from engine.camera import IntrinsicsError
-    from engine.detector import DetectorError
-    from engine.recording import RecordingError
-    from engine.sources import SourceError
+    from engine.inference.camera import IntrinsicsError
+    from engine.live.detector import DetectorError
+    from engine.live.recording import RecordingError
+    from engine.live.sources import SourceError
     from models.checkpoint import CheckpointError
     from models.loader import WeightsMissingError
     from models.weights import WeightsError
@@ -168,7 +168,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
 
 def _start(engine: Any, args: argparse.Namespace) -> None:
     """Prepare the engine, open the recording (refusing an existing file unless --overwrite), start."""
-    from engine.recording import LiveRecorder
+    from engine.live.recording import LiveRecorder
 
     engine.prepare()
     if args.record:
@@ -178,7 +178,7 @@ def _start(engine: Any, args: argparse.Namespace) -> None:
 
 
 def _live(args: argparse.Namespace) -> int:
-    from engine.live import LiveEngine
+    from engine.live.engine import LiveEngine
 
     try:
         cfg = _config(args)

@@ -208,7 +208,7 @@ class SourceController(QObject):
 
     def scan(self) -> None:
         def job() -> list[tuple[int, str]]:
-            from engine.sources import list_cameras
+            from engine.live.sources import list_cameras
 
             return [(c.index, f"{c.name} ({c.width}x{c.height})") for c in list_cameras()]
 
@@ -223,7 +223,7 @@ class SourceController(QObject):
 
 @dataclass
 class LiveSettings:
-    """What the Live tab asks for; turned into an ``engine.live.LiveConfig`` here."""
+    """What the Live tab asks for; turned into an ``engine.live.engine.LiveConfig`` here."""
 
     source: str = "demo"
     models: tuple[str, ...] = ()
@@ -275,7 +275,7 @@ def _xywh_to_xyxy(b: np.ndarray) -> np.ndarray:
 
 
 def to_live_frame(result: Any, seq: int, smoothed: bool, model_fps: float | None = None) -> LiveFrame:
-    """engine.live.LiveResult -> gui.live_frame.LiveFrame (runs on the inference thread: cheap, no copies)."""
+    """engine.live.engine.LiveResult -> gui.live_frame.LiveFrame (runs on the inference thread: cheap, no copies)."""
     untrained = set(getattr(result, "untrained", ()))
     lat = dict(getattr(result, "latencies_ms", {}) or {})
     models: dict[str, ModelFrame] = {}
@@ -297,7 +297,7 @@ def to_live_frame(result: Any, seq: int, smoothed: bool, model_fps: float | None
 
 
 class LiveController(QObject):
-    """Starts/stops ``engine.live.LiveEngine`` without blocking the GUI; keeps the newest frame for the views.
+    """Starts/stops ``engine.live.engine.LiveEngine`` without blocking the GUI; keeps the newest frame for the views.
 
     States: idle -> starting (models load in a worker) -> running -> stopping (threads joined in a worker) -> idle.
     """
@@ -371,8 +371,8 @@ class LiveController(QObject):
 
     def _prepare_engine(self, s: LiveSettings) -> Any:
         """Worker thread: build the config, load models, open the source, start the engine threads."""
-        from engine.live import LiveConfig, LiveEngine
-        from engine.smoothing import DEFAULT_POSE
+        from engine.live.engine import LiveConfig, LiveEngine
+        from engine.live.smoothing import DEFAULT_POSE
         from models.weights import find_weights
 
         notes = []
@@ -516,7 +516,7 @@ class LiveController(QObject):
         return self._recorder is not None and not self._recorder.closed
 
     def _make_recorder(self, engine: Any, path: str) -> _LockedRecorder:
-        from engine.recording import LiveRecorder
+        from engine.live.recording import LiveRecorder
 
         attrs_fn = getattr(engine, "recording_attrs", None) or getattr(engine, "_recording_attrs", None)
         attrs = attrs_fn() if attrs_fn is not None else {}

@@ -535,8 +535,8 @@ def _align(torch_layers: Sequence[_TorchLayer], onnx_layers: Sequence[_Layer],
 
 
 def _normalisation_affines() -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per kind, the (scale, offset) it applies to 0..255 RGB (engine.geometry holds the constants)."""
-    from engine.geometry import NORMALISATIONS
+    """Per kind, the (scale, offset) it applies to 0..255 RGB (engine.inference.geometry holds the constants)."""
+    from engine.inference.geometry import NORMALISATIONS
 
     out = {}
     for kind, stats in NORMALISATIONS.items():
@@ -709,7 +709,7 @@ def _crops(n: int, hw: tuple[int, int], seed: int) -> np.ndarray:
 def verify_conversion(onnx_net: nn.Module, torch_net: nn.Module, spec: ModelSpec, onnx_normalisation: str, *,
                       crops: int = 2, seed: int = 0, box_mm: float = BOX_MM) -> dict[str, float]:
     """Run both nets on the same crops -> max joint difference (mm) and max heatmap difference (relative)."""
-    from engine.geometry import normalise
+    from engine.inference.geometry import normalise
 
     patches = _crops(crops, tuple(spec.input_hw), seed)
     with torch.no_grad():

@@ -81,6 +81,7 @@ class ModelSpec:
     checkpoints: tuple[CheckpointSource, ...] = ()
     layout: CheckpointLayout = CheckpointLayout()
     backend: str = "torch"  # torch | onnx
+    inputs: tuple[str, ...] = ("image",)  # network inputs in call order: "image" [N,3,H,W], "k_value" [N,1]
     official: bool = True  # False for third-party or unreleased weights
     notes: str = ""
 

@@ -21,7 +21,7 @@ _3DMPPE = dict(normalisation="imagenet_0_255", input_hw=(256, 256), decoding="3d
 register(ModelSpec(
     name="rootnet-r50", family="rootnet", variant="ResNet-50", joint_set="root", output_hw=(64, 64), depth_bins=1,
     arch={"resnet": 50, "bbox_real_mm": (2000.0, 2000.0)}, fixture="rootnet_r50", params=33_997_634, gmacs=7.22,
-    **{**_3DMPPE, "decoding": "rootnet"},
+    inputs=("image", "k_value"), **{**_3DMPPE, "decoding": "rootnet"},
     published=Published(mrpe_p2=120.0,
                         source="3DMPPE_ROOTNET_RELEASE README (Human3.6M Protocol 2, x 23.3 y 23.0 z 108.1)"),
     checkpoints=(

@@ -1,4 +1,4 @@
-"""engine.camera: the assumed-FOV default and reading calibration files (OpenCV YAML/XML, JSON)."""
+"""engine.inference.camera: the assumed-FOV default and reading calibration files (OpenCV YAML/XML, JSON)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.camera import CameraIntrinsics, IntrinsicsError, load_intrinsics
+from engine.inference.camera import CameraIntrinsics, IntrinsicsError, load_intrinsics
 
 
 def test_from_fov_default_is_60_degrees_and_says_so():

@@ -1,4 +1,4 @@
-"""engine.fast_paths: every profile gives the fp32 answer within its tolerance, the ONNX cache is reused, bad
+"""engine.inference.fast_paths: every profile gives the fp32 answer within its tolerance, the ONNX cache is reused, bad
 combinations fail clearly, and parity_mm converts cells to the documented nominal millimetres.
 
 Two small models (mhp-lpski-w0.5, convnextpose-xs) with seeded random weights at batch 1-2 keep this file fast;
@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from bench.fast_paths import fastest
-from engine.fast_paths import (
+from engine.inference.fast_paths import (
     PROFILES,
     FastPathConfig,
     get_profile,

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine import oom
-from engine.oom import BackoffEvent, OutOfMemoryBackoffError, is_out_of_memory, run_with_backoff
+from engine.inference import oom
+from engine.inference.oom import BackoffEvent, OutOfMemoryBackoffError, is_out_of_memory, run_with_backoff
 
 CPU_OOM = ("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: can't allocate memory: you tried to "
            "allocate 8589934592 bytes. Error code 12 (Cannot allocate memory)")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import cv2
 
-from engine.sources import DEMO_VIDEO
+from engine.live.sources import DEMO_VIDEO
 from tests.test_faults_helpers import LIVE_FAST, cli, one_error, run_main
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine import geometry as geo
+from engine.inference import geometry as geo
 from models.joints import H36M18
 from models.spec import ModelSpec
 from tests.conftest import CONFORMANCE

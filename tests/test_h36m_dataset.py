@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from engine.geometry import cam2pixel, crop_patch, normalise, process_bbox
 from engine.h36m.dataset import CropDataset, limit_indices, load_test_set, make_loader, normalise_batch
 from engine.h36m.layout import DatasetError, find_rootnet_file, load_rootnet_file, validate
 from engine.h36m.metrics import ACTIONS
 from engine.h36m.synthetic import generate
+from engine.inference.geometry import cam2pixel, crop_patch, normalise, process_bbox
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = 36

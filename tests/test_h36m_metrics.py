@@ -8,8 +8,8 @@ import re
 import numpy as np
 import pytest
 
-from engine.geometry import decode_to_camera, rigid_align
 from engine.h36m.metrics import ACTIONS, EVAL_JOINTS, action_index, joint_mapping, metric_label, mrpe, score
+from engine.inference.geometry import decode_to_camera, rigid_align
 from models.joints import H36M18, MUCO21
 from models.spec import get_spec
 from tests.conftest import CONFORMANCE

@@ -1,4 +1,4 @@
-"""The benchmark runner backs off on out-of-memory errors (engine.oom) instead of ending the run: the numbers equal a
+"""The benchmark runner backs off on out-of-memory errors (inference.oom) instead of ending the run: the numbers equal a
 plain run's, the smaller batch is kept for the rest of the run, the back-off is reported, and running out of memory
 even at batch size 1 is one clear error that says the saved batches are kept."""
 
@@ -12,8 +12,8 @@ import pytest
 
 from engine.h36m.runner import BenchmarkConfig, BenchmarkRunner, Progress, run_to_completion
 from engine.h36m.synthetic import generate
-from engine.oom import OutOfMemoryBackoffError
-from engine.predictor import Predictor
+from engine.inference.oom import OutOfMemoryBackoffError
+from engine.inference.predictor import Predictor
 from models.loader import load_model
 
 MODEL = "mhp-lpski-w0.5"  # small: ~1.4M parameters

@@ -11,7 +11,6 @@ import pytest
 import torch
 
 import main
-from engine.geometry import cam2pixel, rootnet_k_value
 from engine.h36m.dataset import limit_indices, load_test_set
 from engine.h36m.runner import (
     BenchmarkConfig,
@@ -21,6 +20,7 @@ from engine.h36m.runner import (
     run_to_completion,
 )
 from engine.h36m.synthetic import generate
+from engine.inference.geometry import cam2pixel, rootnet_k_value
 from models.joints import get_joint_set
 from models.loader import LoadedModel, WeightsMissingError, load_model
 from models.spec import get_spec

@@ -8,8 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from engine.capture import CaptureThread, Mailbox
-from engine.sources import SourceError, SourceOptions
+from engine.live.capture import CaptureThread, Mailbox
+from engine.live.sources import SourceError, SourceOptions
 from tests.test_live_fakes import ListSource
 
 
@@ -76,7 +76,7 @@ def test_capture_errors_are_reported_not_swallowed():
 
 
 def test_stop_joins_quickly():
-    from engine.sources import DemoSource
+    from engine.live.sources import DemoSource
 
     src = DemoSource("demo", SourceOptions(realtime=True)).open()
     cap = CaptureThread(src).start()

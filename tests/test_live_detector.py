@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.detector import (
+from engine.live.detector import (
     WHOLE_FRAME_LABEL,
     IouTracker,
     WholeFrameDetector,

@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from engine.live import LiveConfig, LiveEngine, run_engine
-from engine.recording import load_recording
+from engine.live.engine import LiveConfig, LiveEngine, run_engine
+from engine.live.recording import load_recording
 from tests.test_live_fakes import FakePredictor, FixedDetector, fake_loader
 
 MODEL = "mhp-lpski-w0.5"

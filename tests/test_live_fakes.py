@@ -7,10 +7,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from engine.detector import Detections, PersonDetector
-from engine.geometry import pixel2cam
-from engine.predictor import FramePrediction, ModelOutput
-from engine.sources import FrameSource, SourceInfo
+from engine.inference.geometry import pixel2cam
+from engine.inference.predictor import FramePrediction, ModelOutput
+from engine.live.detector import Detections, PersonDetector
+from engine.live.sources import FrameSource, SourceInfo
 from models.joints import get_joint_set
 from models.spec import get_spec
 
@@ -86,7 +86,7 @@ class ListSource(FrameSource):
         return SourceInfo(self.kind, self.name, first.shape[1], first.shape[0], None, False, len(self._images))
 
     def _grab(self):
-        from engine.sources import EndOfSource
+        from engine.live.sources import EndOfSource
 
         if self._i >= len(self._images):
             raise EndOfSource
@@ -111,7 +111,7 @@ class FixedDetector(PersonDetector):
 
 
 def test_fake_predictor_pose_lies_in_its_box():
-    from engine.camera import CameraIntrinsics
+    from engine.inference.camera import CameraIntrinsics
 
     pred = FakePredictor([fake_loaded("mhp-lpski-w0.5")])
     out = pred.predict_frame(np.zeros((100, 200, 3), np.uint8), [[10, 20, 50, 60]],

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 import models.zoo_onnx  # noqa: F401  (registers the ONNX specs until models/zoo.py imports it)
-from engine.geometry import normalise
+from engine.inference.geometry import normalise
 from models import onnx_import
 from models.checkpoint import load_strict, read_checkpoint
 from models.onnx_backend import OnnxPoseNet

@@ -18,7 +18,7 @@ import torch
 
 from engine.h36m.runner import BenchmarkConfig, BenchmarkRunner, run_to_completion
 from engine.h36m.synthetic import generate
-from engine.live import LiveConfig, run_engine
+from engine.live.engine import LiveConfig, run_engine
 from models.onnx_import import import_onnx
 from models.spec import build, get_spec
 

@@ -1,4 +1,5 @@
-"""engine.predictor end to end with fake networks whose soft-argmax lands on a known 3D skeleton, plus engine.device.
+"""engine.inference.predictor end to end with fake networks whose soft-argmax lands on a known 3D skeleton, plus
+engine.inference.device.
 
 The scene: an asymmetric 18-joint skeleton per person in camera mm, projected with known intrinsics. A fake pose net
 reads which person it sees (a marker painted at the box centre) and whether its input is mirrored (a horizontal
@@ -15,10 +16,10 @@ import pytest
 import torch
 from torch import nn
 
-from engine import geometry as geo
-from engine.camera import CameraIntrinsics
-from engine.device import autocast, pick_device
-from engine.predictor import FramePrediction, Predictor
+from engine.inference import geometry as geo
+from engine.inference.camera import CameraIntrinsics
+from engine.inference.device import autocast, pick_device
+from engine.inference.predictor import FramePrediction, Predictor
 from models.joints import H36M18
 from models.loader import LoadedModel
 from models.spec import ModelSpec, get_spec

@@ -1,4 +1,5 @@
-"""Predictor ``profile=``: every network call goes through engine.fast_paths, so onnxruntime and bf16 give the fp32
+"""Predictor ``profile=``: every network call goes through engine.inference.fast_paths, so onnxruntime and bf16 give
+the fp32
 answer within their tolerance, contradicting switches fail clearly, and the live engine, the live CLI and the H36M
 benchmark pass the profile through to the Predictor.
 
@@ -22,9 +23,9 @@ import pytest
 import torch
 from torch import nn
 
-from engine.fast_paths import PROFILES, FastPathConfig
-from engine.live import LiveConfig, LiveEngine
-from engine.predictor import Predictor, resolve_profile
+from engine.inference.fast_paths import PROFILES, FastPathConfig
+from engine.inference.predictor import Predictor, resolve_profile
+from engine.live.engine import LiveConfig, LiveEngine
 from main import main
 from models.loader import load_model
 from models.spec import get_spec

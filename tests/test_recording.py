@@ -14,10 +14,10 @@ import h5py
 import numpy as np
 import pytest
 
-from engine.camera import CameraIntrinsics
-from engine.live import ModelInfo
-from engine.mocap_export import ExportError, export_csv, export_recording, export_trc, to_opensim_axes
-from engine.recording import LiveRecorder, RecordingError, load_recording
+from engine.inference.camera import CameraIntrinsics
+from engine.live.engine import ModelInfo
+from engine.live.mocap_export import ExportError, export_csv, export_recording, export_trc, to_opensim_axes
+from engine.live.recording import LiveRecorder, RecordingError, load_recording
 from models.joints import H36M18
 from tests.conftest import ROOT
 
@@ -88,7 +88,7 @@ WRITER = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {root!r})
     from tests.test_recording import INFO, _result
-    from engine.recording import LiveRecorder
+    from engine.live.recording import LiveRecorder
     rec = LiveRecorder({path!r}, [INFO], max_persons=3, flush_interval_s=0.1)
     i, flushed = 0, 0
     while True:

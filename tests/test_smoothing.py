@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.smoothing import DEFAULT_POSE, OneEuroFilter, OneEuroParams, PoseSmoother, TrackFilters
+from engine.live.smoothing import DEFAULT_POSE, OneEuroFilter, OneEuroParams, PoseSmoother, TrackFilters
 
 
 def test_constant_signal_is_unchanged():

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.sources import (
+from engine.live.sources import (
     DEMO_VIDEO,
     DemoSource,
     ImageFolderSource,

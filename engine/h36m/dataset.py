@@ -111,7 +111,7 @@ class TestSet:
 
 
 def _gt_boxes(raw: RawIndex, rows: np.ndarray, aspect: float) -> tuple[np.ndarray, list[int]]:
-    from engine.geometry import process_bbox
+    from engine.inference.geometry import process_bbox
 
     out = np.zeros((len(rows), 4))
     bad = []
@@ -150,7 +150,7 @@ def test_set_from_raw(raw: RawIndex, root_source: str = "gt", rootnet: tuple[np.
     With GT boxes, samples whose annotation box is degenerate are dropped like the official loader does
     (``drop_degenerate=False`` keeps them, for scoring predictions made elsewhere).
     """
-    from engine.geometry import world2cam
+    from engine.inference.geometry import world2cam
 
     if root_source not in ROOT_SOURCES:
         raise ValueError(f"root source must be one of {ROOT_SOURCES}, got {root_source!r}")
@@ -233,7 +233,7 @@ class CropDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, torch.Tensor | int | str]:
         import cv2
 
-        from engine.geometry import crop_affine
+        from engine.inference.geometry import crop_affine
 
         img = cv2.imread(self.paths[i], cv2.IMREAD_COLOR)
         if img is None:
@@ -289,7 +289,7 @@ def make_loader(dataset: Dataset, indices: Iterable[int], *, batch_size: int, nu
 
 def normalise_batch(crops_uint8: torch.Tensor, kind: str) -> torch.Tensor:
     """uint8 [N,3,H,W] RGB on any device -> float32 network input; same numbers as ``geometry.normalise``."""
-    from engine.geometry import NORMALISATIONS
+    from engine.inference.geometry import NORMALISATIONS
 
     if kind not in NORMALISATIONS:
         raise ValueError(f"unknown normalisation {kind!r}; known: {', '.join(NORMALISATIONS)}")

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from assets import asset_path
+
 __all__ = [
     "ALL_SUBJECTS",
     "DatasetError",
@@ -460,7 +462,7 @@ def find_rootnet_file(root: str | os.PathLike, protocol: int) -> Path | None:
     for cand in (root / "bbox_root" / "bbox_root_human36m_output.json", root / "bbox_root_human36m_output.json"):
         if cand.is_file():
             return cand
-    assets = Path(__file__).resolve().parents[2] / "assets" / "rootnet_h36m"
+    assets = asset_path("rootnet_h36m")
     shipped = assets / ("protocol1_S11_bbox_root_human36m_output.json" if protocol == 1
                         else "protocol2_S9_S11_bbox_root_human36m_output.json")
     return shipped if shipped.is_file() else None

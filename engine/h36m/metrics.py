@@ -182,7 +182,7 @@ def score(
 
     ``pred_root_cam`` / ``gt_root_cam`` ([N,3]), when given, add the MRPE of the predicted roots.
     """
-    from engine.geometry import rigid_align, similarity_align
+    from engine.inference.geometry import rigid_align, similarity_align
 
     pred = np.asarray(pred_cam, dtype=np.float64)
     gt = np.asarray(gt_cam, dtype=np.float64)

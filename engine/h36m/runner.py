@@ -6,7 +6,8 @@ batch boundary. Every finished batch is saved at once (an .npz shard written ato
 under ``OUT/.partial/<config hash>/``, so rerunning the same configuration continues where it stopped and ends with
 exactly the numbers of an uninterrupted run. A finished run of the same configuration is not recomputed; finished
 results of a *different* configuration are never overwritten unless ``overwrite`` is set. Out of memory during
-inference halves that network's inference batch (``engine.oom``; same numbers, reported as a Progress message and in
+inference halves that network's inference batch (``engine.inference.oom``; same numbers, reported as a Progress
+message and in
 ``BenchmarkResult.warnings``). An unreadable image (read in a loader worker or not), a full disk (``OutputWriteError``)
 or out of memory at batch size 1 stops the run with one message naming the file and saying what is kept.
 
@@ -56,7 +57,7 @@ from engine.h36m.exports import (
 )
 from engine.h36m.layout import DatasetError, find_rootnet_file
 from engine.h36m.metrics import mrpe, score
-from engine.oom import BackoffEvent, OutOfMemoryBackoffError, run_with_backoff
+from engine.inference.oom import BackoffEvent, OutOfMemoryBackoffError, run_with_backoff
 from models.joints import get_joint_set
 
 __all__ = [
@@ -88,7 +89,7 @@ class BenchmarkConfig:
     device: str = "auto"
     precision: str = "fp32"
     channels_last: bool = False
-    profile: str | None = None  # engine.fast_paths.PROFILES name; None: precision + channels_last decide
+    profile: str | None = None  # engine.inference.fast_paths.PROFILES name; None: precision + channels_last decide
     num_workers: int = 2
     allow_untrained: bool = False
     weights: Mapping[str, Path] = field(default_factory=dict)  # explicit checkpoint per model name
@@ -340,8 +341,8 @@ class BenchmarkRunner:
                n_shards: int, rootnet: Any | None = None) -> Generator[Progress, None, str]:
         import torch
 
-        from engine.geometry import decode_to_camera, rootnet_k_value
-        from engine.predictor import Predictor
+        from engine.inference.geometry import decode_to_camera, rootnet_k_value
+        from engine.inference.predictor import Predictor
 
         cfg = self.config
         predictor = Predictor(models, rootnet, device=cfg.device, precision=cfg.precision,
@@ -429,7 +430,7 @@ class BenchmarkRunner:
 
     def _backoff(self, name: str, n: int, notes: list[str], done: int, part: Path,
                  infer: Callable[[int, int], np.ndarray]) -> np.ndarray:
-        """``infer(a, b)`` on rows a..b of this batch, in smaller chunks after an out-of-memory error (engine.oom).
+        """``infer(a, b)`` on rows a..b of this batch, in smaller chunks after an out-of-memory error (inference.oom).
 
         The smaller chunk is kept for the rest of the run, so the error is not met again on every batch; the
         numbers do not change (inference is per sample)."""
@@ -474,7 +475,7 @@ class BenchmarkRunner:
     def _score(self, test: TestSet, models: Sequence[Any], preds: Mapping[str, Mapping[str, np.ndarray]],
                rn_file: Path | None, roots: Mapping[str, np.ndarray] | None = None,
                rootnet: Any | None = None) -> list[ModelRun]:
-        from engine.device import pick_device
+        from engine.inference.device import pick_device
 
         cfg = self.config
         root_cam = roots["root_cam"] if roots is not None else test.root_cam
@@ -529,7 +530,7 @@ def rootnet_to_camera(out: np.ndarray, boxes: np.ndarray, f: np.ndarray, c: np.n
                       output_hw: Sequence[int]) -> np.ndarray:
     """RootNet output [N,3] (x, y map cells, depth mm) -> root [N,3] camera mm, as RootNet's own evaluation does:
     cells -> image by the processed box (bbox-linear), Z = depth, then ``pixel2cam`` with each sample's camera."""
-    from engine.geometry import cells_to_image, pixel2cam
+    from engine.inference.geometry import cells_to_image, pixel2cam
 
     o = np.asarray(out, dtype=np.float64).reshape(-1, 3)
     xy = cells_to_image(o[:, None, :2], boxes, tuple(output_hw))[:, 0]

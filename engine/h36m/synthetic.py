@@ -170,7 +170,7 @@ def generate(out: str | os.PathLike, samples: int = 120, seed: int = 0, train_su
     """Write a synthetic data set with ``samples`` test images over S9+S11 into ``out`` (created if needed)."""
     import cv2
 
-    from engine.geometry import cam2pixel, process_bbox, world2cam
+    from engine.inference.geometry import cam2pixel, process_bbox, world2cam
 
     if samples < 1:
         raise ValueError("samples must be at least 1")

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine.device import autocast, synchronize
+from engine.inference.device import autocast, synchronize
 from models.fileio import atomic_path
 from models.soft_argmax import soft_argmax_3d
 from models.spec import ModelSpec

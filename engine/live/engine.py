@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from engine.camera import CameraIntrinsics
-from engine.capture import CaptureThread
-from engine.detector import Detections, PersonDetector, make_detector
-from engine.smoothing import (
+from engine.inference.camera import CameraIntrinsics
+from engine.live.capture import CaptureThread
+from engine.live.detector import Detections, PersonDetector, make_detector
+from engine.live.smoothing import (
     DEFAULT_POSE,
     DEFAULT_ROOT_DEPTH,
     SCALE_MM,
@@ -41,7 +41,7 @@ from engine.smoothing import (
     SmoothedPose,
     TrackFilters,
 )
-from engine.sources import Frame, FrameSource, SourceEvent, SourceOptions, make_source
+from engine.live.sources import Frame, FrameSource, SourceEvent, SourceOptions, make_source
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class LiveConfig:
     device: str = "auto"
     precision: str = "fp32"
     channels_last: bool = False
-    profile: str | None = None  # engine.fast_paths.PROFILES name; None: precision + channels_last decide
+    profile: str | None = None  # engine.inference.fast_paths.PROFILES name; None: precision + channels_last decide
     flip_test: bool = False
     smoothing: OneEuroParams | None = DEFAULT_POSE
     intrinsics: CameraIntrinsics | str | None = None  # None: from_fov(frame size, hfov_deg); or a calibration file
@@ -125,7 +125,7 @@ class LiveResult:
     scores: np.ndarray  # [P]
     root_cam_mm: np.ndarray  # [P,3] root position used for the absolute poses (filtered depth)
     root_source: str  # "rootnet" | "held" | "given" | "default" | "none"
-    outputs: dict[str, Any]  # model name -> engine.predictor.ModelOutput (raw)
+    outputs: dict[str, Any]  # model name -> engine.inference.predictor.ModelOutput (raw)
     smoothed: dict[str, SmoothedPose]  # model name -> smoothed joints (same person order)
     latencies_ms: dict[str, float]  # stage -> ms for this frame, including "end_to_end"
     labels: dict[str, str]  # model name -> display label ("... (untrained weights)")
@@ -215,7 +215,7 @@ ErrorCallback = Callable[[BaseException], None]
 
 
 def _empty_output(info: ModelInfo) -> Any:
-    from engine.predictor import ModelOutput
+    from engine.inference.predictor import ModelOutput
 
     j = info.num_joints
     z = np.zeros
@@ -228,7 +228,7 @@ def _rebackproject(out: Any, z_old: np.ndarray, z_new: np.ndarray, intr: CameraI
     """The same 2D pose at another root depth: each joint keeps its pixel and its depth offset from the root."""
     from dataclasses import replace
 
-    from engine.geometry import pixel2cam
+    from engine.inference.geometry import pixel2cam
 
     cam = np.asarray(out.joints_cam_mm, np.float64)
     z = cam[..., 2] - z_old[:, None] + z_new[:, None]
@@ -330,7 +330,7 @@ class LiveEngine:
         # root depth per track: filtered, and held between RootNet frames (no filter = pass-through)
         self._depths = TrackFilters(cfg.root_filter or _PASS_THROUGH, SCALE_MM)
         if isinstance(cfg.intrinsics, str | Path):
-            from engine.camera import load_intrinsics
+            from engine.inference.camera import load_intrinsics
 
             self._calib = load_intrinsics(cfg.intrinsics)
         elif isinstance(cfg.intrinsics, CameraIntrinsics):
@@ -343,7 +343,7 @@ class LiveEngine:
         if self._source.info is None:
             self._source.open()
         if self.recorder is None and cfg.record:
-            from engine.recording import LiveRecorder
+            from engine.live.recording import LiveRecorder
 
             self.recorder = LiveRecorder(cfg.record, self.models, max_persons=cfg.max_persons,
                                          attrs=self.recording_attrs())
@@ -358,7 +358,7 @@ class LiveEngine:
 
     @staticmethod
     def _default_predictor_factory() -> Callable[..., Any]:
-        from engine.predictor import Predictor
+        from engine.inference.predictor import Predictor
 
         return Predictor
 

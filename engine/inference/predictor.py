@@ -5,7 +5,8 @@ are the expensive shared step, so they are made **once** per (input size, normal
 of that group (RootNet shares the 3DMPPE crop). Each model then runs one batched forward over all persons (flip test
 included: original and mirrored crops go through in the same batch).
 
-Every network call goes through ``engine.fast_paths`` so one switch (``profile``) picks how the nets run: precision,
+Every network call goes through ``engine.inference.fast_paths`` so one switch (``profile``) picks how the nets run:
+precision,
 channels_last, torch.compile, CUDA graphs or onnxruntime. Without a profile, ``precision`` and ``channels_last`` build
 the equivalent torch profile (the behaviour before profiles existed).
 """
@@ -21,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from engine import geometry as geo
-from engine.camera import CameraIntrinsics
-from engine.device import check_precision, pick_device, synchronize
-from engine.fast_paths import FastPath, FastPathConfig, get_profile, prepare
+from engine.inference import geometry as geo
+from engine.inference.camera import CameraIntrinsics
+from engine.inference.device import check_precision, pick_device, synchronize
+from engine.inference.fast_paths import FastPath, FastPathConfig, get_profile, prepare
 from models.joints import get_joint_set
 from models.soft_argmax import soft_argmax_3d
 

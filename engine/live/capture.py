@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from engine.sources import Frame, FrameSource
+from engine.live.sources import Frame, FrameSource
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

@@ -27,9 +27,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from assets import asset_path
 from engine.registry import Registry
 
-DEMO_VIDEO = Path(__file__).resolve().parents[1] / "assets" / "demo_walk.mp4"
+DEMO_VIDEO = asset_path("demo_walk.mp4")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
 

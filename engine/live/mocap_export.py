@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.recording import Recording, RecordingError, load_recording
+from engine.live.recording import Recording, RecordingError, load_recording
 from engine.registry import Registry
 from models.fileio import atomic_write_text
 

@@ -1,0 +1,1 @@
+"""The live pipeline: sources, capture, detection, smoothing, the engine, recording and exports."""
