@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=0, help="torch/onnxruntime threads (default: torch's)")
     ap.add_argument("--compile", action="store_true", help="also time torch.compile (slow to compile on CPU)")
-    ap.add_argument("--cache-dir", default=None, help="ONNX export cache (default: engine.inference.fast_paths.onnx_cache_dir)")
+    ap.add_argument("--cache-dir", default=None, help="ONNX export cache (default: the fast-path cache)")
     ap.add_argument("--quick", action="store_true", help=f"CI smoke mode: {QUICK_MODEL}, batch 1, one iteration")
     ap.add_argument("--json", default=None, help="output JSON (default bench/results/fast_paths-<device>.json)")
     a = ap.parse_args(argv)
