@@ -38,13 +38,13 @@ from engine.inference.fast_paths import (
     prepare,
     profiles_for,
 )
+from engine.inference.net_io import dummy_inputs, torch_built
 from models import all_specs, get_spec
 from models.fileio import atomic_write_json
 from models.spec import ModelSpec
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 IMAGE = Path(__file__).resolve().parents[1] / "assets" / "still_person.jpg"
-ROOT_K_VALUE = 10000.0  # ~ a 2 m box seen 300 px wide at f = 1500 px
 QUICK_MODEL = "mhp-lpski-w0.5"
 
 
@@ -78,25 +78,21 @@ def crops(spec: ModelSpec, n: int) -> tuple[torch.Tensor, str]:
         return torch.randn(n, 3, h, w, generator=g), f"seeded noise ({exc})"
 
 
-def _k(spec: ModelSpec, n: int) -> torch.Tensor | None:
-    return torch.full((n, 1), ROOT_K_VALUE) if spec.decoding == "rootnet" else None
-
-
 # ------------------------------------------------------------------------------------------------------ timing
 
 
-def time_path(fp: FastPath, x: torch.Tensor, k: torch.Tensor | None, iters: int, warmup: int) -> dict:
-    """Median latency (ms) of one batched call, inputs already on the device."""
+def time_path(fp: FastPath, inputs: tuple[torch.Tensor, ...], iters: int, warmup: int) -> dict:
+    """Median latency (ms) of one batched call, inputs (as the spec declares them) already on the device."""
     times = []
     for i in range(warmup + iters):
         fp.synchronize()
         t0 = time.perf_counter()
-        fp(x, k)
+        fp(*inputs)
         fp.synchronize()
         if i >= warmup:
             times.append((time.perf_counter() - t0) * 1000.0)
     med = statistics.median(times)
-    b = x.shape[0]
+    b = inputs[0].shape[0]
     return {"ms": round(med, 3), "per_crop_ms": round(med / b, 3), "crops_per_s": round(1000.0 * b / med, 2)}
 
 
@@ -113,10 +109,8 @@ def bench_model(name: str, profiles: list[str], batches: list[int], iters: int, 
     loaded = load_model(name, allow_untrained=True)
     n = max(batches)
     x_all, source = crops(spec, n)
-    x_all = x_all.to(device)
-    k_all = _k(spec, n)
-    k_all = k_all.to(device) if k_all is not None else None
-    ref = prepare(copy.deepcopy(loaded.net), spec, device, "fp32")(x_all, k_all)
+    inputs = dummy_inputs(spec, n, image=x_all, device=device)  # the crops, plus RootNet's k_value
+    ref = prepare(copy.deepcopy(loaded.net), spec, device, "fp32")(*inputs)
     out: dict = {"weights": loaded.label, "trained": loaded.trained, "input": source, "profiles": {}}
     base: dict[int, float] = {}
     for prof in profiles:
@@ -126,7 +120,7 @@ def bench_model(name: str, profiles: list[str], batches: list[int], iters: int, 
             t0 = time.perf_counter()
             fp = prepare(copy.deepcopy(loaded.net), spec, device, cfg, weights_sha256=loaded.sha256,
                          cache_dir=cache_dir)
-            par = parity_mm(spec, ref, fp(x_all, k_all))
+            par = parity_mm(spec, ref, fp(*inputs))
             row["prepare_s"] = round(time.perf_counter() - t0, 2)
             if fp.providers:
                 row["providers"] = fp.providers
@@ -135,7 +129,7 @@ def bench_model(name: str, profiles: list[str], batches: list[int], iters: int, 
             w = max(warmup, 2) if (cfg.compile or cfg.cuda_graphs) else warmup  # compile/record on the first calls
             row["batches"] = {}
             for b in batches:
-                r = time_path(fp, x_all[:b], None if k_all is None else k_all[:b], iters, w)
+                r = time_path(fp, tuple(t[:b] for t in inputs), iters, w)
                 if prof == "fp32":
                     base[b] = r["ms"]
                 r["speedup"] = round(base[b] / r["ms"], 3) if b in base and r["ms"] > 0 else None
@@ -208,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     from engine.inference.device import pick_device
 
     device = pick_device(a.device)
-    names = [n for n in a.models.split(",") if n] or [s.name for s in all_specs() if s.backend == "torch"]
+    names = [n for n in a.models.split(",") if n] or [s.name for s in all_specs() if torch_built(s)]
     batches = [int(b) for b in a.batches.split(",") if b]
     profiles = [p for p in a.profiles.split(",") if p] or profiles_for(device, a.compile)
     for p in profiles:
@@ -218,9 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.quick:
         names, batches, a.iters, a.warmup = (names[:1] if a.models else [QUICK_MODEL]), [1], 1, 0
     for n in names:
-        if get_spec(n).backend != "torch":
+        if not torch_built(get_spec(n)):
             print(f"  {n}: not a torch model (backend {get_spec(n).backend}); skipped", file=sys.stderr)
-    names = [n for n in names if get_spec(n).backend == "torch"]
+    names = [n for n in names if torch_built(get_spec(n))]
     import onnxruntime
 
     print(f"Fast paths on {device_name(device)} (torch {torch.__version__}, onnxruntime {onnxruntime.__version__}); "

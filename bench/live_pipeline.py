@@ -39,9 +39,10 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 
 def lightest_pose_model() -> str:
+    from engine.inference.net_io import torch_built
     from models import all_specs
 
-    specs = [s for s in all_specs() if s.decoding in ("3dmppe", "integral") and s.backend == "torch"]
+    specs = [s for s in all_specs() if not s.is_root_model and torch_built(s)]  # torch pose nets
     return min(specs, key=lambda s: (s.gmacs or float("inf"), s.params or 0)).name
 
 

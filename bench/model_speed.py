@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from engine.inference.net_io import dummy_inputs, torch_built
 from models import all_specs, build, get_spec
 from models.fileio import atomic_write_json
 
@@ -46,14 +47,12 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _inputs(spec, batch: int, device: torch.device, channels_last: bool):
-    h, w = spec.input_hw
-    x = torch.randn(batch, 3, h, w, device=device)
+def _inputs(spec, batch: int, device: torch.device, channels_last: bool) -> tuple[torch.Tensor, ...]:
+    """The spec's declared inputs (engine.inference.net_io), the image in the layout being timed."""
+    x, *rest = dummy_inputs(spec, batch, device=device)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    if spec.decoding == "rootnet":
-        return (x, torch.full((batch, 1), 10000.0, device=device))
-    return (x,)
+    return (x, *rest)
 
 
 def time_forward(net, spec, batch: int, device: torch.device, mode: str, iters: int, warmup: int) -> dict:
@@ -83,7 +82,7 @@ def run(names: list[str], batches: list[int], modes: list[str], iters: int, warm
     rows = []
     for name in names:
         spec = get_spec(name)
-        if spec.backend != "torch":
+        if not torch_built(spec):
             continue
         try:
             torch.manual_seed(0)
@@ -141,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if a.device == "auto" else a.device))
-    names = [n for n in a.models.split(",") if n] or [s.name for s in all_specs() if s.backend == "torch"]
+    names = [n for n in a.models.split(",") if n] or [s.name for s in all_specs() if torch_built(s)]
     batches = [int(b) for b in a.batches.split(",")]
     modes = a.modes.split(",")
     if a.quick:

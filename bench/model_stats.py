@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from engine.inference.net_io import dummy_inputs, torch_built
 from models.fileio import atomic_write_json
 from models.spec import ModelSpec, all_specs, build, get_spec
 
@@ -44,12 +45,8 @@ def count_params(net: torch.nn.Module) -> int:
 
 
 def example_inputs(spec: ModelSpec, device: str | torch.device, batch: int = 1) -> tuple[torch.Tensor, ...]:
-    """The forward arguments for a spec: an image batch, plus RootNet's ``k_value`` [N,1]."""
-    h, w = spec.input_hw
-    x = torch.zeros(batch, 3, h, w, device=device)
-    if spec.decoding == "rootnet":
-        return x, torch.full((batch, 1), 10000.0, device=device)
-    return (x,)
+    """The forward arguments for a spec, as it declares them (an image batch, plus RootNet's ``k_value`` [N,1])."""
+    return dummy_inputs(spec, batch, device=device)
 
 
 def _count_macs(spec: ModelSpec, net: torch.nn.Module, device: str | torch.device) -> int:
@@ -77,7 +74,7 @@ def model_stats(names: Sequence[str] | None = None, *, notes: list[str] | None =
 
     Models whose family has no builder are skipped; a line saying so is appended to ``notes``.
     """
-    specs = [get_spec(n) for n in names] if names else [s for s in all_specs() if s.backend == "torch"]
+    specs = [get_spec(n) for n in names] if names else [s for s in all_specs() if torch_built(s)]
     rows = []
     for spec in specs:
         try:

@@ -31,10 +31,9 @@ from engine.inference.fast_paths import (
     prepare,
     weights_tag,
 )
+from engine.inference.net_io import dummy_inputs, torch_built
 from models import all_specs, get_spec
 from models.fileio import atomic_write_json
-
-ROOT_K_VALUE = 10000.0
 
 
 def check_model(name: str, out_dir: Path, opset: int, batch: int, reuse: bool) -> dict:
@@ -50,12 +49,12 @@ def check_model(name: str, out_dir: Path, opset: int, batch: int, reuse: bool) -
         export_onnx(loaded.net, spec, path, opset)
     export_s = time.perf_counter() - t0
     x, _ = crops(spec, batch)
-    k = torch.full((batch, 1), ROOT_K_VALUE) if spec.decoding == "rootnet" else None
+    inputs = dummy_inputs(spec, batch, image=x)  # the crops, plus RootNet's k_value
     with torch.inference_mode():
-        ref = loaded.net.eval()(x) if k is None else loaded.net.eval()(x, k)
+        ref = loaded.net.eval()(*inputs)
     fp = prepare(loaded.net, spec, "cpu", "onnxruntime", weights_sha256=loaded.sha256, cache_dir=out_dir, opset=opset)
     t1 = time.perf_counter()
-    got = fp(x, k)
+    got = fp(*inputs)
     ort_ms = (time.perf_counter() - t1) * 1000.0
     return {
         "model": name,
@@ -84,13 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     out_dir = onnx_cache_dir(a.out)
-    names = [n for n in a.models.split(",") if n] or [s.name for s in all_specs() if s.backend == "torch"]
+    names = [n for n in a.models.split(",") if n] or [s.name for s in all_specs() if torch_built(s)]
     print(f"ONNX export (opset {a.opset}) to {out_dir}; onnxruntime CPU vs torch fp32, batch {a.batch}")
     print(f"{'model':24s} {'MB':>7s} {'export s':>9s} {'ort ms':>8s} {'parity mm':>10s} {'max |diff|':>11s}  status")
     rows, failed = [], 0
     for name in names:
         try:
-            if get_spec(name).backend != "torch":
+            if not torch_built(get_spec(name)):
                 raise ValueError(f"backend {get_spec(name).backend}: nothing to export")
             r = check_model(name, out_dir, a.opset, a.batch, a.reuse)
             ok = math.isfinite(r["parity_mm"]) and r["parity_mm"] <= a.tolerance_mm

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from bench.model_speed import device_name, slugify
+from engine.defaults import BENCHMARK
 from models.fileio import atomic_write_json
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results" / "runner"
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.runner_throughput", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny run (CI): small model, few samples")
     ap.add_argument("--model", default=None, help="default: posenet-r50 on CUDA, mhp-lpski-w0.5 on CPU/--quick")
-    ap.add_argument("--batch-size", type=int, default=None, help="default 32 (quick: 4)")
+    ap.add_argument("--batch-size", type=int, default=None, help=f"default {BENCHMARK.batch_size} (quick: 4)")
     ap.add_argument("--workers", type=int, default=None, help="loader processes (default: min(8, cpus - 1))")
     ap.add_argument("--samples", type=int, default=None, help="synthetic test images (default 640, quick 24)")
     ap.add_argument("--device", default="auto")
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(max(1, min(4, (os.cpu_count() or 2) - 1)))
     quick = args.quick
     name = args.model or ("posenet-r50" if device.type == "cuda" and not quick else "mhp-lpski-w0.5")
-    batch = args.batch_size or (4 if quick else 32)
+    batch = args.batch_size or (4 if quick else BENCHMARK.batch_size)
     workers = args.workers if args.workers is not None else max(1, min(8, (os.cpu_count() or 2) - 1))
     samples = args.samples or (24 if quick else 640)
     seconds = args.seconds or (1.0 if quick else 5.0)

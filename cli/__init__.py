@@ -1,4 +1,5 @@
-"""Command-line subcommands. Each ``cli/*_cmd.py`` module registers itself with ``@command``; main.py discovers them."""
+"""Command-line subcommands. Each ``cli/*_cmd.py`` module registers itself with ``@command``;
+``cli.app`` discovers them."""
 
 from __future__ import annotations
 

@@ -17,6 +17,8 @@ from typing import TextIO
 
 from cli import command
 from cli.console import ProgressLine, error
+from cli.live_cmd import PRECISIONS, PROFILE_NAMES  # PROFILE_NAMES lists the profiles lazily: no torch at start-up
+from engine.defaults import BENCHMARK, INFERENCE
 
 INTERRUPTED = 130
 
@@ -158,9 +160,9 @@ class BenchCommand:
         parser.add_argument("benchmark", choices=["h36m"], help="which benchmark (h36m: Human3.6M, 3DMPPE layout)")
         parser.add_argument("--data", required=True, help="Human3.6M folder (annotations/, images/)")
         parser.add_argument("--models", required=True, help="comma-separated model names (see: main.py models)")
-        parser.add_argument("--protocol", type=int, choices=(1, 2), default=2,
-                            help="2: MPJPE on S9+S11 (default); 1: PA-MPJPE on S11")
-        parser.add_argument("--root", choices=("gt", "rootnet", "rootnet-model"), default="gt",
+        parser.add_argument("--protocol", type=int, choices=(1, 2), default=BENCHMARK.protocol,
+                            help="2: MPJPE on S9+S11; 1: PA-MPJPE on S11 (default %(default)s)")
+        parser.add_argument("--root", choices=("gt", "rootnet", "rootnet-model"), default=BENCHMARK.root,
                             help="where the root (absolute depth) comes from. gt: GT boxes and GT root depth (the "
                                  "papers' default); rootnet: boxes and roots from RootNet's result file (see "
                                  "--rootnet-file); rootnet-model: run the rootnet-r50 network live on the GT-box "
@@ -168,24 +170,23 @@ class BenchCommand:
                                  "weights folder; --allow-untrained runs it on random weights, labelled)")
         parser.add_argument("--rootnet-file", default=None,
                             help="RootNet result JSON (default: in --data, else the copy shipped with the app)")
-        parser.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
+        parser.add_argument("--flip", action=argparse.BooleanOptionalAction, default=BENCHMARK.flip,
                             help="flip test (average with the mirrored crop; the papers' setting)")
         parser.add_argument("--limit", type=int, default=None, help="score only N samples, spread over the set")
-        parser.add_argument("--batch-size", type=int, default=32)
-        parser.add_argument("--workers", type=int, default=2, help="image loading processes (0: in the main one)")
-        parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-        parser.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32")
+        parser.add_argument("--batch-size", type=int, default=BENCHMARK.batch_size, help="default %(default)s")
+        parser.add_argument("--workers", type=int, default=BENCHMARK.num_workers,
+                            help="image loading processes (0: in the main one; default %(default)s)")
+        parser.add_argument("--device", default=INFERENCE.device, help="auto | cpu | cuda | cuda:N")
+        parser.add_argument("--precision", choices=PRECISIONS, default=INFERENCE.precision)
         parser.add_argument("--channels-last", action="store_true")
-        from cli.live_cmd import PROFILE_NAMES  # lazy: listing the profiles must not import torch at start-up
-
         parser.add_argument("--profile", metavar="NAME", default=None, choices=PROFILE_NAMES,
                             help="inference fast path: %(choices)s (default: none, i.e. --precision and "
                                  "--channels-last decide, which is fp32 eager torch)")
         parser.add_argument("--allow-untrained", action="store_true",
                             help="run models without weights on random ones (pipeline/speed tests; labelled)")
         parser.add_argument("--weights", action="append", metavar="NAME=PATH", help="checkpoint for one model")
-        parser.add_argument("--check-images", choices=("none", "exists", "all"), default="exists",
-                            help="image validation before the run (all: decode every image)")
+        parser.add_argument("--check-images", choices=("none", "exists", "all"), default=BENCHMARK.check_images,
+                            help="image validation before the run (all: decode every image; default %(default)s)")
         parser.add_argument("--out", required=True, help="output folder (reruns with the same config resume here)")
         parser.add_argument("--subfolder", action="store_true",
                             help="write into OUT/<protocol-root-flip-models> instead of OUT itself")

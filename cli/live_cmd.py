@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from cli import command
-from models.fileio import atomic_write_json
+from engine.defaults import CAMERA, DETECTOR, INFERENCE, LIVE, ROOT
 
-DEFAULT_MODELS = "convnextpose-xs"
+DEFAULT_MODELS = ",".join(LIVE.models)
+PRECISIONS = ("fp32", "fp16", "bf16")
 
 
 class _ProfileNames:
@@ -50,9 +51,9 @@ def _positive_int(text: str) -> int:
 class LiveCommand:
     @staticmethod
     def configure(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--source", default="demo", help="demo | camera INDEX | video file | image folder | URL")
-        p.add_argument("--models", default=DEFAULT_MODELS, help=f"comma-separated model names (default "
-                                                                f"{DEFAULT_MODELS}: the CPU profile)")
+        p.add_argument("--source", default=LIVE.source, help="demo | camera INDEX | video file | image folder | URL")
+        p.add_argument("--models", default=None, help=f"comma-separated model names (default: {DEFAULT_MODELS}, "
+                                                      "the bundled trained model, plus installed official models)")
         p.add_argument("--frames", type=_positive_int, default=None, help="stop after N processed frames")
         p.add_argument("--duration", type=float, default=None, help="stop after S seconds")
         p.add_argument("--record", metavar="FILE.h5", default=None,
@@ -60,26 +61,32 @@ class LiveCommand:
         p.add_argument("--overwrite", action="store_true", help="let --record replace an existing file")
         p.add_argument("--allow-untrained", action="store_true",
                        help="run models without weights on random weights (labelled untrained; speed tests only)")
-        p.add_argument("--detector", default="auto",
+        p.add_argument("--detector", default=DETECTOR.kind,
                        help="auto | YOLO .pt path | YOLO model name | none (whole-frame box)")
-        p.add_argument("--imgsz", type=int, default=320, help="detector input size (320 for CPU, 640 for GPU)")
-        p.add_argument("--conf", type=float, default=0.35, help="detector confidence threshold")
-        p.add_argument("--det-every", type=_positive_int, default=1,
+        p.add_argument("--imgsz", type=int, default=DETECTOR.imgsz,
+                       help="detector input size (default %(default)s: for a CPU; 640 suits a GPU)")
+        p.add_argument("--conf", type=float, default=DETECTOR.conf,
+                       help="detector confidence threshold (default %(default)s)")
+        p.add_argument("--det-every", type=_positive_int, default=DETECTOR.every,
                        help="detect every N frames; boxes follow the poses in between")
-        p.add_argument("--tracker", default="bytetrack", choices=("bytetrack", "botsort", "iou", "none"))
-        p.add_argument("--rootnet", default="rootnet-r50", help="RootNet model for absolute depth, or 'none'")
-        p.add_argument("--rootnet-every", type=_positive_int, default=1, help="run RootNet every K frames")
-        p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-        p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"))
+        p.add_argument("--tracker", default=DETECTOR.tracker, choices=DETECTOR.trackers,
+                       help="person ids across frames (default %(default)s)")
+        p.add_argument("--rootnet", default=ROOT.rootnet,
+                       help="RootNet model for absolute depth, or 'none' (default %(default)s)")
+        p.add_argument("--rootnet-every", type=_positive_int, default=ROOT.every, help="run RootNet every K frames")
+        p.add_argument("--device", default=INFERENCE.device, help="auto | cpu | cuda | cuda:N")
+        p.add_argument("--precision", default=INFERENCE.precision, choices=PRECISIONS)
         p.add_argument("--channels-last", action="store_true")
         p.add_argument("--profile", metavar="NAME", default=None, choices=PROFILE_NAMES,
                        help="inference fast path: %(choices)s (default: none, i.e. --precision and --channels-last "
                             "decide, which is fp32 eager torch). fp16 and cuda_graphs need CUDA; onnxruntime exports "
                             "each model to ONNX once (cached) and cannot be combined with --precision/--channels-last")
-        p.add_argument("--flip-test", action="store_true")
+        p.add_argument("--flip-test", action=argparse.BooleanOptionalAction, default=INFERENCE.flip_test,
+                       help="average with the mirrored crop (doubles the cost; default: %(default)s)")
         p.add_argument("--no-smoothing", action="store_true", help="publish raw poses only (smoothed = raw)")
         p.add_argument("--intrinsics", default=None, help="camera calibration (OpenCV YAML or JSON)")
-        p.add_argument("--hfov", type=float, default=60.0, help="assumed horizontal FOV without a calibration")
+        p.add_argument("--hfov", type=float, default=CAMERA.hfov_deg,
+                       help="assumed horizontal FOV in degrees without a calibration (default %(default)s)")
         p.add_argument("--asap", action="store_true",
                        help="files: process every frame as fast as possible instead of at the file's frame rate")
         p.add_argument("--weights-dir", default=None)
@@ -122,7 +129,15 @@ def _config(args: argparse.Namespace):
     from engine.live.engine import LiveConfig
     from engine.live.smoothing import DEFAULT_POSE
 
-    models = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    if args.models is None:
+        from engine.live.default_models import default_live_models
+        from models.weights import find_weights
+
+        models = tuple(default_live_models(lambda m: find_weights(m, args.weights_dir) is not None))
+    else:
+        models = tuple(m.strip() for m in args.models.split(",") if m.strip())
+        if not models:
+            raise SystemExit("error: --models names no model (give comma-separated names, e.g. blazepose-full)")
     return LiveConfig(
         source=args.source, models=models, allow_untrained=args.allow_untrained, weights_dir=args.weights_dir,
         detector=args.detector, imgsz=args.imgsz, det_conf=args.conf, det_every=args.det_every, tracker=args.tracker,
@@ -252,6 +267,8 @@ def _profile_label(engine: Any, cfg: Any) -> str:
 
 def _write_json(path: Path, stats: Any, profile: str) -> None:
     from dataclasses import asdict
+
+    from models.fileio import atomic_write_json  # lazy: importing the models package loads torch
 
     atomic_write_json(path, {**asdict(stats), "profile": profile}, indent=1, end="")
 

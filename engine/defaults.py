@@ -47,7 +47,8 @@ class InferenceDefaults:
 @dataclass(frozen=True)
 class LiveDefaults:
     source: str = "demo"
-    models: tuple[str, ...] = ("convnextpose-xs",)
+    models: tuple[str, ...] = ("blazepose-full",)  # bundled and trained: a real skeleton offline (issue 16)
+    max_default_models: int = 3  # the default view adds installed official models up to this many in all
     max_persons: int = 8  # slots per frame in a recording
     stats_window: int = 120  # frames in the rolling latency statistics
 

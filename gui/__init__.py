@@ -1,1 +1,2 @@
-"""PySide6 widgets. Talks to engine/ only through gui/adapter.py (signals); no torch imports in widgets."""
+"""PySide6 widgets and, in gui/controllers/, one controller per tab: the only gui/ code that calls engine/ and
+models/ (in workers, through signals). Widgets import no torch or engine-heavy module."""

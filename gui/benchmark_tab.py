@@ -33,20 +33,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.defaults import BENCHMARK
 from gui import settings
-from gui.adapter import (
-    EXPORT_SUFFIX,
-    BenchmarkController,
-    BenchmarkSettings,
-    ModelRow,
-    RegistryController,
-    default_export_name,
-)
 from gui.charts import BarChart
+from gui.controllers.bench_files import EXPORT_SUFFIX, default_export_name
+from gui.controllers.benchmark import BenchmarkController, BenchmarkSettings
+from gui.controllers.models import ModelRow, RegistryController
 from gui.model_picker import UNTRAINED_COLOUR, check_only, checked_names, model_item, runnable
 
-ACTIONS = ("Directions", "Discussion", "Eating", "Greeting", "Phoning", "Posing", "Purchases", "Sitting",
-           "SittingDown", "Smoking", "Photo", "Waiting", "Walking", "WalkDog", "WalkTogether")
 RESULT_COLUMNS = ("Model", "Weights", "N", "MPJPE", "PA-MPJPE", "PA (scale)", "Published", "Ours", "Diff.")
 COLUMN_TIPS = ("registry name", "trained, or UNTRAINED (random weights: the errors mean nothing)", "samples scored",
                "mean per-joint position error (mm), root-relative", "after rigid alignment without scale (3DMPPE)",
@@ -134,6 +128,12 @@ class BenchmarkTab(QWidget):
         self.limit.setRange(0, 1_000_000)
         self.limit.setSingleStep(100)
         opts.addWidget(self.limit)
+        opts.addWidget(QLabel("Batch:"))
+        self.batch_size = QSpinBox()
+        self.batch_size.setRange(1, 1024)
+        self.batch_size.setToolTip("Samples per forward pass (smaller needs less memory; Cancel takes effect "
+                                   "between batches)")
+        opts.addWidget(self.batch_size)
         self.overwrite = QCheckBox("Overwrite other results")
         self.overwrite.setToolTip("Allow replacing finished results of a different configuration in the results "
                                   "folder (the same configuration is reused, an interrupted one resumed)")
@@ -231,10 +231,12 @@ class BenchmarkTab(QWidget):
     def _restore(self) -> None:
         self.data_dir.setText(settings.get("bench/data_dir", ""))
         self.out_dir.setText(settings.get("bench/out_dir", str(Path.home() / "posearena_results")))
-        self.protocol.setCurrentIndex(max(0, self.protocol.findData(settings.get("bench/protocol", 2))))
-        self.root.setCurrentIndex(max(0, self.root.findData(settings.get("bench/root", "gt"))))
-        self.flip.setChecked(settings.get("bench/flip", True))
+        protocol = settings.get("bench/protocol", BENCHMARK.protocol)
+        self.protocol.setCurrentIndex(max(0, self.protocol.findData(protocol)))
+        self.root.setCurrentIndex(max(0, self.root.findData(settings.get("bench/root", BENCHMARK.root))))
+        self.flip.setChecked(settings.get("bench/flip", BENCHMARK.flip))
         self.limit.setValue(settings.get("bench/limit", 0))
+        self.batch_size.setValue(settings.get("bench/batch_size", BENCHMARK.batch_size))
         self._wanted = set(settings.get("bench/models", []))
 
     def save_settings(self) -> None:
@@ -244,6 +246,7 @@ class BenchmarkTab(QWidget):
         settings.put("bench/root", self.root.currentData())
         settings.put("bench/flip", self.flip.isChecked())
         settings.put("bench/limit", self.limit.value())
+        settings.put("bench/batch_size", self.batch_size.value())
         settings.put("bench/models", self.selected_models())
 
     # -------------------------------------------------------------------------------------------------- models
@@ -317,7 +320,7 @@ class BenchmarkTab(QWidget):
         return BenchmarkSettings(
             data_dir=self.data_dir.text().strip(), out_dir=self.out_dir.text().strip(), models=models,
             protocol=int(self.protocol.currentData()), root=str(self.root.currentData()), flip=self.flip.isChecked(),
-            limit=self.limit.value() or None,
+            limit=self.limit.value() or None, batch_size=self.batch_size.value(),
             allow_untrained=any(not self._rows[m].has_weights for m in models if m in self._rows),
             overwrite=self.overwrite.isChecked(),
         )
@@ -391,12 +394,16 @@ class BenchmarkTab(QWidget):
         self.progress.setRange(0, max(1, payload["total"]))
         self.progress.setValue(payload["total"])
         self.eta.setText(payload["status"])
-        self.show_results(payload["results"])
+        self.show_results(payload["results"], payload.get("published_per_action"), payload.get("actions"))
         self.summary.setPlainText(payload.get("summary", ""))
         self.status.emit(f"Benchmark {payload['status']}: {payload['out_dir']}")
 
     # -------------------------------------------------------------------------------------------------- results
-    def show_results(self, results: list[dict]) -> None:
+    def show_results(self, results: list[dict], published_per_action: dict[str, list[float] | None] | None = None,
+                     actions: list[str] | None = None) -> None:
+        """The results table and charts. From the ``BenchmarkController`` payload: ``published_per_action``, per
+        model, the published per-action figures the engine found comparable with its result (drawn beside ours);
+        ``actions``, the engine's action names (chart categories when a result lists none)."""
         self.table.setRowCount(len(results))
         for r, d in enumerate(results):
             pub = d.get("published") or {}
@@ -424,12 +431,11 @@ class BenchmarkTab(QWidget):
             return
         head = results[0].get("headline_metric", "mpjpe")
         label = (results[0].get("labels") or {}).get(head, head)
-        actions = list(results[0].get(f"per_action_{head}_mm", {}).keys()) or list(ACTIONS)
+        actions = list(results[0].get(f"per_action_{head}_mm", {}).keys()) or list(actions or ())
         series = {d["label"]: [d.get(f"per_action_{head}_mm", {}).get(a) for a in actions] for d in results}
-        for d in results:
-            row = self._rows.get(d["model"])
-            if row and row.per_action_p2 and head == "mpjpe" and d.get("root") == "gt" and d.get("protocol") == 2:
-                series[f"published {d['model']}"] = list(row.per_action_p2)
+        for model, published in (published_per_action or {}).items():
+            if published:
+                series[f"published {model}"] = list(published)
         self.action_chart.set_data(actions, series, f"{label}: per action")
         joints: list[str] = []
         for d in results:

@@ -1,6 +1,7 @@
 """Plain GUI-side records of one live result (no Qt, no torch) so widgets never depend on engine classes.
 
-``gui/adapter.py`` converts the engine's ``LiveResult`` into a ``LiveFrame``; widgets only read these fields.
+``gui.controllers.live.to_live_frame`` converts the engine's ``LiveResult`` into a ``LiveFrame``; widgets only read
+these fields.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class ModelFrame:
     joints_cam_mm: np.ndarray | None = None  # [P,J,3] absolute camera mm
     latency_ms: float | None = None
     fps: float | None = None
+    placement: str = ""  # how its 3D skeletons are placed in the camera ("RootNet depth", "own 3D fit", ...)
 
 
 @dataclass

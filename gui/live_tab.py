@@ -1,7 +1,7 @@
 """The Live tab: source and model pickers, detector / smoothing / recording options, the video and the 3D grid.
 
-Everything slow goes through ``gui.adapter.LiveController``; this widget only collects settings, shows frames the
-view grid pulls at its capped rate, and reports state in the status text.
+Everything slow goes through ``gui.controllers.live.LiveController``; this widget only collects settings, shows
+frames the view grid pulls at its capped rate, and reports state in the status text.
 """
 
 from __future__ import annotations
@@ -36,13 +36,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.defaults import CAMERA, DETECTOR, ROOT
+from engine.live.default_models import default_live_models
 from gui import settings
-from gui.adapter import LiveController, LiveSettings, ModelRow, RegistryController, SourceController
+from gui.controllers.live import LiveController, LiveSettings
+from gui.controllers.models import ModelRow, RegistryController
+from gui.controllers.sources import SourceController
 from gui.model_picker import check_only, checked_names, model_item, runnable
 from gui.video_view import VideoView
 from gui.view_grid import ViewGrid, ViewInfo
 
-DEFAULT_MODELS = ["mhp-lpski-w0.5", "convnextpose-xs"]
 VIDEO_FILTER = "Videos and images (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.jpg *.jpeg *.png);;All files (*)"
 
 
@@ -131,7 +134,7 @@ class LiveTab(QWidget):
         self.smoothing.toggled.connect(self._on_smoothing)
         vl.addRow(self.smoothing)
         self.rootnet = QCheckBox("RootNet depth (if weights)")
-        self.rootnet.setToolTip("Without RootNet weights the root depth is fixed at 4 m")
+        self.rootnet.setToolTip(f"Without RootNet weights the root depth is fixed at {ROOT.default_root_mm / 1000:g} m")
         vl.addRow(self.rootnet)
         reset = QPushButton("Reset 3D view")
         reset.clicked.connect(lambda: self.grid.reset_cameras())
@@ -234,20 +237,20 @@ class LiveTab(QWidget):
         for p in settings.get("live/recent_sources", []):
             self._add_source(p, select=False)
         self.set_source(src)
-        self._wanted_models = list(settings.get("live/models", DEFAULT_MODELS))
+        self._wanted_models: list[str] | None = settings.get("live/models", None)  # None: the engine's defaults
         self.smoothing.setChecked(settings.get("live/smoothing", True))
         self.rootnet.setChecked(settings.get("live/rootnet", True))
         self.placement.setCurrentIndex(1 if settings.get("live/absolute", False) else 0)
-        self.imgsz.setValue(settings.get("live/imgsz", 320))
-        self.conf.setValue(settings.get("live/conf", 0.35))
-        self.every.setValue(settings.get("live/every", 1))
-        self.hfov.setValue(float(settings.get("live/hfov", 60.0)))
+        self.imgsz.setValue(settings.get("live/imgsz", DETECTOR.imgsz))
+        self.conf.setValue(settings.get("live/conf", DETECTOR.conf))
+        self.every.setValue(settings.get("live/every", DETECTOR.every))
+        self.hfov.setValue(float(settings.get("live/hfov", CAMERA.hfov_deg)))
         self._set_calibration(settings.get("live/calibration", ""))
         self.record_path.setText(settings.get("live/record_path", str(Path.home() / "posearena_recording.h5")))
 
     def save_settings(self) -> None:
         settings.put("live/source", self.source_spec())
-        settings.put("live/models", self.selected_models() or self._wanted_models)
+        settings.put("live/models", self.selected_models() or self._wanted_models or [])
         settings.put("live/smoothing", self.smoothing.isChecked())
         settings.put("live/rootnet", self.rootnet.isChecked())
         settings.put("live/absolute", self.placement.currentIndex() == 1)
@@ -306,6 +309,8 @@ class LiveTab(QWidget):
 
     # ------------------------------------------------------------------------------------------------- models
     def _on_rows(self, rows: list[ModelRow]) -> None:
+        if self._wanted_models is None:  # first run: models the user has (the bundled one + installed official)
+            self._wanted_models = default_live_models({r.name for r in rows if r.has_weights})
         keep = self.selected_models() if self.model_list.count() else self._wanted_models
         self._rows = {r.name: r for r in rows if r.is_pose_model}
         self.model_list.blockSignals(True)
@@ -326,7 +331,7 @@ class LiveTab(QWidget):
     def selected_models(self) -> list[str]:
         """Checked models, in the order they were asked for (views appear in this order), then registry order."""
         checked = checked_names(self.model_list)
-        first = [n for n in self._wanted_models if n in checked]
+        first = [n for n in (self._wanted_models or []) if n in checked]
         return first + [n for n in checked if n not in first]
 
     def set_models(self, names: list[str]) -> None:

@@ -14,8 +14,11 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QTabWidget
 
 from gui import settings
-from gui.adapter import BenchmarkController, LiveController, RegistryController, SourceController
 from gui.benchmark_tab import BenchmarkTab
+from gui.controllers.benchmark import BenchmarkController
+from gui.controllers.live import LiveController
+from gui.controllers.models import RegistryController
+from gui.controllers.sources import SourceController
 from gui.live_tab import LiveTab
 from gui.messages import MessageArea
 from gui.models_tab import ModelsTab

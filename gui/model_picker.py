@@ -1,7 +1,7 @@
 """The checkable model list shared by the Live and Benchmark tabs: one model per row, its name in UserRole.
 
-Why shared: both tabs must agree on which models can run (a torch model without weights runs untrained and is
-tinted; an ONNX model without weights cannot run and is disabled) and on how the checked names are read back.
+Why shared: both tabs must agree on which models can run (a model without weights that can run untrained is
+tinted; one that cannot, such as an imported ONNX graph, is disabled) and on how the checked names are read back.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
-from gui.adapter import ModelRow
+from gui.controllers.models import ModelRow
 
 UNTRAINED_COLOUR = QColor("#e8a33d")
 
 
 def runnable(row: ModelRow) -> bool:
-    """Trained weights, or a torch model that can run with random ("untrained") weights."""
-    return row.has_weights or row.backend == "torch"
+    """Trained weights, or a model that can run with random ("untrained") weights (the controller decides which)."""
+    return row.runnable
 
 
 def model_item(row: ModelRow, text: str, checked: bool) -> QListWidgetItem:

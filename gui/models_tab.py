@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.adapter import ModelRow, RegistryController, weights_dir_path
+from gui.controllers.models import ModelRow, RegistryController, weights_dir_path
 
 COLUMNS = ("Model", "Family / variant", "Joints", "Params (M)", "GMACs", "Speed (batch 1)", "Paper MPJPE\nS9+S11",
            "Paper PA-MPJPE\nS11", "Weights", "sha256", "Notes")
@@ -110,7 +110,7 @@ class ModelsTab(QWidget):
             params = None if m.params is None else m.params / 1e6
             cells = [m.name, f"{m.family} / {m.variant}", m.joint_set, _num(params, ".2f"), _num(m.gmacs, ".2f"),
                      m.speed, _num(m.mpjpe_p2, ".2f"), _num(m.pa_mpjpe_p1, ".2f"),
-                     "✓ trained" if m.has_weights else ("missing: untrained only" if m.backend == "torch"
+                     "✓ trained" if m.has_weights else ("missing: untrained only" if m.can_run_untrained
                                                          else "missing"),
                      m.sha256[:16] + ("…" if len(m.sha256) > 16 else ""), _notes(m)]
             for c, text in enumerate(cells):
@@ -206,8 +206,8 @@ def _notes(m: ModelRow) -> str:
     parts = []
     if not m.official:
         parts.append("third-party/unofficial")
-    if m.backend != "torch":
-        parts.append(m.backend.upper())
+    if m.backend_note:
+        parts.append(m.backend_note)
     if not m.downloadable and not m.has_weights:
         parts.append("download by hand, then import")
     if m.notes:

@@ -181,6 +181,7 @@ class SkeletonView(QWidget):
         self._persons: list[_PersonItems] = []
         self._items_ready = False
         self._stats = ""
+        self._placement = ""
         self.frames_drawn = 0
 
         self.gl = LinkedGLView()
@@ -237,6 +238,12 @@ class SkeletonView(QWidget):
         self.label, self.trained = label, trained
         self._render_title()
 
+    def set_placement(self, text: str) -> None:
+        """How the skeletons are placed in the camera (RootNet, the model's own 3D fit, a fixed depth)."""
+        if text != self._placement:
+            self._placement = text
+            self._render_title()
+
     def set_stats(self, fps: float | None, latency_ms: float | None, persons: int | None = None) -> None:
         parts = []
         if latency_ms is not None:
@@ -285,6 +292,8 @@ class SkeletonView(QWidget):
         lines: list[tuple[str, str, str | None]] = [(title, "#f0f0f0", None)]
         if self._stats:
             lines.append((self._stats, "#9fd3ff", None))
+        if self._placement:
+            lines.append((self._placement, "#c8c8c8", None))
         if not self.trained:
             lines.append(("UNTRAINED WEIGHTS", "#ffffff", "#b3261e"))
             lines.append(("speed test only", "#ffb4a9", None))

@@ -141,6 +141,7 @@ class ViewGrid(QWidget):
                 continue
             persons = 0 if out.joints_rel_mm is None else len(out.joints_rel_mm)
             view.set_stats(out.fps if out.fps is not None else frame.fps, out.latency_ms, persons)
+            view.set_placement(out.placement)
             view.set_poses(out.joints_rel_mm, out.joints_cam_mm)
 
 

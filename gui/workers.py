@@ -1,7 +1,8 @@
 """napari-style workers: run a function or generator in a QThread, cancel cooperatively, report through signals.
 
 The function receives a ``threading.Event`` as its ``cancel`` keyword when it asks for one, and generators are
-stopped at their next ``yield`` once ``quit()`` was called. Signals are emitted from the worker thread and Qt
+stopped at their next ``yield`` once ``request_cancel()`` was called. (``QThread.quit`` keeps its Qt meaning: it
+ends a thread's event loop, which these workers do not run.) Signals are emitted from the worker thread and Qt
 queues them to receivers living in the GUI thread, so slots never run on the worker thread.
 """
 
@@ -50,7 +51,8 @@ class Worker(QThread):
     def abort_requested(self) -> bool:
         return self.cancel_event.is_set()
 
-    def quit(self) -> None:  # noqa: D102 - cooperative: honoured at the next yield / cancel check
+    def request_cancel(self) -> None:
+        """Ask the job to stop: cooperative, honoured at its next yield / cancel check (napari's ``quit``)."""
         self.cancel_event.set()
 
     def start(self, *args: Any) -> None:  # noqa: D102
@@ -119,7 +121,7 @@ def await_workers(msecs: int = 5000) -> bool:
     """Ask every running worker to stop and wait up to ``msecs`` in total (call on exit)."""
     workers = active_workers()
     for w in workers:
-        w.quit()
+        w.request_cancel()
     ok = True
     for w in workers:
         ok = w.wait(max(1, msecs)) and ok

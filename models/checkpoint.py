@@ -382,7 +382,7 @@ def expected_shapes(spec: ModelSpec, arch: Mapping[str, Any] | None = None) -> d
 def _variant_inferers() -> dict[str, Any]:
     """Families whose variant follows from tensor shapes (for messages about unregistered variants)."""
     try:
-        from models import variant_inference as vi
+        import models.variant_inference as vi
     except ImportError:
         return {}
     return {fam: getattr(vi, fn) for fam, fn in (("convnextpose", "infer_convnextpose_arch"),
@@ -397,7 +397,7 @@ def identification_note(spec: ModelSpec) -> str:
 def identify_state_dict(sd: Mapping[str, torch.Tensor], path: str | Path = "<checkpoint>",
                         candidates: Iterable[ModelSpec] | None = None) -> tuple[ModelSpec, dict[str, Any]]:
     """The registered model whose keys and shapes equal the state_dict's; CheckpointError naming the closest."""
-    specs = [s for s in (candidates if candidates is not None else all_specs()) if s.backend == "torch"]
+    specs = [s for s in (candidates if candidates is not None else all_specs()) if s.loads_torch_checkpoint]
     scored: list[tuple[int, int, ModelSpec, KeyReport]] = []
     for i, spec in enumerate(specs):
         try:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import torch
 
-from models.checkpoint import CheckpointError, load_strict, read_checkpoint, sha256_file
+from models.checkpoint import CheckpointError, sha256_file
 from models.spec import ModelSpec, build, get_spec
-from models.weights import find_weights, manual_instructions, resolve_weights_dir, trusted_hashes
+from models.weights import find_weights, manual_instructions, resolve_weights_dir
 
 __all__ = ["UNTRAINED_SUFFIX", "LoadedModel", "WeightsMissingError", "load_model"]
 
@@ -42,7 +42,7 @@ def _missing_message(spec: ModelSpec, weights_dir: Path) -> str:
     has_direct = any(s.kind in ("http", "dropbox", "gdrive") for s in spec.checkpoints)
     how = (f"get them with: python main.py weights download {spec.name}" if has_direct
            else manual_instructions(spec))
-    if spec.backend != "torch":
+    if not spec.can_run_untrained:
         return (f"{spec.name} has no weights: looked in {weights_dir} (manifest.json, {spec.name}.onnx). {how}. "
                 f"An {spec.backend.upper()} model is its file: it has no untrained (random-weight) mode.")
     return (f"{spec.name} has no weights: looked in {weights_dir} (manifest.json, {spec.name}.pth). {how}. "
@@ -55,13 +55,14 @@ def load_model(name: str, *, weights: Path | None = None, allow_untrained: bool 
 
     Without a checkpoint: WeightsMissingError, or with ``allow_untrained`` a deterministic random init from ``seed``
     (labelled untrained; ONNX-backed models have no such mode). A checkpoint that does not fit raises
-    CheckpointError listing the differences. ONNX-backed specs get ``models.onnx_backend.build_onnx_net``.
+    CheckpointError listing the differences. The spec's runtime (models/runtimes.py) reads the file: a strict
+    state_dict load for torch nets, ``models.onnx_backend.build_onnx_net`` for ONNX-backed specs.
     """
     spec = get_spec(name)
     d = resolve_weights_dir(weights_dir)
     path = Path(weights).expanduser() if weights is not None else find_weights(spec.name, d)
     if path is None:
-        if not allow_untrained or spec.backend != "torch":
+        if not allow_untrained or not spec.can_run_untrained:
             raise WeightsMissingError(_missing_message(spec, d))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -70,13 +71,9 @@ def load_model(name: str, *, weights: Path | None = None, allow_untrained: bool 
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file")
     sha = sha256_file(path)
-    if spec.backend == "onnx":
-        from models.onnx_backend import build_onnx_net
-
-        return LoadedModel(spec, build_onnx_net(spec, path), True, path, sha)
-    if spec.backend != "torch":
-        raise CheckpointError(f"{path}: {spec.name} uses the {spec.backend!r} backend, which cannot be loaded")
-    sd = read_checkpoint(path, trusted_hashes(d))
-    net = build(spec)
-    load_strict(net, sd, path, spec.name)
-    return LoadedModel(spec, net.eval().cpu(), True, path, sha)
+    try:
+        runtime = spec.runtime
+    except KeyError:
+        msg = f"{path}: {spec.name} uses the {spec.backend!r} backend, which cannot be loaded"
+        raise CheckpointError(msg) from None
+    return LoadedModel(spec, runtime.load(spec, path, d), True, path, sha)

@@ -25,16 +25,19 @@ from models.spec import ModelSpec, register_family
 
 __all__ = [
     "ARCH_KEYS",
+    "BACKEND",
     "OnnxModelError",
     "OnnxPoseNet",
     "build_onnx",
     "build_onnx_net",
     "coords_to_heatmaps",
+    "is_onnx_spec",
     "split_channels",
     "ort_providers",
     "untrained_error",
 ]
 
+BACKEND = "onnx"  # the ModelSpec.backend this module runs (models.runtimes.OnnxRuntime is registered under it)
 ARCH_KEYS = ("onnx_path", "output", "joints", "depth_bins", "output_hw", "input_hw", "onnx_file", "providers")
 OUTPUT_KINDS = ("heatmaps", "coords")
 KNOWN_JOINT_COUNTS = (21, 18)  # muco21, h36m18: used to split J*D channels when the spec does not say
@@ -282,9 +285,14 @@ def build_onnx(arch: Mapping[str, Any]) -> OnnxPoseNet:
                        providers=arch.get("providers"))
 
 
+def is_onnx_spec(spec: ModelSpec) -> bool:
+    """The spec's model is an ONNX file run by this module (its backend is this module's ``BACKEND``)."""
+    return spec.backend == BACKEND
+
+
 def build_onnx_net(spec: ModelSpec, onnx_path: str | Path) -> OnnxPoseNet:
     """The net of an ONNX spec from its file, checked against the spec's input size, joints and heatmap shape."""
-    if spec.backend != "onnx":
+    if not is_onnx_spec(spec):
         raise ValueError(f"{spec.name} uses the {spec.backend} backend, not onnx")
     arch = {"output": "heatmaps", **dict(spec.arch), "onnx_path": str(onnx_path),
             "joints": spec.num_joints, "depth_bins": spec.depth_bins, "output_hw": tuple(spec.output_hw),

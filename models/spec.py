@@ -1,7 +1,12 @@
 """Declarative model specs and the model registry.
 
 One ``ModelSpec`` per registered model; architectures register a *family builder* that turns the spec's
-``arch`` mapping into an ``nn.Module``. Adding a model means registering one spec, never editing a switch.
+``arch`` mapping into an ``nn.Module``, and each ``backend`` registers a *runtime* (models/runtimes.py) that
+finds, loads and installs its weights. Adding a model means registering one spec, never editing a switch.
+
+Why this module imports nothing back (timm's ``_registry.py`` pattern): the package ``models/__init__.py``
+imports ``models.zoo``, which imports the architecture and runtime modules and registers the specs. Python
+always runs the package first, so ``from models.spec import get_spec`` sees the full registry.
 """
 
 from __future__ import annotations
@@ -11,11 +16,16 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from models.registry import Registry
+
 __all__ = [
     "CheckpointLayout",
     "CheckpointSource",
     "ModelSpec",
     "Published",
+    "FAMILIES",
+    "RUNTIMES",
+    "SPECS",
     "all_specs",
     "build",
     "check_arch_keys",
@@ -23,6 +33,7 @@ __all__ = [
     "model_names",
     "register",
     "register_family",
+    "register_runtime",
 ]
 
 
@@ -80,8 +91,10 @@ class ModelSpec:
     published: Published = Published()
     checkpoints: tuple[CheckpointSource, ...] = ()
     layout: CheckpointLayout = CheckpointLayout()
-    backend: str = "torch"  # torch | onnx
+    backend: str = "torch"  # torch | onnx: the registered runtime that loads it (see ``runtime``)
     inputs: tuple[str, ...] = ("image",)  # network inputs in call order: "image" [N,3,H,W], "k_value" [N,1]
+    metric_3d: bool = False  # the net also gives metric root-relative 3D (``last_world_mm``): it can place itself
+    reference: bool = False  # a bundled reference model (BlazePose), not one of the papers' models
     official: bool = True  # False for third-party or unreleased weights
     notes: str = ""
 
@@ -92,31 +105,62 @@ class ModelSpec:
     def num_joints(self) -> int:
         from models.joints import get_joint_set
 
-        return 1 if self.joint_set == "root" else get_joint_set(self.joint_set).num_joints
+        return 1 if self.is_root_model else get_joint_set(self.joint_set).num_joints
+
+    @property
+    def is_root_model(self) -> bool:
+        """A root-depth model (RootNet: ``joint_set == "root"``), not a pose model: it gives one point per person."""
+        return self.joint_set == "root"
+
+    @property
+    def takes_k_value(self) -> bool:
+        """The network's call takes RootNet's ``k_value`` [N,1] after the image (declared in ``inputs``)."""
+        return "k_value" in self.inputs
+
+    @property
+    def runtime(self) -> Any:
+        """The runtime registered for ``backend`` (models/runtimes.py): file suffixes, load, download install.
+
+        Callers ask it (or the properties below) instead of comparing ``backend`` with a name. KeyError naming the
+        known backends when none is registered.
+        """
+        return RUNTIMES.lookup(self.backend)
+
+    @property
+    def can_run_untrained(self) -> bool:
+        """The net can be built with random weights for speed tests (torch-built nets; an ONNX model is its file)."""
+        rt = RUNTIMES.get(self.backend)
+        return bool(rt is not None and rt.can_run_untrained)
+
+    @property
+    def loads_torch_checkpoint(self) -> bool:
+        """Its weights are a torch state_dict for ``build(spec)`` (so checkpoints can be identified as this model)."""
+        rt = RUNTIMES.get(self.backend)
+        return bool(rt is not None and rt.loads_torch_checkpoint)
 
 
-_SPECS: dict[str, ModelSpec] = {}
-_FAMILIES: dict[str, Callable[[Mapping[str, Any]], Any]] = {}
+SPECS: Registry[ModelSpec] = Registry("model")
+FAMILIES: Registry[Callable[[Mapping[str, Any]], Any]] = Registry("family")
+RUNTIMES: Registry[Any] = Registry("runtime", set_kind=True)  # backend name -> runtime class (models/runtimes.py)
 
 
 def register(spec: ModelSpec) -> ModelSpec:
     """Add a spec; a duplicate name is a programming error."""
-    if spec.name in _SPECS:
-        raise ValueError(f"model {spec.name!r} is already registered")
-    _SPECS[spec.name] = spec
-    return spec
+    return SPECS.add(spec.name, spec, duplicate=f"model {spec.name!r} is already registered")
 
 
 def register_family(family: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: register the function that builds a family's nn.Module from ``spec.arch``."""
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        if family in _FAMILIES:
-            raise ValueError(f"family {family!r} already has a builder")
-        _FAMILIES[family] = fn
-        return fn
+        return FAMILIES.add(family, fn, duplicate=f"family {family!r} already has a builder")
 
     return deco
+
+
+def register_runtime(backend: str) -> Callable[[type], type]:
+    """Class decorator: the runtime of ``ModelSpec.backend == backend`` (it gets ``kind = backend``)."""
+    return RUNTIMES.register(backend)
 
 
 def check_arch_keys(family: str, arch: Mapping[str, Any], keys: Sequence[str]) -> None:
@@ -127,35 +171,27 @@ def check_arch_keys(family: str, arch: Mapping[str, Any], keys: Sequence[str]) -
         raise ValueError(f"{family} arch: missing keys {missing}, unknown keys {unknown}")
 
 
-def _ensure_loaded() -> None:
-    import models.zoo  # noqa: F401  (registers specs and family builders)
-
-
 def get_spec(name: str) -> ModelSpec:
-    _ensure_loaded()
     try:
-        return _SPECS[name]
+        return SPECS[name]
     except KeyError:
-        raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(_SPECS))}") from None
+        raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(SPECS))}") from None
 
 
 def model_names() -> list[str]:
-    _ensure_loaded()
-    return list(_SPECS)
+    return list(SPECS)
 
 
 def all_specs() -> list[ModelSpec]:
-    _ensure_loaded()
-    return list(_SPECS.values())
+    return list(SPECS.values())
 
 
 def build(spec: ModelSpec | str):  # -> nn.Module
     """Build the untrained network for a spec (eval mode)."""
-    _ensure_loaded()
     if isinstance(spec, str):
         spec = get_spec(spec)
     try:
-        builder = _FAMILIES[spec.family]
+        builder = FAMILIES[spec.family]
     except KeyError:
         raise KeyError(f"no builder registered for family {spec.family!r}") from None
     return builder(spec.arch).eval()

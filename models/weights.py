@@ -27,7 +27,7 @@ from models.checkpoint import (
     sha256_file,
 )
 from models.fileio import atomic_copy, atomic_write_json
-from models.spec import CheckpointSource, ModelSpec, all_specs, build, get_spec
+from models.spec import RUNTIMES, CheckpointSource, ModelSpec, all_specs, build, get_spec
 
 __all__ = [
     "DownloadCancelled",
@@ -49,7 +49,6 @@ __all__ = [
 ]
 
 MANIFEST = "manifest.json"
-FALLBACK_SUFFIXES = {"torch": (".pth", ".pth.tar", ".tar", ".pt"), "onnx": (".onnx",)}  # <model><suffix>, no entry
 DIRECT_KINDS = ("http", "dropbox")
 CHUNK = 1 << 20
 Progress = Callable[[int, "int | None"], None]
@@ -122,15 +121,21 @@ def find_entry(name: str, weights_dir: str | Path | None = None) -> ManifestEntr
 
 
 def find_weights(name: str, weights_dir: str | Path | None = None) -> Path | None:
-    """The model's file: its manifest entry, else ``<name>.pth`` (.pth.tar/.tar/.pt; ONNX: .onnx) put there by hand."""
+    """The model's file: its manifest entry, else ``<name>.pth`` (.pth.tar/.tar/.pt; ONNX: .onnx) put there by hand.
+
+    The suffixes tried are the spec's runtime's ``file_suffixes`` (models/runtimes.py).
+    """
     d = resolve_weights_dir(weights_dir)
     entry = find_entry(name, d)
     if entry is not None:
         return d / entry.file
-    for suffix in FALLBACK_SUFFIXES.get(get_spec(name).backend, ()):
+    spec = get_spec(name)
+    runtime = RUNTIMES.get(spec.backend)
+    for suffix in runtime.file_suffixes if runtime is not None else ():
         if (d / f"{name}{suffix}").is_file():
             return d / f"{name}{suffix}"
-    return None
+    bundled = runtime.bundled_file(spec) if runtime is not None else None
+    return bundled if bundled is not None and bundled.is_file() else None
 
 
 def trusted_hashes(weights_dir: str | Path | None = None) -> set[str]:
@@ -336,10 +341,10 @@ def download(name: str, weights_dir: str | Path | None = None, progress: Progres
         if source.sha256 and got != source.sha256.lower():
             raise WeightsError(f"{source.url}: sha256 mismatch: expected {source.sha256.lower()}, got {got}; the "
                                f"download was deleted")
-        if spec.backend == "onnx":
-            return _import_onnx_download(spec, staged, d, source.url)
         trusted_file = url_override is None if trust is None else trust
-        verify_checkpoint(staged, spec, trusted_hashes(d) | ({got} if trusted_file else set()))
+        stored = spec.runtime.accept_download(spec, staged, d, source.url, got, bool(trusted_file))
+        if stored is not None:  # the runtime installed it itself (ONNX files and archives)
+            return stored
     except CheckpointError as e:
         staged.unlink(missing_ok=True)
         raise WeightsError(f"{source.url}: the downloaded file is not a usable {spec.name} checkpoint: {e}; the "
@@ -347,31 +352,8 @@ def download(name: str, weights_dir: str | Path | None = None, progress: Progres
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
-    dest = d / f"{spec.name}.pth"
+    dest = d / f"{spec.name}{spec.runtime.file_suffixes[0]}"
     os.replace(staged, dest)
     entry = ManifestEntry(spec.name, dest.name, got, source.url, _now(), bool(trusted_file))
     add_manifest_entry(entry, d)
-    return entry
-
-
-def _import_onnx_download(spec: ModelSpec, staged: Path, d: Path, url: str) -> ManifestEntry:
-    """ONNX-backed models: hand the download (a .onnx file or a tar archive of them) to models.onnx_import."""
-    import tarfile
-
-    try:
-        from models import onnx_import
-    except ImportError as e:
-        raise WeightsError(f"{url}: ONNX import is not available in this build ({e})") from None
-    try:
-        if tarfile.is_tarfile(staged):
-            onnx_import.import_onnx_archive(staged, d, models=[spec.name])
-        else:
-            onnx_import.import_onnx(staged, d, model=spec.name)
-    except (ValueError, OSError) as e:
-        raise WeightsError(f"{url}: the download holds no usable {spec.name} model: {e}") from None
-    finally:
-        staged.unlink(missing_ok=True)
-    entry = find_entry(spec.name, d)
-    if entry is None:
-        raise WeightsError(f"{url}: the download did not yield {spec.name}")
     return entry

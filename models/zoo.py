@@ -1,14 +1,26 @@
 """The registered models: one declarative ``ModelSpec`` each.
 
-Architecture modules are imported first so their family builders exist. Figures: ../shared/spec
-(published-and-practice.md B.2, models-and-protocol.md). Parameter counts are those of the official code;
-GMACs are measured with ``torch.utils.flop_counter`` by ``python -m bench.model_stats`` (multiply-accumulates).
+Architecture and runtime modules are *declared* (module paths, loaded on first use) so that reading the table needs
+no torch: the GUI's widgets import ``models.joints`` and names without loading the networks. The package
+``models/__init__.py`` imports this module; nothing imports it back (models.spec stays a plain registry).
+Figures: ../shared/spec (published-and-practice.md B.2, models-and-protocol.md). Parameter counts are those of the
+official code; GMACs are measured with ``torch.utils.flop_counter`` by ``python -m bench.model_stats``
+(multiply-accumulates).
 """
 
 from __future__ import annotations
 
-from models import arch_convnextpose, arch_mobilehumanpose, arch_resnet  # noqa: F401  (family builders)
-from models.spec import CheckpointLayout, CheckpointSource, ModelSpec, Published, register
+from models.spec import FAMILIES, RUNTIMES, CheckpointLayout, CheckpointSource, ModelSpec, Published, register
+
+for _family, _module in (("convnextpose", "models.arch_convnextpose"),
+                         ("mobilehumanpose", "models.arch_mobilehumanpose"), ("posenet", "models.arch_resnet"),
+                         ("integral", "models.arch_resnet"), ("rootnet", "models.arch_resnet"),
+                         ("onnx", "models.onnx_backend")):
+    FAMILIES.declare(_family, _module)
+for _backend in ("torch", "onnx"):
+    RUNTIMES.declare(_backend, "models.runtimes")
+FAMILIES.declare("blazepose", "models.blazepose.net")
+RUNTIMES.declare("tflite", "models.blazepose.bundled")
 
 _GDRIVE = "https://drive.google.com/uc?id="
 _GDRIVE_FOLDER = "https://drive.google.com/drive/folders/"
@@ -119,4 +131,5 @@ register(ModelSpec(
                          "model_chall_trainval_152ft_384x288.pth.tar", kind="dropbox"),
     ),
 ))
-from models import zoo_onnx  # noqa: E402,F401  (ONNX-backed entries)
+import models.zoo_blazepose  # noqa: E402,F401  (the bundled reference model)
+import models.zoo_onnx  # noqa: E402,F401  (ONNX-backed entries)

@@ -9,7 +9,6 @@ declared and checked. Imported with ``python main.py weights import mobile_human
 
 from __future__ import annotations
 
-from models import onnx_backend  # noqa: F401  (registers the "onnx" family builder)
 from models.spec import CheckpointLayout, CheckpointSource, ModelSpec, Published, register
 
 _GDRIVE = "https://drive.google.com/uc?id="

@@ -56,6 +56,7 @@ def test_synthetic_run_cancel_resume_export(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: "Valid" in tab.validation.text(), timeout=30_000)
     tab.set_models([MODEL])
     tab.flip.setChecked(False)
+    tab.batch_size.setValue(8)  # 40 samples in 5 batches: a Cancel after the first lands between batches
     tab.out_dir.setText(str(tmp_path / "results"))
 
     cancels = []

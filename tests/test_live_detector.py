@@ -45,14 +45,46 @@ def test_yolo_from_a_saved_file_runs_and_finds_nobody_with_random_weights(yolo_f
     assert d.boxes_xywh.shape == (0, 4) and d.track_ids.shape == (0,) and d.origin == "detector"
 
 
-def test_missing_weights_fall_back_to_a_labelled_whole_frame_box(tmp_path, monkeypatch):
+def test_missing_yolo_weights_offline_fall_back_to_the_bundled_blazepose_detector(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("YOLO_OFFLINE", "1")
     det = make_detector("auto")
-    assert isinstance(det, WholeFrameDetector) and det.label == WHOLE_FRAME_LABEL
+    assert det.kind == "blazepose" and "BlazePose" in det.label
     assert "yolo11n.pt" in det.note and "offline" in det.note
+    d = det(cv2.imread(str(ROOT / "assets" / "still_person.jpg")))
+    assert d.boxes_xywh.shape[1] == 4  # runs on a real image (a person or none, never an error)
     det = make_detector(str(tmp_path / "nope.pt"))
     assert isinstance(det, WholeFrameDetector) and "no such file" in det.note
+
+
+def test_whole_frame_box_only_when_neither_yolo_nor_blazepose_exists(tmp_path, monkeypatch):
+    import engine.live.detector_blazepose as bp
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("YOLO_OFFLINE", "1")
+    monkeypatch.setattr(bp, "DETECTION_MODEL", tmp_path / "missing.tflite")
+    det = make_detector("auto")
+    assert isinstance(det, WholeFrameDetector) and det.label == WHOLE_FRAME_LABEL
+    assert "yolo11n.pt" in det.note and "offline" in det.note and "blazepose" in det.note
+
+
+def test_online_yolo_path_is_taken_when_not_offline(tmp_path, monkeypatch):
+    """Online, "auto" hands ultralytics the bare weights name, so ultralytics downloads it (no network here: the
+    constructor is replaced by a recorder; the real download is ultralytics' own)."""
+    import engine.live.detector as detector_mod
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("YOLO_OFFLINE", raising=False)
+    asked: list[str] = []
+
+    def fake_init(self, weights, **kw):
+        asked.append(str(weights))
+        raise detector_mod.DetectorError(f"{weights}: (test) download refused")
+
+    monkeypatch.setattr(detector_mod.YoloPersonDetector, "__init__", fake_init)
+    det = make_detector("auto")
+    assert asked[0] == "yolo11n.pt"  # a name, not a local path: ultralytics fetches it
+    assert "download refused" in det.note
 
 
 def test_broken_weights_file_falls_back(tmp_path):

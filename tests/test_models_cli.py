@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import main
-from models import model_names
+from models import get_spec, model_names
 from tests.conftest import ROOT
 from tests.test_checkpoint import CNP, SMALL, save_official, small_net
 
@@ -30,7 +30,8 @@ def test_models_json_subprocess(tmp_path: Path) -> None:
     assert [r["name"] for r in rows] == model_names()
     for r in rows:
         assert {"name", "family", "joints", "input_size", "params", "gmacs", "weights"} <= set(r)
-        assert r["weights"] is None
+        bundled = get_spec(r["name"]).runtime.bundled_file(get_spec(r["name"]))
+        assert r["weights"] == (str(bundled) if bundled else None)  # only the bundled model has weights
     posenet = next(r for r in rows if r["name"] == "posenet-r50")
     assert posenet["joints"] == 18 and posenet["input_size"] == [256, 256] and posenet["params"] == 34_291_392
     assert posenet["published"]["mpjpe_p2"] == 53.3

@@ -14,17 +14,17 @@ nothing is wrong, returns the test-sample index the dataset is built from, so th
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from assets import asset_path
+from engine.h36m.issues import DatasetError, Issue, ValidationReport, finite_array, load_json, rel_path
+from engine.h36m.raw_index import RawIndex
+from engine.h36m.rootnet_file import find_rootnet_file, load_rootnet_file
 
 __all__ = [
     "ALL_SUBJECTS",
@@ -45,150 +45,11 @@ TEST_SUBJECTS = {1: (11,), 2: (9, 11)}
 SAMPLING = 64  # test frames: frame_idx % 64 == 0
 IMAGE_KEYS = ("id", "file_name", "width", "height", "subject", "action_idx", "subaction_idx", "cam_idx", "frame_idx")
 _FILE_RE = re.compile(r"^(s_(\d\d)_act_(\d\d)_subact_(\d\d)_ca_(\d\d))/\1_(\d{6})\.jpg$")
-_MAX_PER_KIND = 20  # issues listed per (file, key kind) before they are only counted
-
-
-class DatasetError(Exception):
-    """The data set folder or a file in it is missing or malformed; the message lists what and where."""
-
-
-@dataclass(frozen=True)
-class Issue:
-    severity: str  # "error" | "warning"
-    file: str  # path relative to the data root where possible
-    key: str  # JSON key path, e.g. "images[12].frame_idx" or "['5']['1']['128']"
-    message: str
-    sample: str | None = None  # image id / file name the problem affects
-
-    def __str__(self) -> str:
-        where = f"{self.file}" + (f" {self.key}" if self.key else "")
-        who = f" (sample {self.sample})" if self.sample else ""
-        return f"{self.severity.upper()}: {where}: {self.message}{who}"
-
-
-@dataclass
-class RawIndex:
-    """Test samples as parsed from the annotation files (world coordinates, raw annotation boxes)."""
-
-    root: Path
-    protocol: int
-    image_id: np.ndarray  # [N] int64
-    file_name: list[str]  # relative to ROOT/images
-    subject: np.ndarray  # [N]
-    action_idx: np.ndarray  # [N] 2..16 (as in the files)
-    subaction_idx: np.ndarray
-    cam_idx: np.ndarray
-    frame_idx: np.ndarray
-    width: np.ndarray
-    height: np.ndarray
-    bbox: np.ndarray  # [N,4] annotation box x,y,w,h (not processed)
-    joints_world: np.ndarray  # [N,17,3] float32 mm
-    R: np.ndarray  # [N,3,3] float32
-    t: np.ndarray  # [N,3] float32 mm
-    f: np.ndarray  # [N,2] float32 px
-    c: np.ndarray  # [N,2] float32 px
-
-    def __len__(self) -> int:
-        return int(self.image_id.shape[0])
-
-    def image_path(self, i: int) -> Path:
-        return self.root / "images" / self.file_name[i]
-
-
-@dataclass
-class ValidationReport:
-    root: Path
-    protocol: int
-    issues: list[Issue] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)  # what was checked
-    index: RawIndex | None = None  # set when the annotations parsed without errors
-    _listed: dict[tuple[str, str, str], int] = field(default_factory=dict, repr=False)
-    _more: dict[tuple[str, str, str], int] = field(default_factory=dict, repr=False)
-
-    @property
-    def errors(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity == "warning"]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors  # an issue is only ever counted-not-listed after others of its kind were listed
-
-    def add(self, severity: str, file: str, key: str, message: str, sample: str | None = None,
-            kind: str | None = None) -> None:
-        """Record an issue; beyond _MAX_PER_KIND of one (severity, file, kind) they are only counted."""
-        k = (severity, file, kind or message)
-        n = self._listed.get(k, 0)
-        if n >= _MAX_PER_KIND:
-            self._more[k] = self._more.get(k, 0) + 1
-            return
-        self._listed[k] = n + 1
-        self.issues.append(Issue(severity, file, key, message, sample))
-
-    def format(self, max_lines: int = 60) -> str:
-        """Readable multi-line text: a header, each issue on its own line, counts of the rest."""
-        n_err = len(self.errors) + sum(v for k, v in self._more.items() if k[0] == "error")
-        n_warn = len(self.warnings) + sum(v for k, v in self._more.items() if k[0] == "warning")
-        head = f"Human3.6M data at {self.root} (Protocol {self.protocol}): {n_err} error(s), {n_warn} warning(s)"
-        if self.counts:
-            head += "; checked " + ", ".join(f"{v} {k}" for k, v in self.counts.items())
-        ordered = self.errors + self.warnings
-        lines = [head] + [f"  {i}" for i in ordered[:max_lines]]
-        if len(ordered) > max_lines:
-            lines.append(f"  ... and {len(ordered) - max_lines} more listed issues")
-        for (sev, file, kind), n in self._more.items():
-            lines.append(f"  ... {n} more {sev}(s) like '{kind}' in {file}")
-        return "\n".join(lines)
-
-    def raise_if_errors(self) -> None:
-        if not self.ok:
-            raise DatasetError(self.format())
 
 
 def annotation_paths(root: Path, subject: int) -> dict[str, Path]:
     a = Path(root) / "annotations"
     return {kind: a / f"Human36M_subject{subject}_{kind}.json" for kind in ("data", "camera", "joint_3d")}
-
-
-def _rel(root: Path, p: Path) -> str:
-    try:
-        return str(Path(p).relative_to(root))
-    except ValueError:
-        return str(p)
-
-
-def _finite_array(value, shape: tuple[int, ...], allow_column: bool = False) -> tuple[np.ndarray | None, str | None]:
-    """Array of the given shape with finite values, or (None, what is wrong).
-
-    ``allow_column``: a vector may also come as a column or row ([[a], [b]] or [[a, b]]), as some exports store it.
-    """
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        return None, f"is not a numeric array of shape {list(shape)}"
-    if allow_column and len(shape) == 1 and arr.ndim == 2 and 1 in arr.shape and arr.size == shape[0]:
-        arr = arr.reshape(shape)
-    if arr.shape != shape:
-        return None, f"has shape {list(arr.shape)}, expected {list(shape)}"
-    if not np.isfinite(arr).all():
-        return None, "contains NaN or infinite values"
-    return arr, None
-
-
-def _load_json(report: ValidationReport, path: Path):
-    rel = _rel(report.root, path)
-    if not path.is_file():
-        report.add("error", rel, "", "file is missing")
-        return None
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        report.add("error", rel, "", f"cannot be read as JSON: {exc}")
-        return None
 
 
 def _check_cameras(report: ValidationReport, rel: str, cams, needed: Iterable[int]) -> dict[int, dict]:
@@ -209,7 +70,7 @@ def _check_cameras(report: ValidationReport, rel: str, cams, needed: Iterable[in
             if key not in entry:
                 report.add("error", rel, f"['{cam}']['{key}']", "key is missing")
                 continue
-            arr, why = _finite_array(entry[key], shape, allow_column=key != "R")
+            arr, why = finite_array(entry[key], shape, allow_column=key != "R")
             if why:
                 report.add("error", rel, f"['{cam}']['{key}']", why)
             else:
@@ -298,7 +159,7 @@ def _test_records(report: ValidationReport, rel: str, data, subject: int, protoc
             report.add("error", rel, f"annotations[image_id={img['id']}].bbox", "key is missing", sample=sample,
                        kind="annotation bbox missing")
             continue
-        _, why = _finite_array(ann["bbox"], (4,))
+        _, why = finite_array(ann["bbox"], (4,))
         if why:
             report.add("error", rel, f"annotations[image_id={img['id']}].bbox", why, sample=sample,
                        kind="bad bbox")
@@ -336,12 +197,12 @@ def validate(
     rows: list[tuple] = []
     for subject in TEST_SUBJECTS[protocol]:
         paths = annotation_paths(root, subject)
-        data = _load_json(report, paths["data"])
-        cams = _load_json(report, paths["camera"])
-        joints = _load_json(report, paths["joint_3d"])
+        data = load_json(report, paths["data"])
+        cams = load_json(report, paths["camera"])
+        joints = load_json(report, paths["joint_3d"])
         if data is None:
             continue
-        rel_d, rel_c, rel_j = (_rel(root, paths[k]) for k in ("data", "camera", "joint_3d"))
+        rel_d, rel_c, rel_j = (rel_path(root, paths[k]) for k in ("data", "camera", "joint_3d"))
         pairs = _test_records(report, rel_d, data, subject, protocol)
         if not pairs:
             report.add("error", rel_d, "images",
@@ -363,7 +224,7 @@ def validate(
             if node is None:
                 report.add("error", rel_j, key, "key is missing", sample=sample, kind="joints missing")
                 continue
-            jw, why = _finite_array(node, (17, 3))
+            jw, why = finite_array(node, (17, 3))
             if why:
                 report.add("error", rel_j, key, f"joints {why}", sample=sample, kind="bad joints")
                 continue
@@ -433,7 +294,7 @@ def _check_images(report: ValidationReport, ix: RawIndex, *, decode_all: bool, d
         p = ix.image_path(i)
         if not p.is_file():
             missing += 1
-            report.add("error", _rel(ix.root, p), "", "image file is missing", sample=str(ix.image_id[i]),
+            report.add("error", rel_path(ix.root, p), "", "image file is missing", sample=str(ix.image_id[i]),
                        kind="image missing")
     report.counts["images checked for existence"] = n
     if missing == n:
@@ -447,75 +308,12 @@ def _check_images(report: ValidationReport, ix: RawIndex, *, decode_all: bool, d
         img = cv2.imread(str(p), cv2.IMREAD_COLOR)
         decoded += 1
         if img is None:
-            report.add("error", _rel(ix.root, p), "", "image cannot be decoded", sample=str(ix.image_id[i]),
+            report.add("error", rel_path(ix.root, p), "", "image cannot be decoded", sample=str(ix.image_id[i]),
                        kind="image undecodable")
         elif img.shape[:2] != (ix.height[i], ix.width[i]):
-            report.add("error", _rel(ix.root, p), "",
+            report.add("error", rel_path(ix.root, p), "",
                        f"image is {img.shape[1]}x{img.shape[0]}, annotation says {ix.width[i]}x{ix.height[i]}",
                        sample=str(ix.image_id[i]), kind="image size")
     report.counts["images decoded"] = decoded
 
-
-def find_rootnet_file(root: str | os.PathLike, protocol: int) -> Path | None:
-    """The RootNet result file for a data folder: inside the folder if present, else the copy shipped with the app."""
-    root = Path(root)
-    for cand in (root / "bbox_root" / "bbox_root_human36m_output.json", root / "bbox_root_human36m_output.json"):
-        if cand.is_file():
-            return cand
-    assets = asset_path("rootnet_h36m")
-    shipped = assets / ("protocol1_S11_bbox_root_human36m_output.json" if protocol == 1
-                        else "protocol2_S9_S11_bbox_root_human36m_output.json")
-    return shipped if shipped.is_file() else None
-
-
-def load_rootnet_file(path: str | os.PathLike, image_ids: np.ndarray | None = None, *,
-                      report: ValidationReport | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """RootNet boxes [N,4] (already processed) and roots [N,3] in ``image_ids`` order.
-
-    Problems go to ``report`` when given (arrays are then empty on error), else raise DatasetError.
-    """
-    own = report is None
-    rep = report or ValidationReport(root=Path(path).parent, protocol=0)
-    path = Path(path)
-    rel = str(path)
-    entries = _load_json(rep, path)
-    by_id: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    if entries is not None and not isinstance(entries, list):
-        rep.add("error", rel, "", "must be a list of {image_id, bbox, root_cam}")
-        entries = None
-    for k, e in enumerate(entries or []):
-        if not isinstance(e, dict) or any(key not in e for key in ("image_id", "bbox", "root_cam")):
-            miss = [key for key in ("image_id", "bbox", "root_cam") if not isinstance(e, dict) or key not in e]
-            rep.add("error", rel, f"[{k}].{miss[0]}", f"key(s) missing: {', '.join(miss)}", kind="entry keys missing")
-            continue
-        bbox, why_b = _finite_array(e["bbox"], (4,))
-        root, why_r = _finite_array(e["root_cam"], (3,))
-        if why_b or why_r:
-            key, why = ("bbox", why_b) if why_b else ("root_cam", why_r)
-            rep.add("error", rel, f"[{k}].{key}", why, sample=str(e["image_id"]), kind=f"bad {key}")
-            continue
-        if bbox[2] <= 0 or bbox[3] <= 0:
-            rep.add("error", rel, f"[{k}].bbox", "width/height must be positive", sample=str(e["image_id"]),
-                    kind="empty bbox")
-            continue
-        by_id[int(e["image_id"])] = (bbox, root)
-    if image_ids is None:
-        image_ids = np.array(sorted(by_id), dtype=np.int64)
-    if entries is not None:
-        missing = [int(i) for i in image_ids if int(i) not in by_id]
-        if missing:
-            rep.add("error", rel, "image_id",
-                    f"{len(missing)} of {len(image_ids)} test images have no RootNet entry (e.g. ids {missing[:5]}); "
-                    "is it the file for this protocol and these annotations?")
-        extra = len(set(by_id) - {int(i) for i in image_ids})
-        if extra:
-            rep.add("warning", rel, "image_id", f"{extra} entries are not in the test set and are ignored")
-        rep.counts["RootNet entries"] = len(by_id)
-    if own:
-        rep.raise_if_errors()
-    if not rep.ok:
-        return np.zeros((0, 4)), np.zeros((0, 3))
-    boxes = np.stack([by_id[int(i)][0] for i in image_ids]) if len(image_ids) else np.zeros((0, 4))
-    roots = np.stack([by_id[int(i)][1] for i in image_ids]) if len(image_ids) else np.zeros((0, 3))
-    return boxes, roots
 

@@ -1,11 +1,11 @@
 """Inference fast paths: one place that prepares a network for inference by a named profile.
 
-Every switch is independent and checked up front: precision (fp32 | bf16 | fp16 autocast), channels_last memory
-format, ``torch.compile`` (off by default: on this project's 2-core CPUs it measured slower), CUDA graphs (GPU only,
-via ``torch.compile(mode="reduce-overhead")``) and the backend (torch | onnxruntime). The onnxruntime backend exports
-the torch net to ONNX once into a cache keyed by model name + weights + opset and reuses the file afterwards; pose
-graphs then run through ``models.onnx_backend.OnnxPoseNet`` (the wrapper the imported ONNX models use), RootNet's
-two-input graph through a plain session.
+A profile (``PROFILES``: name -> ``FastPathConfig``) sets independent switches: precision (fp32 | bf16 | fp16
+autocast), channels_last memory format, ``torch.compile`` (off by default: on this project's 2-core CPUs it measured
+slower), CUDA graphs (GPU only) and the backend (torch | onnxruntime). ``FastPathConfig.runner`` names the backend
+class that runs it (``engine.inference.backends``: one file per backend, found through a registry); ``prepare``
+builds it. The onnxruntime backend exports the torch net to ONNX once into a cache keyed by model name + weights +
+opset and reuses the file afterwards.
 
 ``parity_mm`` says how far a fast path's joints move from the fp32 reference, in millimetres at a *nominal* scale:
 the crop is taken to be a 1000 mm-wide box, so x and y cells convert at ``1000 / output_width`` mm per cell (cells are
@@ -18,20 +18,15 @@ precisions, not an MPJPE.
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import os
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from engine.inference.device import autocast, synchronize
-from models.fileio import atomic_path
+from engine.inference.backends import BACKEND_CLASSES, DEFAULT_OPSET, Backend
+from engine.inference.backends.onnx_cache import export_onnx, onnx_cache_dir, onnx_cache_path, weights_tag
 from models.soft_argmax import soft_argmax_3d
 from models.spec import ModelSpec
 
@@ -42,6 +37,7 @@ __all__ = [
     "NOMINAL_ROOT_DEPTH_MM",
     "PRECISIONS",
     "PROFILES",
+    "Backend",
     "FastPath",
     "FastPathConfig",
     "cells_to_nominal_mm",
@@ -57,11 +53,10 @@ __all__ = [
 ]
 
 PRECISIONS = ("fp32", "bf16", "fp16")
-BACKENDS = ("torch", "onnxruntime")
-DEFAULT_OPSET = 17
+BACKENDS = ("torch", "onnxruntime")  # the user-facing ``backend`` switch; compile / cuda_graphs are torch options
 NOMINAL_BOX_MM = 1000.0
-NOMINAL_ROOT_DEPTH_MM = 4000.0
-EXPORT_BATCH = 2  # a batch of 1 lets the tracer bake N=1 into reshapes; 2 keeps the batch axis symbolic
+NOMINAL_ROOT_DEPTH_MM = 4000.0  # a yardstick (parity_mm), not a default: it must not move with ROOT
+FastPath = Backend  # the name callers know a prepared network by
 
 
 # ------------------------------------------------------------------------------------------------------ profiles
@@ -82,32 +77,27 @@ class FastPathConfig:
             raise ValueError(f"unknown precision {self.precision!r}; use one of {', '.join(PRECISIONS)}")
         if self.backend not in BACKENDS:
             raise ValueError(f"unknown backend {self.backend!r}; use one of {', '.join(BACKENDS)}")
-        if self.backend == "onnxruntime":
-            torch_only = [n for n, on in (("precision " + self.precision, self.precision != "fp32"),
-                                          ("channels_last", self.channels_last), ("compile", self.compile),
-                                          ("cuda_graphs", self.cuda_graphs)) if on]
-            if torch_only:
-                raise ValueError(f"the onnxruntime backend runs the exported fp32 graph; {', '.join(torch_only)} "
-                                 f"only apply to the torch backend")
+        BACKEND_CLASSES[self.backend].check_switches(self)
+
+    @property
+    def runner(self) -> str:
+        """The registered backend class that runs this config (``engine.inference.backends.BACKEND_CLASSES``)."""
+        if self.cuda_graphs:
+            return "cuda_graphs"
+        return "compile" if self.compile else self.backend
 
     def validate(self, device: torch.device) -> None:
         """Raise ValueError for switches the device cannot honour (CUDA graphs need a GPU)."""
-        if self.cuda_graphs and torch.device(device).type != "cuda":
-            raise ValueError(f"cuda_graphs needs a CUDA device, got {device}")
+        BACKEND_CLASSES[self.runner].check_device(torch.device(device))
 
     @property
     def label(self) -> str:
         """Short human name, e.g. "fp32", "channels_last+bf16", "onnxruntime", "fp16+cuda_graphs"."""
-        if self.backend == "onnxruntime":
-            return "onnxruntime"
         parts = ["channels_last"] if self.channels_last else []
         if self.precision != "fp32":
             parts.append(self.precision)
-        if self.cuda_graphs:
-            parts.append("cuda_graphs")  # implies compile
-        elif self.compile:
-            parts.append("compile")
-        return "+".join(parts) or "fp32"
+        part = BACKEND_CLASSES[self.runner].label_part
+        return "+".join([*parts, *([part] if part else [])]) or "fp32"
 
 
 PROFILES: Mapping[str, FastPathConfig] = {
@@ -146,9 +136,9 @@ def parity_threshold_mm(cfg: FastPathConfig | str, spec: ModelSpec | None = None
     is ~0.4 % (16 mm at the nominal 4 m) — still far below its published 120 mm root error.
     """
     cfg = get_profile(cfg) if isinstance(cfg, str) else cfg
-    if cfg.backend == "onnxruntime" or cfg.precision == "fp32":
+    if cfg.precision == "fp32":  # onnxruntime is always fp32 (its backend fixes the switch)
         return 0.1
-    return 20.0 if spec is not None and spec.decoding == "rootnet" else 5.0
+    return 20.0 if spec is not None and spec.takes_k_value else 5.0
 
 
 # ------------------------------------------------------------------------------------------------------ parity
@@ -162,7 +152,7 @@ def cells_to_nominal_mm(spec: ModelSpec, out: torch.Tensor, ref_depth: torch.Ten
     """
     out = out.detach().float().cpu()
     mm_per_cell = NOMINAL_BOX_MM / spec.output_hw[1]
-    if spec.decoding == "rootnet":
+    if spec.is_root_model:
         if out.ndim != 2 or out.shape[1] != 3:
             raise ValueError(f"{spec.name}: RootNet output must be [N,3], got {tuple(out.shape)}")
         out = out.double()  # depths of random nets reach 1e7 mm: float32 would eat the drift being measured
@@ -182,7 +172,7 @@ def parity_mm(spec: ModelSpec, ref_heatmaps: torch.Tensor, fast_heatmaps: torch.
     if tuple(ref_heatmaps.shape) != tuple(fast_heatmaps.shape):
         raise ValueError(f"{spec.name}: outputs differ in shape: {tuple(ref_heatmaps.shape)} vs "
                          f"{tuple(fast_heatmaps.shape)}")
-    ref_depth = ref_heatmaps[:, 2] if spec.decoding == "rootnet" and ref_heatmaps.ndim == 2 else None
+    ref_depth = ref_heatmaps[:, 2] if spec.is_root_model and ref_heatmaps.ndim == 2 else None
     a = cells_to_nominal_mm(spec, ref_heatmaps, ref_depth)
     b = cells_to_nominal_mm(spec, fast_heatmaps, ref_depth)
     d = torch.linalg.vector_norm((a - b).double(), dim=-1)
@@ -191,159 +181,15 @@ def parity_mm(spec: ModelSpec, ref_heatmaps: torch.Tensor, fast_heatmaps: torch.
     return float(d.max()) if d.numel() else 0.0
 
 
-# ------------------------------------------------------------------------------------------------------ ONNX cache
-
-
-def onnx_cache_dir(override: str | Path | None = None) -> Path:
-    """argument > $POSEARENA_ONNX_CACHE > $POSEARENA_HOME/cache/onnx > $XDG_CACHE_HOME/posearena/onnx > ~/.cache/..."""
-    if override:
-        return Path(override).expanduser()
-    env = os.environ
-    if env.get("POSEARENA_ONNX_CACHE"):
-        return Path(env["POSEARENA_ONNX_CACHE"]).expanduser()
-    if env.get("POSEARENA_HOME"):
-        return Path(env["POSEARENA_HOME"]).expanduser() / "cache" / "onnx"
-    if env.get("XDG_CACHE_HOME"):
-        return Path(env["XDG_CACHE_HOME"]).expanduser() / "posearena" / "onnx"
-    return Path.home() / ".cache" / "posearena" / "onnx"
-
-
-def weights_tag(net: torch.nn.Module, sha256: str | None = None) -> str:
-    """Cache-key part for the weights: the checkpoint's sha256, else "untrained-" + a hash of the parameters.
-
-    Why hash random weights: two untrained inits (other seeds) must not share an exported file.
-    """
-    if sha256:
-        return sha256.lower()[:16]
-    h = hashlib.sha256()
-    for name, t in net.state_dict().items():
-        t = t.detach().to("cpu", torch.float32 if t.is_floating_point() else t.dtype).contiguous()
-        h.update(f"{name}{tuple(t.shape)}".encode())
-        h.update(t.numpy().tobytes())
-    return "untrained-" + h.hexdigest()[:12]
-
-
-def onnx_cache_path(spec: ModelSpec, tag: str, opset: int = DEFAULT_OPSET, cache_dir: str | Path | None = None) -> Path:
-    return onnx_cache_dir(cache_dir) / f"{spec.name}-{tag}-opset{opset}.onnx"
-
-
-def _io_names(spec: ModelSpec) -> tuple[list[str], str]:
-    return (["x", "k_value"], "root") if spec.decoding == "rootnet" else (["x"], "heatmaps")
-
-
-def _dummy_inputs(spec: ModelSpec, batch: int = EXPORT_BATCH) -> tuple[torch.Tensor, ...]:
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(batch, 3, *spec.input_hw, generator=g)
-    return (x, torch.full((batch, 1), 3000.0)) if spec.decoding == "rootnet" else (x,)
-
-
-def export_onnx(net: torch.nn.Module, spec: ModelSpec, path: str | Path, opset: int = DEFAULT_OPSET) -> Path:
-    """Export ``net`` (fp32, CPU copy) to ``path`` atomically, with a dynamic batch axis on every input and the output.
-
-    Uses the TorchScript exporter (``dynamo=False``): the dynamo exporter needs onnxscript, which is not installed.
-    RootNet takes two inputs (``x``, ``k_value``) and returns ``root`` [N,3]; pose nets return ``heatmaps``.
-    """
-    path = Path(path)
-    net = copy.deepcopy(net).float().cpu().to(memory_format=torch.contiguous_format).eval()
-    inputs, output = _io_names(spec)
-    axes = {n: {0: "batch"} for n in [*inputs, output]}
-    with atomic_path(path) as tmp, warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-        warnings.simplefilter("ignore")  # legacy-exporter deprecation and tracer notes: expected here
-        torch.onnx.export(net, _dummy_inputs(spec), str(tmp), dynamo=False, opset_version=opset,
-                          input_names=inputs, output_names=[output], dynamic_axes=axes, do_constant_folding=True)
-    return path
-
-
-def _root_session(path: Path, spec: ModelSpec, device: torch.device) -> Any:
-    """RootNet's two-input graph: its own small session (``OnnxPoseNet`` serves one-input pose graphs only)."""
-    import onnxruntime as ort
-
-    from models.onnx_backend import ort_providers
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = max(1, torch.get_num_threads())
-    opts.log_severity_level = 3
-    sess = ort.InferenceSession(str(path), opts, providers=ort_providers(prefer_cuda=device.type == "cuda"))
-    inputs, output = _io_names(spec)
-    got_in, got_out = [i.name for i in sess.get_inputs()], [o.name for o in sess.get_outputs()]
-    if got_in != inputs or got_out != [output] or list(sess.get_inputs()[0].shape[1:]) != [3, *spec.input_hw]:
-        raise ValueError(f"{path}: not a RootNet graph (inputs {got_in}, outputs {got_out}); expected {inputs} -> "
-                         f"{output}")
-    return sess
-
-
-def _open_onnx(path: Path, spec: ModelSpec, device: torch.device) -> Any:
-    """An onnxruntime runner for the exported graph, checked against the spec (wrong file -> ValueError)."""
-    if spec.decoding == "rootnet":
-        return _root_session(path, spec, device)
-    from models.onnx_backend import OnnxPoseNet, ort_providers
-
-    return OnnxPoseNet(path, joints=spec.num_joints, depth_bins=spec.depth_bins, output_hw=spec.output_hw,
-                       input_hw=spec.input_hw, providers=ort_providers(prefer_cuda=device.type == "cuda"))
-
-
 # ------------------------------------------------------------------------------------------------------ prepare
-
-
-class FastPath:
-    """A prepared network: ``fp(x[, k]) -> float32 output on the device`` (heatmaps, or [N,3] for RootNet).
-
-    Attributes say what actually runs: ``cfg``, ``device``, ``providers`` (onnxruntime), ``onnx_path`` and
-    ``exported`` (False when a cached ONNX file was reused).
-    """
-
-    def __init__(self, spec: ModelSpec, device: torch.device, cfg: FastPathConfig) -> None:
-        self.spec, self.device, self.cfg = spec, device, cfg
-        self.net: torch.nn.Module | None = None
-        self.onnx_path: Path | None = None
-        self.exported = False
-        self.providers: list[str] = []
-        self._fn: Any = None
-        self._ort: Any = None  # OnnxPoseNet, or RootNet's onnxruntime session
-
-    @property
-    def label(self) -> str:
-        return self.cfg.label
-
-    def _args(self, x: torch.Tensor, k: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
-        rootnet = self.spec.decoding == "rootnet"
-        if rootnet and k is None:
-            raise ValueError(f"{self.spec.name}: RootNet needs k_value [N,1] as the second input")
-        if not rootnet and k is not None:
-            raise ValueError(f"{self.spec.name}: a pose net takes one input; got a k_value")
-        if x.ndim != 4 or tuple(x.shape[1:]) != (3, *self.spec.input_hw):
-            raise ValueError(f"{self.spec.name}: input must be [N,3,{self.spec.input_hw[0]},{self.spec.input_hw[1]}], "
-                             f"got {tuple(x.shape)}")
-        return (x,) if k is None else (x, k.reshape(-1, 1))
-
-    def __call__(self, x: torch.Tensor, k: torch.Tensor | None = None) -> torch.Tensor:
-        args = self._args(x, k)
-        if self._ort is not None:
-            if not isinstance(self._ort, torch.nn.Module):  # RootNet session
-                feeds = {i.name: a.detach().float().cpu().contiguous().numpy()
-                         for i, a in zip(self._ort.get_inputs(), args)}
-                return torch.from_numpy(np.ascontiguousarray(self._ort.run(None, feeds)[0])).to(self.device)
-            return self._ort(args[0]).to(self.device)  # OnnxPoseNet
-        args = tuple(a.to(self.device, torch.float32, non_blocking=True) for a in args)
-        if self.cfg.channels_last:
-            args = (args[0].contiguous(memory_format=torch.channels_last), *args[1:])
-        with torch.inference_mode(), autocast(self.device, self.cfg.precision):
-            if self.cfg.cuda_graphs:
-                torch.compiler.cudagraph_mark_step_begin()
-            out = self._fn(*args)
-        out = out.float()
-        return out.clone() if self.cfg.cuda_graphs else out  # graph outputs are overwritten by the next replay
-
-    def synchronize(self) -> None:
-        synchronize(self.device)
 
 
 def prepare(net: Any, spec: ModelSpec, device: str | torch.device, cfg: FastPathConfig | str = "fp32", *,
             weights_sha256: str | None = None, cache_dir: str | Path | None = None,
-            opset: int = DEFAULT_OPSET) -> FastPath:
+            opset: int = DEFAULT_OPSET) -> Backend:
     """Prepare ``net`` (an nn.Module or a ``models.loader.LoadedModel``) to run ``spec`` on ``device`` per ``cfg``.
 
-    Torch backend: the net is moved / converted **in place** (like ``nn.Module.to``); pass a deepcopy to keep the
+    Torch backends: the net is moved / converted **in place** (like ``nn.Module.to``); pass a deepcopy to keep the
     original. onnxruntime backend: the net is exported once to the ONNX cache (``onnx_cache_path``) keyed by the
     model name, ``weights_sha256`` (taken from a LoadedModel; without one, a hash of the parameters) and the opset;
     an existing file is reused, a corrupt one is re-exported. Raises ValueError for a switch the device cannot run.
@@ -354,31 +200,5 @@ def prepare(net: Any, spec: ModelSpec, device: str | torch.device, cfg: FastPath
     cfg = get_profile(cfg) if isinstance(cfg, str) else cfg
     device = torch.device(device)
     cfg.validate(device)
-    fp = FastPath(spec, device, cfg)
-    if cfg.backend == "onnxruntime":
-        if spec.backend != "torch":
-            raise ValueError(f"{spec.name} is already an ONNX model run by onnxruntime; prepare it with the torch "
-                             f"backend (fp32), which calls its session")
-        path = onnx_cache_path(spec, weights_tag(net, weights_sha256), opset, cache_dir)
-        if not path.is_file():
-            export_onnx(net, spec, path, opset)
-            fp.exported = True
-        try:
-            runner = _open_onnx(path, spec, device)
-        except Exception:
-            if fp.exported:
-                raise
-            export_onnx(net, spec, path, opset)  # unreadable or foreign cache entry: replace it once
-            fp.exported = True
-            runner = _open_onnx(path, spec, device)
-        fp._ort, fp.onnx_path = runner, path
-        fp.providers = list(runner.providers if isinstance(runner, torch.nn.Module) else runner.get_providers())
-        return fp
-    net = net.to(device).eval()
-    if cfg.channels_last:
-        net = net.to(memory_format=torch.channels_last)
-    fp.net = net
-    fp._fn = net
-    if cfg.compile or cfg.cuda_graphs:
-        fp._fn = torch.compile(net, mode="reduce-overhead" if cfg.cuda_graphs else None)
-    return fp
+    backend = BACKEND_CLASSES[cfg.runner](spec, device, cfg)
+    return backend.prepare(net, weights_sha256=weights_sha256, cache_dir=cache_dir, opset=opset)

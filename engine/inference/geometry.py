@@ -1,4 +1,4 @@
-"""The 3DMPPE / Integral geometry conventions: box processing, crop affine, normalisation, heatmap -> camera.
+"""The 3DMPPE / Integral geometry conventions: box processing, crop affine, heatmap -> camera.
 
 Numerically pinned by ``shared/conformance/geometry.json`` (tests/test_geometry.py reproduces every case). The
 quirks are deliberate: they are what the released checkpoints were trained with (spec: models-and-protocol.md §1, §3,
@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import torch
+
+from models.normalisation import NORMALISATIONS, normalise  # re-exported: a model convention, kept importable here
 
 if TYPE_CHECKING:
     from models.spec import ModelSpec
@@ -44,16 +45,6 @@ __all__ = [
 ]
 
 BBOX_ENLARGE = 1.25  # process_bbox grows the aspect-corrected box by this factor around its centre
-
-# (mean, std) per RGB channel, applied to 0..255 pixel values.
-NORMALISATIONS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]] | None] = {
-    # 3DMPPE family: ToTensor() does not divide float32 arrays by 255, so 0..1 statistics meet 0..255 pixels.
-    "imagenet_0_255": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
-    # JimmySuen's Integral: the standard ImageNet normalisation expressed in 0..255 units.
-    "imagenet": ((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)),
-    # third-party ONNX MobileHumanPose: plain 0..255 RGB.
-    "raw_0_255": None,
-}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -123,24 +114,6 @@ def crop_patch(img_bgr: np.ndarray, bbox: Sequence[float], input_hw: tuple[int, 
     out_h, out_w = input_hw
     patch = cv2.warpAffine(img_bgr, trans, (int(out_w), int(out_h)), flags=cv2.INTER_LINEAR)
     return patch[:, :, ::-1].astype(np.float32), trans
-
-
-def normalise(patches_rgb: np.ndarray | Sequence[np.ndarray], kind: str) -> torch.Tensor:
-    """RGB 0..255 patches ([N,]HxWx3) -> float32 [N,3,H,W] network input for a ``ModelSpec.normalisation``."""
-    if kind not in NORMALISATIONS:
-        raise ValueError(f"unknown normalisation {kind!r}; known: {', '.join(NORMALISATIONS)}")
-    arr = np.asarray(patches_rgb, dtype=np.float32)
-    if arr.ndim == 3:
-        arr = arr[None]
-    if arr.ndim != 4 or arr.shape[3] != 3:
-        raise ValueError(f"normalise: expected [N,]HxWx3 RGB patches, got shape {tuple(arr.shape)}")
-    x = torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2).contiguous()
-    stats = NORMALISATIONS[kind]
-    if stats is None:
-        return x
-    mean = torch.tensor(stats[0], dtype=torch.float32).view(1, 3, 1, 1)
-    std = torch.tensor(stats[1], dtype=torch.float32).view(1, 3, 1, 1)
-    return (x - mean) / std
 
 
 # ----------------------------------------------------------------------------------------------------------------

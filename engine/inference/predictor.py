@@ -1,31 +1,37 @@
-"""Per-frame 3D pose inference for several models side by side, in camera millimetres.
+"""3D pose inference for several models side by side, in camera millimetres: one frame (live) or one batch (benchmark).
 
 Why one class: every model of a frame must see the same persons, the same root depth and the same camera, and crops
 are the expensive shared step, so they are made **once** per (input size, normalisation) and reused by every model
 of that group (RootNet shares the 3DMPPE crop). Each model then runs one batched forward over all persons (flip test
 included: original and mirrored crops go through in the same batch).
 
+Why two entry points and one path: ``predict_frame`` crops a camera frame, the Human3.6M runner gets its crops from a
+data loader; both then call ``predict_batch``, so RootNet's k value, the root decoding and cells -> image pixels ->
+camera mm are written once and the benchmark scores exactly what the live view shows.
+
 Every network call goes through ``engine.inference.fast_paths`` so one switch (``profile``) picks how the nets run:
-precision,
-channels_last, torch.compile, CUDA graphs or onnxruntime. Without a profile, ``precision`` and ``channels_last`` build
-the equivalent torch profile (the behaviour before profiles existed).
+precision, channels_last, torch.compile, CUDA graphs or onnxruntime. Without a profile, ``precision`` and
+``channels_last`` build the equivalent torch profile (the behaviour before profiles existed).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
+from engine.defaults import INFERENCE, ROOT
 from engine.inference import geometry as geo
 from engine.inference.camera import CameraIntrinsics
 from engine.inference.device import check_precision, pick_device, synchronize
 from engine.inference.fast_paths import FastPath, FastPathConfig, get_profile, prepare
+from engine.inference.fit_translation import fit_root_depths
+from engine.inference.net_io import torch_built
 from models.joints import get_joint_set
 from models.soft_argmax import soft_argmax_3d
 
@@ -33,10 +39,18 @@ if TYPE_CHECKING:
     from models.loader import LoadedModel
     from models.spec import ModelSpec
 
-__all__ = ["FramePrediction", "ModelOutput", "Predictor", "resolve_profile"]
+__all__ = [
+    "BatchPrediction", "CropBatch", "FramePrediction", "ModelOutput", "Predictor", "resolve_profile",
+    "rootnet_to_camera", "whole",
+]
 
-POSE_DECODINGS = ("3dmppe", "integral")
 GroupKey = tuple[tuple[int, int], str]  # (input_hw, normalisation)
+Chunked = Callable[[str, int, Callable[[int, int], np.ndarray]], np.ndarray]  # (net name, rows, infer(a, b))
+
+
+def whole(name: str, n: int, infer: Callable[[int, int], np.ndarray]) -> np.ndarray:
+    """The default ``chunked``: all rows in one call."""
+    return infer(0, n)
 
 
 @dataclass
@@ -49,6 +63,7 @@ class ModelOutput:
     joints_rel_mm: np.ndarray  # [P,J,3] camera axes, root-relative (root joint of its joint set = 0)
     joints_cam_mm: np.ndarray  # [P,J,3] absolute camera mm (root depth from RootNet or given)
     latency_ms: float
+    root_source: str = ""  # how this model was placed: "rootnet" | "given" | "default" | "fit" (its own metric 3D)
 
 
 @dataclass
@@ -60,6 +75,24 @@ class FramePrediction:
     root_source: str  # "rootnet" | "given" | "default"
     outputs: dict[str, ModelOutput] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)  # "crop", "rootnet", each model name, "post"
+
+
+@dataclass
+class CropBatch:
+    """N persons of a frame or N benchmark samples, cropped once per (input size, normalisation) group."""
+
+    crops: dict[GroupKey, torch.Tensor]  # normalised [N,3,H,W] network input, on the predictor's device
+    boxes: dict[GroupKey, np.ndarray]  # [N,4] the processed box each group's crops were cut from
+    f: np.ndarray  # focal (fx, fy): (2,) for one camera or [N,2]
+    c: np.ndarray  # principal point, same shape
+
+
+@dataclass
+class BatchPrediction:
+    root_cam_mm: np.ndarray  # [N,3] the roots the depths were decoded with
+    root_output: np.ndarray | None  # [N,3] RootNet's raw (x, y map cells, depth mm); None when roots were given
+    outputs: dict[str, ModelOutput]
+    timings_ms: dict[str, float]  # "rootnet", each model name, "post"
 
 
 def group_key(spec: ModelSpec) -> GroupKey:
@@ -89,6 +122,15 @@ def resolve_profile(profile: str | FastPathConfig | None, precision: str = "fp32
     return cfg
 
 
+def rootnet_to_camera(out: np.ndarray, boxes: np.ndarray, f: np.ndarray | Sequence[float],
+                      c: np.ndarray | Sequence[float], output_hw: Sequence[int]) -> np.ndarray:
+    """RootNet output [N,3] (x, y map cells, depth mm) -> root [N,3] camera mm, as RootNet's own evaluation does:
+    cells -> image by the processed box (bbox-linear), Z = depth, then ``pixel2cam`` with each sample's camera."""
+    o = np.asarray(out, dtype=np.float64).reshape(-1, 3)
+    xy = geo.cells_to_image(o[:, None, :2], boxes, tuple(output_hw))[:, 0]
+    return geo.pixel2cam(np.concatenate([xy, o[:, 2:3]], axis=1), f, c)
+
+
 def _box_problem(b: np.ndarray) -> str | None:
     if not np.all(np.isfinite(b)):
         return f"non-finite box {b.tolist()}"
@@ -98,11 +140,12 @@ def _box_problem(b: np.ndarray) -> str | None:
 
 
 class Predictor:
-    """Runs pose models (and optionally RootNet) on the persons of one frame; see docs/architecture.md."""
+    """Runs pose models (and optionally RootNet) on the persons of one frame (``predict_frame``) or on a batch of
+    ready crops (``predict_batch``, the benchmark); see docs/architecture.md."""
 
     def __init__(self, models: Sequence[LoadedModel], rootnet: LoadedModel | None = None, *,
-                 device: str = "auto", precision: str = "fp32", channels_last: bool = False,
-                 flip_test: bool = False, default_root_mm: float = 4000.0,
+                 device: str = INFERENCE.device, precision: str = INFERENCE.precision, channels_last: bool = False,
+                 flip_test: bool = INFERENCE.flip_test, default_root_mm: float = ROOT.default_root_mm,
                  profile: str | FastPathConfig | None = None) -> None:
         self.device = pick_device(device)
         self.profile: FastPathConfig = resolve_profile(profile, precision, channels_last)
@@ -117,16 +160,15 @@ class Predictor:
         self.models: dict[str, LoadedModel] = {}
         for lm in models:
             spec = lm.spec
-            if spec.decoding not in POSE_DECODINGS:
-                raise ValueError(f"{spec.name}: decoding {spec.decoding!r} is not a pose model "
-                                 f"(expected {' or '.join(POSE_DECODINGS)}; pass RootNet as rootnet=)")
+            if spec.is_root_model:
+                raise ValueError(f"{spec.name}: a root-depth model, not a pose model (pass RootNet as rootnet=)")
             if spec.name in self.models:
                 raise ValueError(f"{spec.name}: given twice; each model runs once per frame")
             self._prepare(lm)
             self.models[spec.name] = lm
         if rootnet is not None:
-            if rootnet.spec.decoding != "rootnet":
-                raise ValueError(f"{rootnet.spec.name}: decoding {rootnet.spec.decoding!r} is not a RootNet")
+            if not rootnet.spec.takes_k_value:
+                raise ValueError(f"{rootnet.spec.name}: takes no k_value, so it is not a RootNet")
             self._prepare(rootnet)
         self.rootnet = rootnet
         self.groups: dict[GroupKey, list[str]] = {}
@@ -137,10 +179,10 @@ class Predictor:
     def _prepare(self, lm: LoadedModel) -> None:
         """Hand the net to ``fast_paths.prepare`` under this predictor's profile.
 
-        A model that is itself an ONNX file (``spec.backend == "onnx"``) already runs through onnxruntime, which
-        neither autocast, channels_last nor torch.compile can speed up: it always takes the plain fp32 path.
+        A model that is itself an ONNX file (not ``torch_built``) already runs through onnxruntime, which neither
+        autocast, channels_last nor torch.compile can speed up: it always takes the plain fp32 path.
         """
-        cfg = self.profile if lm.spec.backend == "torch" else FastPathConfig()
+        cfg = self.profile if torch_built(lm.spec) else FastPathConfig()
         fp = prepare(lm, lm.spec, self.device, cfg)
         if fp.net is not None:
             lm.net = fp.net  # torch backend: the same module, now on the device (and in the profile's layout)
@@ -200,6 +242,95 @@ class Predictor:
             return out.float().cpu().numpy().astype(np.float64).reshape(n, 3)
 
     # ------------------------------------------------------------------------------------------------------------
+    # Batch: the one decoding path of the live engine (through predict_frame) and the benchmark
+
+    def crop_groups(self, with_root: bool = True) -> list[GroupKey]:
+        """The (input size, normalisation) groups a batch needs crops for; RootNet's only ``with_root``."""
+        keys = list(self.groups)
+        if with_root and self.rootnet is not None and group_key(self.rootnet.spec) not in keys:
+            keys.append(group_key(self.rootnet.spec))
+        return keys
+
+    def root_k_value(self, boxes: np.ndarray, f: np.ndarray | Sequence[float]) -> np.ndarray:
+        """RootNet's k per processed box: its arch's ``bbox_real_mm`` (else ``ROOT.bbox_real_mm``) and the focal."""
+        if self.rootnet is None:
+            raise RuntimeError("root_k_value: this predictor has no RootNet")
+        real = tuple(self.rootnet.spec.arch.get("bbox_real_mm", ROOT.bbox_real_mm))
+        return geo.rootnet_k_value(boxes, f, real)
+
+    def predict_root(self, batch: CropBatch, chunked: Chunked = whole) -> tuple[np.ndarray, np.ndarray]:
+        """RootNet on its group's crops -> (raw output [N,3] = x, y map cells, depth mm; root [N,3] camera mm)."""
+        if self.rootnet is None:
+            raise RuntimeError("predict_root: this predictor has no RootNet")
+        spec = self.rootnet.spec
+        key = group_key(spec)
+        x, boxes = batch.crops[key], batch.boxes[key]
+        k = self.root_k_value(boxes, batch.f)
+        out = chunked(spec.name, int(x.shape[0]), lambda a, b: self.infer_root(x[a:b], k[a:b]))
+        return out, rootnet_to_camera(out, boxes, batch.f, batch.c, spec.output_hw)
+
+    def predict_batch(self, batch: CropBatch, root_cam_mm: np.ndarray | None = None, *,
+                      chunked: Chunked = whole, fit_roots: bool = False,
+                      root_source: str = "given") -> BatchPrediction:
+        """Every pose model on a batch of crops, decoded to image pixels and camera mm.
+
+        ``root_cam_mm`` [N,3]: the roots to decode depth with (only Z is used); None runs RootNet (then required).
+        ``chunked(name, n, infer)`` runs ``infer(a, b)`` over rows 0..n (default: all at once; the benchmark backs
+        off to smaller chunks on out-of-memory). ``fit_roots``: the roots are only a default guess, so a model with
+        metric 3D (``spec.metric_3d``) places itself (engine.inference.fit_translation) where its fit succeeds.
+        Not locked: ``predict_frame`` is the thread-safe entry.
+        """
+        timings: dict[str, float] = {}
+        root_out = None
+        t = time.perf_counter()
+        if root_cam_mm is None:
+            root_out, root_cam = self.predict_root(batch, chunked)
+            timings["rootnet"] = (time.perf_counter() - t) * 1e3
+        else:
+            root_cam = np.asarray(root_cam_mm, dtype=np.float64).reshape(-1, 3)
+            timings["rootnet"] = 0.0
+        post = 0.0
+        outputs: dict[str, ModelOutput] = {}
+        for name, lm in self.models.items():
+            spec = lm.spec
+            key = group_key(spec)
+            x, boxes = batch.crops[key], batch.boxes[key]
+            t = time.perf_counter()
+            cells = chunked(name, int(x.shape[0]), lambda a, b, x=x, name=name: self.infer_cells(name, x[a:b]))
+            synchronize(self.device)
+            latency = (time.perf_counter() - t) * 1e3
+            timings[name] = latency
+            t = time.perf_counter()
+            root_z = root_cam[:, 2]
+            joints_2d, joints_cam = geo.decode_to_camera(cells, spec, boxes, batch.f, batch.c, root_z)
+            placed = "rootnet" if root_cam_mm is None else root_source
+            if fit_roots and spec.metric_3d:
+                fitted = self._fit_roots(lm, joints_2d, batch)
+                if fitted is not None:
+                    root_z = np.where(np.isfinite(fitted), fitted, root_z)
+                    joints_2d, joints_cam = geo.decode_to_camera(cells, spec, boxes, batch.f, batch.c, root_z)
+                    placed = "fit"
+            r = get_joint_set(spec.joint_set).root
+            outputs[name] = ModelOutput(name=name, joint_set=spec.joint_set, trained=bool(lm.trained),
+                                        coords_cells=cells, joints_2d=joints_2d,
+                                        joints_rel_mm=joints_cam - joints_cam[:, r:r + 1, :],
+                                        joints_cam_mm=joints_cam, latency_ms=latency, root_source=placed)
+            post += (time.perf_counter() - t) * 1e3
+        timings["post"] = post
+        return BatchPrediction(root_cam_mm=root_cam, root_output=root_out, outputs=outputs, timings_ms=timings)
+
+    @staticmethod
+    def _fit_roots(lm: LoadedModel, joints_2d: np.ndarray, batch: CropBatch) -> np.ndarray | None:
+        """Root depths [N] from the model's own metric 3D of its last call (NaN where the fit fails), or None."""
+        world = getattr(lm.net, "last_world_mm", None)
+        n = joints_2d.shape[0]
+        if world is None or n == 0 or world.shape[0] < n:
+            return None
+        weights = getattr(lm.net, "last_weights", None)
+        z, ok = fit_root_depths(world[:n], joints_2d, None if weights is None else weights[:n], batch.f, batch.c)
+        return z if ok.any() else None
+
+    # ------------------------------------------------------------------------------------------------------------
     # Frame
 
     def predict_frame(self, frame_bgr: np.ndarray, boxes_xywh: Any, intrinsics: CameraIntrinsics | None,
@@ -220,7 +351,6 @@ class Predictor:
             raise ValueError(f"predict_frame: expected an HxWx3 BGR frame, got shape {tuple(frame.shape)}")
         img_h, img_w = frame.shape[:2]
         cam = intrinsics if intrinsics is not None else CameraIntrinsics.from_fov(img_w, img_h)
-        f, c = cam.f, cam.c
         boxes_in = np.asarray(boxes_xywh if boxes_xywh is not None else [], dtype=np.float64)
         if boxes_in.size == 0:
             boxes_in = np.zeros((0, 4))
@@ -243,66 +373,35 @@ class Predictor:
                 square.append(pb)
         p = len(kept)
         boxes = np.array(square, dtype=np.float64).reshape(p, 4)
-        timings: dict[str, float] = {}
 
         # crops: once per (input size, normalisation)
         use_root = self.rootnet is not None and run_rootnet
-        keys = list(self.groups)
-        if use_root and group_key(self.rootnet.spec) not in keys:
-            keys.append(group_key(self.rootnet.spec))
         t = time.perf_counter()
-        crops: dict[GroupKey, tuple[torch.Tensor, np.ndarray]] = {}
-        for key in keys:
+        batch = CropBatch(crops={}, boxes={}, f=np.asarray(cam.f, dtype=np.float64),
+                          c=np.asarray(cam.c, dtype=np.float64))
+        for key in self.crop_groups(with_root=use_root):
             (in_h, in_w), norm = key
             aspect = in_w / in_h
             gboxes = boxes if aspect == 1.0 else np.array(
                 [geo.process_bbox(boxes_in[i], img_w, img_h, aspect) for i in kept], dtype=np.float64).reshape(p, 4)
             patches = [geo.crop_patch(frame, b, (in_h, in_w))[0] for b in gboxes]
             arr = np.stack(patches) if patches else np.zeros((0, in_h, in_w, 3), dtype=np.float32)
-            crops[key] = (self._input(geo.normalise(arr, norm)), gboxes)
+            batch.crops[key], batch.boxes[key] = self._input(geo.normalise(arr, norm)), gboxes
         synchronize(self.device)
-        timings["crop"] = (time.perf_counter() - t) * 1e3
+        timings = {"crop": (time.perf_counter() - t) * 1e3}
 
         # root: RootNet, else the given depth, else the default, at the box centre
-        t = time.perf_counter()
-        if use_root:
-            spec = self.rootnet.spec
-            x, gboxes = crops[group_key(spec)]
-            k = geo.rootnet_k_value(gboxes, f, tuple(spec.arch.get("bbox_real_mm", (2000.0, 2000.0))))
-            out = self.infer_root(x, k)
-            xy = geo.cells_to_image(out[:, None, :2], gboxes, spec.output_hw)[:, 0]
-            root_img = np.concatenate([xy, out[:, 2:3]], axis=1)
-            root_source = "rootnet"
-        else:
+        root_cam = None
+        if not use_root:
             centre = boxes[:, :2] + boxes[:, 2:] / 2.0
             z = depths[kept] if depths is not None else np.full(p, self.default_root_mm)
-            root_img = np.concatenate([centre, z[:, None]], axis=1)
-            root_source = "given" if depths is not None else "default"
-        root_cam = geo.pixel2cam(root_img.reshape(p, 3), f, c)
-        timings["rootnet"] = (time.perf_counter() - t) * 1e3 if use_root else 0.0
-
-        # pose models: one batched forward each, then decoding
-        post = 0.0
-        outputs: dict[str, ModelOutput] = {}
-        for name, lm in self.models.items():
-            spec = lm.spec
-            x, gboxes = crops[group_key(spec)]
-            t = time.perf_counter()
-            cells = self.infer_cells(name, x)
-            synchronize(self.device)
-            latency = (time.perf_counter() - t) * 1e3
-            timings[name] = latency
-            t = time.perf_counter()
-            joints_2d, joints_cam = geo.decode_to_camera(cells, spec, gboxes, f, c, root_cam[:, 2])
-            r = get_joint_set(spec.joint_set).root
-            outputs[name] = ModelOutput(name=name, joint_set=spec.joint_set, trained=bool(lm.trained),
-                                        coords_cells=cells, joints_2d=joints_2d,
-                                        joints_rel_mm=joints_cam - joints_cam[:, r:r + 1, :],
-                                        joints_cam_mm=joints_cam, latency_ms=latency)
-            post += (time.perf_counter() - t) * 1e3
-        timings["post"] = post
+            root_cam = geo.pixel2cam(np.concatenate([centre, z[:, None]], axis=1).reshape(p, 3), batch.f, batch.c)
+        source = "rootnet" if use_root else ("given" if depths is not None else "default")
+        out = self.predict_batch(batch, root_cam, fit_roots=source == "default", root_source=source)
+        timings.update(out.timings_ms)
         return FramePrediction(boxes=boxes, kept=np.array(kept, dtype=np.int64), skipped=skipped,
-                               root_cam_mm=root_cam, root_source=root_source, outputs=outputs, timings_ms=timings)
+                               root_cam_mm=out.root_cam_mm, root_source=source, outputs=out.outputs,
+                               timings_ms=timings)
 
     @staticmethod
     def _given_depths(v: float | Sequence[float] | np.ndarray | None, n: int) -> np.ndarray | None:

@@ -14,6 +14,7 @@ clearly labelled ``WholeFrameDetector`` (one box = the whole frame) instead of f
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import logging
 import os
 from abc import ABC, abstractmethod
@@ -24,7 +25,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from engine.registry import Registry
+from engine.defaults import DETECTOR
+from models.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,15 @@ class IouTracker:
 
 
 _DETECTORS: Registry[type[PersonDetector]] = Registry("detector", set_kind=True)
+_DETECTORS.declare("blazepose", "engine.live.detector_blazepose")  # loads its TFLite runtime on first use
+
+
+def accepted_options(cls: type, opts: dict[str, Any]) -> dict[str, Any]:
+    """The subset of the common detector options (imgsz, conf, every_n, ...) that ``cls.__init__`` accepts."""
+    params = inspect.signature(cls.__init__).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return dict(opts)
+    return {k: v for k, v in opts.items() if k in params}
 
 
 def register_detector(name: str):
@@ -140,7 +151,7 @@ def register_detector(name: str):
 
 
 def detector_kinds() -> list[str]:
-    return list(_DETECTORS)
+    return _DETECTORS.known()
 
 
 class PersonDetector(ABC):
@@ -159,7 +170,8 @@ class PersonDetector(ABC):
 
     @classmethod
     def from_spec(cls, spec: str, **opts: Any) -> PersonDetector:
-        return cls(**opts)
+        """Build from the text after ``kind:``; ``opts`` are the common options, each class takes those it knows."""
+        return cls(**accepted_options(cls, opts))
 
     @abstractmethod
     def _detect(self, image_bgr: np.ndarray) -> Detections: ...
@@ -232,8 +244,9 @@ def lap_available() -> bool:
 class YoloPersonDetector(PersonDetector):
     """ultralytics YOLO restricted to the person class, with tracking ids."""
 
-    def __init__(self, weights: str | Path, imgsz: int = 320, conf: float = 0.35, every_n: int = 1,
-                 tracker: str = "bytetrack", device: str | None = None, half: bool = False, max_det: int = 20) -> None:
+    def __init__(self, weights: str | Path, imgsz: int = DETECTOR.imgsz, conf: float = DETECTOR.conf,
+                 every_n: int = DETECTOR.every, tracker: str = DETECTOR.tracker, device: str | None = None,
+                 half: bool = False, max_det: int = 20) -> None:
         super().__init__(every_n)
         try:
             from ultralytics import YOLO
@@ -331,9 +344,9 @@ def find_detector_weights(name: str) -> Path | None:
     return None
 
 
-def make_detector(spec: str | os.PathLike[str] | None = "auto", *, imgsz: int = 320, conf: float = 0.35,
-                  every_n: int = 1, tracker: str = "bytetrack", device: str | None = None,
-                  half: bool = False) -> PersonDetector:
+def make_detector(spec: str | os.PathLike[str] | None = DETECTOR.kind, *, imgsz: int = DETECTOR.imgsz,
+                  conf: float = DETECTOR.conf, every_n: int = DETECTOR.every, tracker: str = DETECTOR.tracker,
+                  device: str | None = None, half: bool = False) -> PersonDetector:
     """The detector ``spec`` names: "auto"/None (default YOLO if obtainable), a .pt path, a YOLO model name,
     "none" (whole-frame box) or "kind:rest" for any registered kind. Never raises for missing weights: falls back
     to ``WholeFrameDetector`` with the reason in ``note``. A detector kind that does not exist does raise."""
@@ -341,9 +354,9 @@ def make_detector(spec: str | os.PathLike[str] | None = "auto", *, imgsz: int = 
     yolo_kw = dict(imgsz=imgsz, conf=conf, every_n=every_n, tracker=tracker, device=device, half=half)
     if text.lower() in ("none", "whole-frame", "off"):
         return WholeFrameDetector(note="detector disabled")
-    if ":" in text and text.split(":", 1)[0] in _DETECTORS and not Path(text).exists():
-        kind, rest = text.split(":", 1)
-        return _DETECTORS[kind].from_spec(rest, **(yolo_kw if kind == "yolo" else {}))
+    kind, _, rest = text.partition(":")
+    if kind in _DETECTORS.known() and not Path(text).exists():
+        return _DETECTORS[kind].from_spec(rest, **yolo_kw)
     candidates: list[str] = list(DEFAULT_YOLO) if text.lower() == "auto" else [text]
     reasons: list[str] = []
     for cand in candidates:
@@ -359,6 +372,14 @@ def make_detector(spec: str | os.PathLike[str] | None = "auto", *, imgsz: int = 
             return YoloPersonDetector(local or cand, **yolo_kw)
         except DetectorError as e:
             reasons.append(str(e))
+    if text.lower() == "auto":  # no YOLO weights: the bundled BlazePose detector finds close persons offline
+        try:
+            det = _DETECTORS["blazepose"].from_spec("", **yolo_kw)
+            det.note = "; ".join(reasons)
+            log.info("no YOLO weights (%s); using BlazePose's person detector", det.note)
+            return det
+        except (ImportError, DetectorError) as e:
+            reasons.append(f"blazepose: {e}")
     note = "; ".join(reasons)
     log.warning("no person detector (%s); using one whole-frame box", note)
     return WholeFrameDetector(note=note)

@@ -14,6 +14,10 @@ Design (published-and-practice.md D.2, house-style C.iii):
   swallowed. Subscriber exceptions are reported the same way but do not stop inference.
 
 Subscribers run on the inference thread: they must return quickly (the GUI adapter just emits a Qt signal).
+
+Parts: ``config`` (LiveConfig), ``results`` (ModelInfo, LiveResult, statistics records), ``root_planner`` (RootPlan:
+RootNet or a fixed depth and why, decided at ``prepare()`` and exposed as ``LiveEngine.root_plan``; the per-frame
+RootNet schedule and depth filter). This module keeps the lifecycle and re-exports the records.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,210 +34,21 @@ import numpy as np
 
 from engine.inference.camera import CameraIntrinsics
 from engine.live.capture import CaptureThread
+from engine.live.config import LiveConfig
 from engine.live.detector import Detections, PersonDetector, make_detector
-from engine.live.smoothing import (
-    DEFAULT_POSE,
-    DEFAULT_ROOT_DEPTH,
-    SCALE_MM,
-    OneEuroParams,
-    PoseSmoother,
-    SmoothedPose,
-    TrackFilters,
-)
+from engine.live.results import EngineStats, LiveResult, ModelInfo, RollingStats, StageStats, empty_output
+from engine.live.root_planner import RootDepths, RootPlan, plan_root
+from engine.live.smoothing import PoseSmoother, SmoothedPose
 from engine.live.sources import Frame, FrameSource, SourceEvent, SourceOptions, make_source
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LiveConfig", "LiveEngine", "LiveResult", "ModelInfo", "RollingStats", "StageStats", "EngineStats"]
-
-
-@dataclass
-class LiveConfig:
-    source: str = "demo"
-    models: tuple[str, ...] = ("convnextpose-xs",)  # the CPU profile: lightest model with published weights
-    allow_untrained: bool = False
-    weights_dir: str | None = None
-    # detector
-    detector: str | None = "auto"  # "auto" | .pt path | YOLO name | "none" (whole-frame box)
-    imgsz: int = 320
-    det_conf: float = 0.35
-    det_every: int = 1
-    tracker: str = "bytetrack"
-    # root depth
-    rootnet: str | None = "rootnet-r50"  # None: fixed default depth
-    rootnet_every: int = 1
-    root_filter: OneEuroParams | None = DEFAULT_ROOT_DEPTH  # None: RootNet depth used as is
-    default_root_mm: float = 4000.0
-    # inference
-    device: str = "auto"
-    precision: str = "fp32"
-    channels_last: bool = False
-    profile: str | None = None  # engine.inference.fast_paths.PROFILES name; None: precision + channels_last decide
-    flip_test: bool = False
-    smoothing: OneEuroParams | None = DEFAULT_POSE
-    intrinsics: CameraIntrinsics | str | None = None  # None: from_fov(frame size, hfov_deg); or a calibration file
-    hfov_deg: float = 60.0
-    # source behaviour
-    realtime: bool | None = None  # pace files at their fps (default for files); False = as fast as possible
-    drop_frames: bool | None = None  # None: newest-frame policy for live/realtime sources, lockstep otherwise
-    loop: bool | None = None
-    max_frames: int | None = None  # stop after this many processed frames
-    # output
-    record: str | None = None  # HDF5 path
-    max_persons: int = 8  # slots per frame in the recording
-    stats_window: int = 120
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What views and recordings need to know about a model, independent of torch."""
-
-    name: str
-    label: str
-    trained: bool
-    joint_set: str
-    joint_names: tuple[str, ...]
-    root_index: int
-    sha256: str | None = None
-    checkpoint: str | None = None
-
-    @property
-    def num_joints(self) -> int:
-        return len(self.joint_names)
-
-    @classmethod
-    def from_loaded(cls, lm: Any) -> ModelInfo:
-        from models.joints import JOINT_SETS
-
-        js = JOINT_SETS.get(lm.spec.joint_set)
-        names, root = (tuple(js.names), js.root) if js is not None else (("root",), 0)  # RootNet: one point
-        return cls(lm.spec.name, lm.label, bool(lm.trained), lm.spec.joint_set, names, root, lm.sha256,
-                   str(lm.checkpoint) if lm.checkpoint else None)
-
-
-@dataclass
-class LiveResult:
-    frame_id: int
-    capture_ts: float  # time.monotonic() at capture
-    media_ts: float | None  # position in a file (s) when the source has one, else None
-    result_ts: float  # time.monotonic() when published
-    image: np.ndarray  # the frame (BGR) for display; do not modify
-    boxes: np.ndarray  # [P,4] detector/carried boxes (xywh) of the persons with poses
-    crop_boxes: np.ndarray  # [P,4] the processed (square, x1.25) boxes the models saw
-    track_ids: np.ndarray  # [P] int64 (-1 = untracked)
-    scores: np.ndarray  # [P]
-    root_cam_mm: np.ndarray  # [P,3] root position used for the absolute poses (filtered depth)
-    root_source: str  # "rootnet" | "held" | "given" | "default" | "none"
-    outputs: dict[str, Any]  # model name -> engine.inference.predictor.ModelOutput (raw)
-    smoothed: dict[str, SmoothedPose]  # model name -> smoothed joints (same person order)
-    latencies_ms: dict[str, float]  # stage -> ms for this frame, including "end_to_end"
-    labels: dict[str, str]  # model name -> display label ("... (untrained weights)")
-    untrained: tuple[str, ...]  # names of models running random weights
-    detector_label: str
-    detection_origin: str  # "detector" | "carried" | "whole-frame"
-    intrinsics: CameraIntrinsics
-    fps: float
-    dropped_frames: int  # cumulative, at the capture mailbox
-    skipped: list[tuple[int, str]] = field(default_factory=list)  # boxes the predictor refused
-    notes: tuple[str, ...] = ()  # fallbacks in force (whole-frame box, no RootNet, ...)
-
-    @property
-    def end_to_end_ms(self) -> float:
-        return (self.result_ts - self.capture_ts) * 1000.0
-
-    @property
-    def num_persons(self) -> int:
-        return len(self.boxes)
-
-
-@dataclass(frozen=True)
-class StageStats:
-    count: int
-    mean: float
-    p50: float
-    p95: float
-    max: float
-    last: float
-
-
-class RollingStats:
-    """Per-stage latency over the last ``window`` samples (thread-safe)."""
-
-    def __init__(self, window: int = 120) -> None:
-        self.window = window
-        self._data: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def add(self, stage: str, ms: float) -> None:
-        with self._lock:
-            self._data.setdefault(stage, deque(maxlen=self.window)).append(float(ms))
-
-    def snapshot(self) -> dict[str, StageStats]:
-        with self._lock:
-            items = {k: np.array(v) for k, v in self._data.items() if v}
-        return {k: StageStats(len(a), float(a.mean()), float(np.percentile(a, 50)), float(np.percentile(a, 95)),
-                              float(a.max()), float(a[-1])) for k, a in items.items()}
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-
-@dataclass
-class EngineStats:
-    frames_processed: int
-    frames_captured: int
-    frames_dropped: int  # overwritten in the mailbox before inference took them
-    frames_corrupt: int  # skipped by the source
-    reconnects: int
-    fps: float
-    stages: dict[str, StageStats]  # includes "end_to_end"
-    running: bool
-    finished: bool
-    error: str | None
-    detector_label: str
-    labels: dict[str, str]
-
-    def summary(self) -> str:
-        """Multi-line human-readable report (CLI and logs)."""
-        lines = [f"{self.frames_processed} frames processed, {self.fps:.2f} FPS; captured {self.frames_captured}, "
-                 f"dropped {self.frames_dropped}, corrupt {self.frames_corrupt}, reconnects {self.reconnects}",
-                 f"detector: {self.detector_label}",
-                 "models: " + ", ".join(self.labels.values()),
-                 f"{'stage':<24}{'mean ms':>10}{'p50':>9}{'p95':>9}{'max':>9}{'n':>6}"]
-        for k, s in self.stages.items():
-            lines.append(f"{k:<24}{s.mean:>10.1f}{s.p50:>9.1f}{s.p95:>9.1f}{s.max:>9.1f}{s.count:>6}")
-        if self.error:
-            lines.append(f"error: {self.error}")
-        return "\n".join(lines)
+__all__ = ["EngineStats", "LiveConfig", "LiveEngine", "LiveResult", "ModelInfo", "RollingStats", "RootPlan",
+           "StageStats", "run_engine"]
 
 
 Subscriber = Callable[[LiveResult], None]
-_PASS_THROUGH = OneEuroParams(min_cutoff=1e9, beta=0.0, d_cutoff=1.0)
 ErrorCallback = Callable[[BaseException], None]
-
-
-def _empty_output(info: ModelInfo) -> Any:
-    from engine.inference.predictor import ModelOutput
-
-    j = info.num_joints
-    z = np.zeros
-    return ModelOutput(name=info.name, joint_set=info.joint_set, trained=info.trained,
-                       coords_cells=z((0, j, 3)), joints_2d=z((0, j, 2)), joints_rel_mm=z((0, j, 3)),
-                       joints_cam_mm=z((0, j, 3)), latency_ms=0.0)
-
-
-def _rebackproject(out: Any, z_old: np.ndarray, z_new: np.ndarray, intr: CameraIntrinsics, root_index: int) -> Any:
-    """The same 2D pose at another root depth: each joint keeps its pixel and its depth offset from the root."""
-    from dataclasses import replace
-
-    from engine.inference.geometry import pixel2cam
-
-    cam = np.asarray(out.joints_cam_mm, np.float64)
-    z = cam[..., 2] - z_old[:, None] + z_new[:, None]
-    uvz = np.concatenate([np.asarray(out.joints_2d, np.float64), z[..., None]], axis=-1)
-    new_cam = pixel2cam(uvz, intr.f, intr.c)
-    return replace(out, joints_cam_mm=new_cam, joints_rel_mm=new_cam - new_cam[:, root_index:root_index + 1, :])
 
 
 class LiveEngine:
@@ -260,6 +74,7 @@ class LiveEngine:
         self._finished_cbs: list[Callable[[], None]] = []
         self.models: list[ModelInfo] = []
         self.rootnet_info: ModelInfo | None = None
+        self.root_plan: RootPlan | None = None  # set by prepare(): RootNet or a fixed depth, and why
         self.notes: list[str] = []
         self.predictor: Any = None
         self.capture: CaptureThread | None = None
@@ -274,8 +89,7 @@ class LiveEngine:
         self._intr_cache: dict[tuple[int, int], CameraIntrinsics] = {}
         self._calib: CameraIntrinsics | None = None
         self._smoothers: dict[str, PoseSmoother] = {}
-        self._depths: TrackFilters | None = None
-        self._frames_since_root = 0
+        self._depths: RootDepths | None = None
         self._lock = threading.Lock()
 
     # -- callbacks -------------------------------------------------------------------------------------------------
@@ -309,11 +123,15 @@ class LiveEngine:
         cfg = self.config
         load = self._model_loader or self._default_loader()
         loaded = [load(name, allow_untrained=cfg.allow_untrained) for name in cfg.models]
-        rootnet = self._load_rootnet(load)
+        self.root_plan, rootnet = plan_root(cfg.rootnet, load, allow_untrained=cfg.allow_untrained,
+                                            default_root_mm=cfg.default_root_mm)
         self.models = [ModelInfo.from_loaded(lm) for lm in loaded]
         self.rootnet_info = ModelInfo.from_loaded(rootnet) if rootnet is not None else None
-        if self.rootnet_info is not None and not self.rootnet_info.trained:
-            self.notes.append(f"{self.rootnet_info.label}: absolute depth is meaningless")
+        if self.root_plan.note:
+            self.notes.append(self.root_plan.note)
+        placed = [lm.spec.name for lm in loaded if lm.spec.metric_3d]
+        if self.root_plan.fixed and placed:
+            self.notes.append(f"{', '.join(placed)}: placed by fitting its own metric 3D to its 2D joints")
         factory = self._predictor_factory or self._default_predictor_factory()
         profile = {"profile": cfg.profile} if cfg.profile is not None else {}  # injected factories may predate it
         self.predictor = factory(loaded, rootnet, device=cfg.device, precision=cfg.precision,
@@ -327,8 +145,8 @@ class LiveEngine:
             self.notes.append(f"{self._detector.label} ({self._detector.note})")
         if cfg.smoothing is not None:
             self._smoothers = {m.name: PoseSmoother(m.root_index, cfg.smoothing) for m in self.models}
-        # root depth per track: filtered, and held between RootNet frames (no filter = pass-through)
-        self._depths = TrackFilters(cfg.root_filter or _PASS_THROUGH, SCALE_MM)
+        # root depth per track: filtered, and held between RootNet frames
+        self._depths = RootDepths(self.root_plan, cfg.rootnet_every, cfg.root_filter)
         if isinstance(cfg.intrinsics, str | Path):
             from engine.inference.camera import load_intrinsics
 
@@ -361,23 +179,6 @@ class LiveEngine:
         from engine.inference.predictor import Predictor
 
         return Predictor
-
-    def _load_rootnet(self, load: Callable[..., Any]) -> Any:
-        cfg = self.config
-        if not cfg.rootnet:
-            self.notes.append(f"no RootNet: root depth fixed at {cfg.default_root_mm:g} mm")
-            return None
-        try:
-            return load(cfg.rootnet, allow_untrained=cfg.allow_untrained)
-        except Exception as e:
-            from models.loader import WeightsMissingError
-
-            if not isinstance(e, WeightsMissingError):
-                raise
-            note = f"{cfg.rootnet} has no weights: root depth fixed at {cfg.default_root_mm:g} mm"
-            log.warning("%s", note)
-            self.notes.append(note)
-            return None
 
     def recording_attrs(self) -> dict[str, Any]:
         """Root attributes for a ``LiveRecorder`` of this run (after ``prepare()``): source, models, hashes, ..."""
@@ -447,6 +248,11 @@ class LiveEngine:
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def root_mode(self) -> str | None:
+        """"rootnet" or "fixed" once prepared (see ``root_plan`` for the reason), None before."""
+        return self.root_plan.mode if self.root_plan is not None else None
 
     @property
     def detector(self) -> PersonDetector | None:
@@ -570,17 +376,18 @@ class LiveEngine:
             lat["detect"] = (time.perf_counter() - t) * 1e3
         ids_all = np.asarray(dets.track_ids, np.int64)
 
+        depths = self._depths
+        assert depths is not None  # made by prepare()
         root_source = "none"
         if len(dets) == 0:
-            outputs = {m.name: _empty_output(m) for m in self.models}
+            outputs = {m.name: empty_output(m) for m in self.models}
             kept = np.zeros(0, np.int64)
             crop_boxes = np.zeros((0, 4))
             root = np.zeros((0, 3))
             skipped: list[tuple[int, str]] = []
-            if self._depths is not None:
-                self._depths.keep_only([])
+            depths.keep_only([])
         else:
-            run_root, given = self._root_plan(ids_all)
+            run_root, given = depths.schedule(ids_all)
             pred = self.predictor.predict_frame(image, dets.boxes_xywh, intr, root_depth_mm=given,
                                                 run_rootnet=run_root)
             for k, v in pred.timings_ms.items():
@@ -592,9 +399,10 @@ class LiveEngine:
             root_source = "held" if pred.root_source == "given" and self.rootnet_info is not None else \
                 pred.root_source
             if pred.root_source == "rootnet":
-                outputs, root = self._filter_depth(ids_all[kept], outputs, root, intr, frame.timestamp)
-            elif self._depths is not None:
-                self._depths.keep_only(ids_all[kept])
+                index = {m.name: m.root_index for m in self.models}
+                outputs, root = depths.filter(ids_all[kept], outputs, root, intr, frame.timestamp, index)
+            else:
+                depths.keep_only(ids_all[kept])
         ids = ids_all[kept]
 
         t = time.perf_counter()
@@ -622,32 +430,6 @@ class LiveEngine:
             untrained=tuple(m.name for m in self.models if not m.trained), detector_label=self._detector.label,
             detection_origin=dets.origin, intrinsics=intr, fps=self.fps(),
             dropped_frames=self.capture.dropped if self.capture else 0, skipped=skipped, notes=tuple(self.notes))
-
-    def _root_plan(self, ids: np.ndarray) -> tuple[bool, np.ndarray | None]:
-        """(run RootNet now?, depths per input box when not). RootNet runs every ``rootnet_every`` frames, and
-        whenever a person has no depth yet (new or untracked)."""
-        if self.rootnet_info is None:
-            return False, None
-        due = self._frames_since_root + 1 >= max(1, self.config.rootnet_every)
-        held = [self._depths.last(int(i)) if self._depths is not None and i >= 0 else None for i in ids]
-        if due or any(v is None for v in held):
-            self._frames_since_root = 0
-            return True, None
-        self._frames_since_root += 1
-        return False, np.array([float(np.asarray(v).reshape(-1)[0]) for v in held])
-
-    def _filter_depth(self, ids: np.ndarray, outputs: dict[str, Any], root: np.ndarray, intr: CameraIntrinsics,
-                      ts: float) -> tuple[dict[str, Any], np.ndarray]:
-        if self._depths is None or len(ids) == 0:
-            return outputs, root
-        z_raw = root[:, 2].copy()
-        z_f = self._depths.update(ids, z_raw[:, None], ts)[:, 0]
-        if np.allclose(z_f, z_raw):
-            return outputs, root
-        safe = np.where(np.abs(z_raw) > 1e-6, z_raw, 1.0)
-        root = root * (z_f / safe)[:, None]
-        index = {m.name: m.root_index for m in self.models}
-        return {k: _rebackproject(v, z_raw, z_f, intr, index[k]) for k, v in outputs.items()}, root
 
     def _publish(self, result: LiveResult) -> None:
         for k, v in result.latencies_ms.items():

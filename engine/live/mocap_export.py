@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from engine.live.recording import Recording, RecordingError, load_recording
-from engine.registry import Registry
+from engine.live.recording_format import RecordingError
+from engine.live.recording_reader import Recording, load_recording
 from models.fileio import atomic_write_text
+from models.registry import Registry
 
 FIELDS = ("joints_cam_mm", "joints_rel_mm", "joints_2d")
 Exporter = Callable[..., Path]

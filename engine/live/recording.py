@@ -2,14 +2,8 @@
 and latencies, plus what is needed to trust the numbers later (models, checkpoint sha256s, trained flags, intrinsics,
 source, software versions, start time).
 
-Layout (N frames, M = ``max_persons`` slots; persons beyond M are dropped and counted in ``persons_truncated``):
-    /frames/{frame_id [N] i8, capture_ts [N] f8, media_ts [N] f8 (NaN for live sources), result_ts [N] f8,
-             num_persons [N] i2, boxes [N,M,4] f4 (xywh, NaN padded), track_ids [N,M] i8 (-1 padded),
-             root_cam_mm [N,M,3] f4, intrinsics [N,4] f4 (fx, fy, cx, cy)}
-    /latency_ms/<stage> [N] f4 (NaN where the stage did not run; "end_to_end" = capture -> result)
-    /models/<name>/{raw,smoothed}/{joints_2d [N,M,J,2], joints_rel_mm [N,M,J,3], joints_cam_mm [N,M,J,3]} f4
-Timestamps are ``time.monotonic()`` seconds; ``start_time`` (ISO 8601) and ``start_monotonic`` relate them to wall
-time.
+The file layout is in ``engine.live.recording_format``; ``load_recording`` (``engine.live.recording_reader``,
+also importable from here) reads it back.
 
 Crash safety: frames are buffered for at most ``flush_interval_s`` (1 s) and then written and ``flush()``ed, so a
 killed process loses at most the last second; the file is written in place (not temp + rename, which would lose
@@ -30,7 +24,6 @@ import contextlib
 import errno
 import json
 import os
-import platform
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -42,10 +35,13 @@ from typing import Any
 import h5py
 import numpy as np
 
-FORMAT = "posearena-live-recording"
-VERSION = 1
-JOINT_FIELDS = (("joints_2d", 2), ("joints_rel_mm", 3), ("joints_cam_mm", 3))
-KINDS = ("raw", "smoothed")
+from engine.defaults import LIVE
+from engine.live.recording_format import FORMAT, JOINT_FIELDS, KINDS, VERSION, RecordingError
+from engine.live.recording_reader import RecordedModel, Recording, load_recording
+from engine.versions import software_versions
+
+__all__ = ["LiveRecorder", "RecordedModel", "Recording", "RecordingError", "load_recording"]
+
 CHUNK = 64
 # Growth beyond the raw chunks when new chunks are allocated: a chunk-index B-tree node per dataset (~3.3 kB, on its
 # first chunk and at every node split), object headers of new datasets, heap growth. Measured, then rounded up.
@@ -53,22 +49,6 @@ _INDEX_BYTES = 4096
 _NEW_DATASET_BYTES = 8192
 _SLACK_BYTES = 16384
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)})
-
-
-class RecordingError(Exception):
-    """A recording that cannot be written or read; the message names the file."""
-
-
-def software_versions() -> dict[str, str]:
-    from importlib import metadata
-
-    out = {"python": platform.python_version(), "platform": platform.platform()}
-    for pkg in ("posearena", "numpy", "h5py", "torch", "opencv-python", "ultralytics"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
 
 
 @dataclass
@@ -104,7 +84,7 @@ def _pad(a: Any, m: int, tail: tuple[int, ...], fill: float, dtype: Any) -> np.n
 class LiveRecorder:
     """Appends ``LiveResult``s (duck-typed: see ``write``) to an HDF5 file."""
 
-    def __init__(self, path: str | Path, models: Sequence[Any], *, max_persons: int = 8,
+    def __init__(self, path: str | Path, models: Sequence[Any], *, max_persons: int = LIVE.max_persons,
                  attrs: Mapping[str, Any] | None = None, flush_interval_s: float = 1.0,
                  overwrite: bool = False) -> None:
         """``overwrite``: replace an existing file at ``path`` (else an existing file is a ``RecordingError``)."""
@@ -397,86 +377,3 @@ def _allocate(fd: int, offset: int, nbytes: int) -> None:
     left = nbytes
     while left > 0:
         left -= os.write(fd, zeros[:left])
-
-
-# -- reading ---------------------------------------------------------------------------------------------------------
-@dataclass
-class RecordedModel:
-    name: str
-    joint_set: str
-    joint_names: list[str]
-    root_index: int
-    trained: bool
-    label: str
-    sha256: str
-    raw: dict[str, np.ndarray]  # joints_2d / joints_rel_mm / joints_cam_mm: [N,M,J,d]
-    smoothed: dict[str, np.ndarray]
-
-
-@dataclass
-class Recording:
-    path: Path
-    attrs: dict[str, Any]
-    frame_id: np.ndarray
-    capture_ts: np.ndarray
-    media_ts: np.ndarray
-    result_ts: np.ndarray
-    num_persons: np.ndarray
-    boxes: np.ndarray
-    track_ids: np.ndarray
-    root_cam_mm: np.ndarray
-    intrinsics: np.ndarray
-    latency_ms: dict[str, np.ndarray]
-    models: dict[str, RecordedModel]
-
-    def __len__(self) -> int:
-        return len(self.frame_id)
-
-    def times(self) -> np.ndarray:
-        """Seconds from the first frame: the media clock for files (so processing speed does not distort it),
-        else the capture clock."""
-        t = self.media_ts if len(self.media_ts) and np.all(np.isfinite(self.media_ts)) else self.capture_ts
-        return t - t[0] if len(t) else t
-
-
-def _attr(v: Any) -> Any:
-    if isinstance(v, bytes):
-        v = v.decode()
-    if isinstance(v, str) and v[:1] in "[{":
-        try:
-            return json.loads(v)
-        except ValueError:
-            return v
-    return v.item() if isinstance(v, np.generic) else v
-
-
-def load_recording(path: str | Path) -> Recording:
-    """Read a recording (also one cut short by a crash: everything up to the last flush)."""
-    p = Path(path)
-    if not p.is_file():
-        raise RecordingError(f"{p}: no such recording")
-    try:
-        with h5py.File(p, "r") as f:
-            if f.attrs.get("format") != FORMAT:
-                raise RecordingError(f"{p}: not a PoseArena live recording (format attribute "
-                                     f"{f.attrs.get('format')!r})")
-            n = f["frames/frame_id"].shape[0]
-
-            def arr(name: str) -> np.ndarray:
-                return f[name][:n]
-
-            models = {}
-            for name in _attr(f.attrs["models"]):
-                g = f[f"models/{name}"]
-                models[name] = RecordedModel(
-                    name, _attr(g.attrs["joint_set"]), _attr(g.attrs["joint_names"]), int(g.attrs["root_index"]),
-                    bool(g.attrs["trained"]), _attr(g.attrs["label"]), _attr(g.attrs["sha256"]),
-                    {fld: g[f"raw/{fld}"][:n] for fld, _ in JOINT_FIELDS},
-                    {fld: g[f"smoothed/{fld}"][:n] for fld, _ in JOINT_FIELDS})
-            return Recording(p, {k: _attr(v) for k, v in f.attrs.items()}, arr("frames/frame_id"),
-                             arr("frames/capture_ts"), arr("frames/media_ts"), arr("frames/result_ts"),
-                             arr("frames/num_persons"),
-                             arr("frames/boxes"), arr("frames/track_ids"), arr("frames/root_cam_mm"),
-                             arr("frames/intrinsics"), {k: v[:n] for k, v in f["latency_ms"].items()}, models)
-    except (OSError, KeyError) as e:
-        raise RecordingError(f"{p}: unreadable recording ({e})") from e

@@ -1,0 +1,95 @@
+"""report.md: the run's numbers beside the published figures, per action, the root errors and the provenance
+(checkpoints, devices, software versions), as Markdown."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from engine.h36m.metrics import ACTIONS, METRICS, metric_label, test_set_label
+from engine.h36m.model_run import SAMPLING_NOTE, UNTRAINED, ModelRun, fmt_mm, headline_metric
+from engine.versions import software_versions
+
+__all__ = ["report_markdown"]
+
+
+def _root_description(run: ModelRun) -> str:
+    if run.root == "gt":
+        return "GT root depth and GT boxes"
+    if run.root_model:
+        return f"GT boxes with roots from {run.root_model.get('label', '?')} run live"
+    return "RootNet boxes and roots (result file)"
+
+
+def report_markdown(runs: Sequence[ModelRun], title: str = "Human3.6M benchmark") -> str:
+    if not runs:
+        return f"# {title}\n\nNo models were scored.\n"
+    protocol = runs[0].scores.protocol
+    head = headline_metric(protocol)
+    lines = [f"# {title}", ""]
+    lines.append(f"Test set: {test_set_label(protocol)}, sampled {SAMPLING_NOTE}. Roots: "
+                 + ", ".join(sorted({_root_description(r) for r in runs})) + ".")
+    if any(not r.trained for r in runs):
+        lines += ["", f"**Warning: rows marked ({UNTRAINED}) use random initialisation; their errors are "
+                  "meaningless and only the timings or the pipeline are being tested.**"]
+    for label in sorted({r.root_model.get("label", "?") for r in runs
+                         if r.root_model and not r.root_model.get("trained", True)}):
+        lines += ["", f"**Warning: the roots come from {label}: random initialisation, so the MRPE and the "
+                  "absolute depths are meaningless.**"]
+    lines += ["", "## Totals (mm, mean over samples x joints)", ""]
+    lines.append(f"| model | samples | flip | {' | '.join(METRICS[m][0] for m in METRICS)} | "
+                 f"published | difference |")
+    lines.append("|---|---:|---|" + "---:|" * (len(METRICS) + 2))
+    for r in runs:
+        s = r.scores
+        pub = r.published
+        diff = s.total(pub["metric"]) - pub["value"] if pub else None
+        pub_txt = f"{pub['value']:.2f} ({METRICS[pub['metric']][0]})" if pub else "-"
+        name = r.label + (f", mapped {len(s.joint_names)} joints" if s.mapped else "")
+        lines.append(f"| {name} | {s.num_samples} | {'yes' if r.flip else 'no' if r.flip is not None else '?'} | "
+                     + " | ".join(fmt_mm(s.total(m)) for m in METRICS) + f" | {pub_txt} | "
+                     + (f"{diff:+.2f}" if diff is not None else "-") + " |")
+    lines += ["", "Columns: " + "; ".join(f"{metric_label(m, protocol)} = {METRICS[m][1]}" for m in METRICS) + "."]
+    mapped = [r for r in runs if r.scores.mapped]
+    for r in mapped:
+        lines.append(f"{r.label}: joint set {r.joint_set}, scored on the {len(r.scores.joint_names)} joints that map "
+                     f"by name ({', '.join(r.scores.joint_names)}); not comparable with 17-joint figures.")
+    if protocol == 2:
+        lines.append("PA-MPJPE here is on the Protocol 2 test set (S9+S11) with Protocol 2 weights: not the papers' "
+                     "Protocol 1 figure (S11, weights trained with S9).")
+    lines += ["", f"## Per action: {METRICS[head][0]} (mm)", ""]
+    lines.append("| action | " + " | ".join(r.label for r in runs) + " |")
+    lines.append("|---|" + "---:|" * len(runs))
+    per = [r.scores.per_action(head) for r in runs]
+    for i, a in enumerate(ACTIONS):
+        cells = []
+        for r, p in zip(runs, per):
+            c = fmt_mm(p[a])
+            if r.published_per_action and head == "mpjpe":
+                pv = r.published_per_action[i]
+                c += f" (pub. {pv:.1f}, {p[a] - pv:+.1f})" if math.isfinite(p[a]) else f" (pub. {pv:.1f})"
+            cells.append(c)
+        lines.append(f"| {a} | " + " | ".join(cells) + " |")
+    roots = [r for r in runs if r.scores.mrpe]
+    if roots:
+        r = roots[0]
+        m = r.scores.mrpe
+        if r.root_model:
+            rm = r.root_model
+            head, src = (f"## Root ({rm.get('label', '?')}, run live on the GT boxes)",
+                         f"checkpoint {rm.get('checkpoint') or '-'} (sha256 {rm.get('checkpoint_sha256') or '-'})")
+        else:
+            head, src = "## Root (RootNet result file)", f"file: {r.root_file or '?'}"
+        lines += ["", head, "",
+                  f"MRPE {m['mrpe']:.2f} mm (x {m['x']:.2f}, y {m['y']:.2f}, z {m['z']:.2f}) over "
+                  f"{r.scores.num_samples} samples; {src}. Published RootNet on Protocol 2 (GT boxes): "
+                  "120.0 mm (x 23.3, y 23.0, z 108.1)."]
+    lines += ["", "## Provenance", ""]
+    for r in runs:
+        lines.append(f"- {r.label}: checkpoint {r.checkpoint or '-'} (sha256 {r.checkpoint_sha256 or '-'}), "
+                     f"device {r.device or '-'}, precision {r.precision or '-'}, source {r.source}"
+                     + (f"; published figure from {r.published['source']}" if r.published else ""))
+        lines.extend(f"  - {n}" for n in r.notes)
+    v = software_versions()
+    lines.append("- software: " + ", ".join(f"{k} {val}" for k, val in v.items()))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,101 @@
+"""results.json: one model's numbers and provenance as strict JSON (NaN/inf -> null), and reading them back."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.h36m.metrics import ACTIONS, METRICS, test_set_label
+from engine.h36m.model_run import SAMPLING_NOTE, UNTRAINED, ModelRun, headline_metric, safe_name
+from engine.h36m.outputs import atomic_write_text
+from engine.versions import software_versions
+
+__all__ = ["RESULTS_SCHEMA", "load_results", "result_dict", "write_json"]
+
+RESULTS_SCHEMA = "posearena.h36m.results/1"
+
+
+def _json_clean(obj: Any) -> Any:
+    """NaN/inf -> null, numpy scalars/arrays -> Python, so the JSON is strict."""
+    if isinstance(obj, dict):
+        return {str(k): _json_clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_clean(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _json_clean(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(_json_clean(obj), indent=2, allow_nan=False) + "\n")
+
+
+def result_dict(run: ModelRun) -> dict[str, Any]:
+    """results.json content for one model."""
+    s = run.scores
+    labels = {m: s.label(m) for m in METRICS}
+    d: dict[str, Any] = {
+        "schema": RESULTS_SCHEMA,
+        "model": run.name,
+        "label": run.label,
+        "trained": run.trained,
+        "weights": "trained" if run.trained else UNTRAINED,
+        "protocol": s.protocol,
+        "test_set": test_set_label(s.protocol),
+        "sampling": SAMPLING_NOTE,
+        "num_samples": s.num_samples,
+        "limit": run.limit,
+        "root": run.root,
+        "root_file": run.root_file,
+        "root_model": run.root_model,
+        "flip": run.flip,
+        "joint_set": run.joint_set,
+        "scored_joints": list(s.joint_names),
+        "mapped_joints": s.mapped,
+        "mpjpe_mm": s.total("mpjpe"),
+        "pa_mpjpe_mm": s.total("pa_mpjpe"),
+        "pa_mpjpe_similarity_mm": s.total("pa_mpjpe_similarity"),
+        "headline_metric": headline_metric(s.protocol),
+        "labels": labels,
+        "per_action_mpjpe_mm": s.per_action("mpjpe"),
+        "per_action_pa_mpjpe_mm": s.per_action("pa_mpjpe"),
+        "per_action_pa_mpjpe_similarity_mm": s.per_action("pa_mpjpe_similarity"),
+        "per_action_num_samples": {a: int((s.actions == i).sum()) for i, a in enumerate(ACTIONS)},
+        "per_joint_mpjpe_mm": s.per_joint("mpjpe"),
+        "per_joint_pa_mpjpe_mm": s.per_joint("pa_mpjpe"),
+        "mrpe_mm": s.mrpe,
+        "checkpoint": run.checkpoint,
+        "checkpoint_sha256": run.checkpoint_sha256,
+        "device": run.device,
+        "precision": run.precision,
+        "source": run.source,
+        "published": run.published,
+        "software_versions": software_versions(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "notes": list(run.notes),
+    }
+    if run.published:
+        ours = d[f"{run.published['metric']}_mm"]
+        d["published"] = {**run.published, "difference_mm": ours - run.published["value"]}
+    if not run.trained:
+        d["notes"].insert(0, "untrained weights: random initialisation, the errors say nothing about the model")
+    return d
+
+
+def load_results(out_dir: Path, names: Sequence[str]) -> list[dict[str, Any]]:
+    """results.json of each model folder (for reprinting a finished run)."""
+    return [json.loads((Path(out_dir) / safe_name(n) / "results.json").read_text()) for n in names]

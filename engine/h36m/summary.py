@@ -1,0 +1,63 @@
+"""The console summary of a benchmark: headline metric per model in words, the other metrics, the published
+figure and root errors; from the scored runs or rebuilt from saved results.json files."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from engine.h36m.metrics import METRICS
+from engine.h36m.model_run import UNTRAINED, ModelRun, fmt_mm, headline_metric
+
+__all__ = ["results_summary_from_json", "root_lines", "summary_text"]
+
+
+def summary_text(runs: Sequence[ModelRun]) -> str:
+    """Console summary: headline metric per model in words, the other columns, and the published figure."""
+    lines = []
+    for r in runs:
+        s = r.scores
+        head = headline_metric(s.protocol)
+        others = [m for m in METRICS if m != head]
+        line = f"{r.label}: {s.label(head)} = {s.total(head):.2f} mm over {s.num_samples} samples"
+        if r.published:
+            ours = s.total(r.published["metric"])
+            line += f" (published {r.published['value']:.2f}, difference {ours - r.published['value']:+.2f})"
+        lines.append(line)
+        lines.extend(f"    {s.label(m)} = {s.total(m):.2f} mm" for m in others)
+        lines.extend(root_lines(r.root, r.root_model, s.mrpe))
+        if not r.trained:
+            lines.append(f"    NOTE: {UNTRAINED} - random initialisation, these errors are meaningless")
+    return "\n".join(lines)
+
+
+def root_lines(root: str, root_model: Mapping[str, Any] | None, m: Mapping[str, float] | None) -> list[str]:
+    """The summary's root lines: MRPE of the roots used, and a warning when they came from an untrained RootNet."""
+    lines = []
+    source = f"roots from {root_model.get('label', '?')} (run live)" if root_model else f"{root} roots"
+    if m:
+        lines.append(f"    MRPE of the {source} = {fmt_mm(m.get('mrpe'))} mm "
+                     f"(x {fmt_mm(m.get('x'))}, y {fmt_mm(m.get('y'))}, z {fmt_mm(m.get('z'))})")
+    if root_model and not root_model.get("trained", True):
+        lines.append(f"    NOTE: the roots come from {root_model.get('label', '?')} - random initialisation, "
+                     "its MRPE and the absolute depths are meaningless")
+    return lines
+
+
+def results_summary_from_json(results: Sequence[Mapping[str, Any]]) -> str:
+    """Console summary rebuilt from saved results.json files."""
+    lines = []
+    for d in results:
+        head = d.get("headline_metric", "mpjpe")
+        line = f"{d['label']}: {d['labels'][head]} = {d[head + '_mm']:.2f} mm over {d['num_samples']} samples"
+        pub = d.get("published")
+        if pub:
+            line += f" (published {pub['value']:.2f}, difference {pub['difference_mm']:+.2f})"
+        lines.append(line)
+        for m in METRICS:
+            if m != head and d.get(m + "_mm") is not None:
+                lines.append(f"    {d['labels'][m]} = {d[m + '_mm']:.2f} mm")
+        lines.extend(root_lines(d.get("root", "gt"), d.get("root_model"), d.get("mrpe_mm")))
+        if not d.get("trained", True):
+            lines.append(f"    NOTE: {UNTRAINED} - random initialisation, these errors are meaningless")
+    return "\n".join(lines)

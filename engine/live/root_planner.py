@@ -1,0 +1,133 @@
+"""Absolute root depth in the live engine: the decision made once per run (``RootPlan``: RootNet, or a fixed depth
+and why) and the per-frame schedule (``RootDepths``: RootNet every K frames and for persons without a depth,
+the depth held per track in between, filtered causally, the poses re-back-projected to the filtered depth).
+
+The plan is a record so that callers (the GUI, the CLI) read ``LiveEngine.root_plan.mode`` / ``.reason`` instead of
+matching note text; the note shown to the user is derived from it (``RootPlan.note``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from engine.defaults import ROOT
+from engine.inference.camera import CameraIntrinsics
+from engine.live.smoothing import SCALE_MM, OneEuroParams, TrackFilters
+
+log = logging.getLogger(__name__)
+
+__all__ = ["DISABLED", "NO_WEIGHTS", "UNTRAINED", "RootDepths", "RootPlan", "plan_root", "rebackproject"]
+
+# RootPlan.reason values
+DISABLED = "disabled"  # fixed: no RootNet configured (LiveConfig.rootnet is None / empty)
+NO_WEIGHTS = "no weights"  # fixed: the configured RootNet has no weights file
+UNTRAINED = "untrained weights"  # rootnet: running random weights, the absolute depth is meaningless
+
+_PASS_THROUGH = OneEuroParams(min_cutoff=1e9, beta=0.0, d_cutoff=1.0)
+
+
+@dataclass(frozen=True)
+class RootPlan:
+    """How this run gets each person's absolute root depth, decided at ``LiveEngine.prepare()``.
+
+    ``mode``: "rootnet" (the network runs) or "fixed" (every person at ``default_root_mm``).
+    ``reason``: "" (RootNet with trained weights), ``UNTRAINED``, ``DISABLED`` or ``NO_WEIGHTS``."""
+
+    mode: str
+    reason: str = ""
+    rootnet: str | None = None  # the configured RootNet name
+    label: str = ""  # the loaded RootNet's display label ("rootnet-r50 (untrained weights)")
+    default_root_mm: float = ROOT.default_root_mm
+
+    @property
+    def fixed(self) -> bool:
+        return self.mode == "fixed"
+
+    @property
+    def note(self) -> str:
+        """The user-facing line for ``LiveEngine.notes`` ("" when RootNet runs with trained weights)."""
+        depth = f"root depth fixed at {self.default_root_mm:g} mm"
+        if self.reason == DISABLED:
+            return f"no RootNet: {depth}"
+        if self.reason == NO_WEIGHTS:
+            return f"{self.rootnet} has no weights: {depth}"
+        if self.reason == UNTRAINED:
+            return f"{self.label or self.rootnet}: absolute depth is meaningless"
+        return ""
+
+
+def plan_root(rootnet: str | None, load: Callable[..., Any], *, allow_untrained: bool,
+              default_root_mm: float = ROOT.default_root_mm) -> tuple[RootPlan, Any]:
+    """(the plan, the loaded RootNet or None). A RootNet without weights falls back to the fixed depth; any other
+    loading error is raised."""
+    if not rootnet:
+        return RootPlan("fixed", DISABLED, None, default_root_mm=default_root_mm), None
+    try:
+        lm = load(rootnet, allow_untrained=allow_untrained)
+    except Exception as e:
+        from models.loader import WeightsMissingError
+
+        if not isinstance(e, WeightsMissingError):
+            raise
+        plan = RootPlan("fixed", NO_WEIGHTS, rootnet, default_root_mm=default_root_mm)
+        log.warning("%s", plan.note)
+        return plan, None
+    trained = bool(getattr(lm, "trained", True))
+    return RootPlan("rootnet", "" if trained else UNTRAINED, rootnet, str(getattr(lm, "label", rootnet)),
+                    default_root_mm), lm
+
+
+def rebackproject(out: Any, z_old: np.ndarray, z_new: np.ndarray, intr: CameraIntrinsics, root_index: int) -> Any:
+    """The same 2D pose at another root depth: each joint keeps its pixel and its depth offset from the root."""
+    from engine.inference.geometry import pixel2cam
+
+    cam = np.asarray(out.joints_cam_mm, np.float64)
+    z = cam[..., 2] - z_old[:, None] + z_new[:, None]
+    uvz = np.concatenate([np.asarray(out.joints_2d, np.float64), z[..., None]], axis=-1)
+    new_cam = pixel2cam(uvz, intr.f, intr.c)
+    return replace(out, joints_cam_mm=new_cam, joints_rel_mm=new_cam - new_cam[:, root_index:root_index + 1, :])
+
+
+class RootDepths:
+    """Per-track root depth between frames (used on the inference thread only)."""
+
+    def __init__(self, plan: RootPlan, every: int = ROOT.every, root_filter: OneEuroParams | None = None) -> None:
+        self.plan = plan
+        self.every = max(1, int(every))
+        self._tracks = TrackFilters(root_filter or _PASS_THROUGH, SCALE_MM)  # no filter = pass-through
+        self._since = 0
+
+    def schedule(self, ids: np.ndarray) -> tuple[bool, np.ndarray | None]:
+        """(run RootNet now?, depths per input box when not). RootNet runs every ``every`` frames, and whenever a
+        person has no depth yet (new or untracked); never when the plan is a fixed depth."""
+        if self.plan.fixed:
+            return False, None
+        due = self._since + 1 >= self.every
+        held = [self._tracks.last(int(i)) if i >= 0 else None for i in ids]
+        if due or any(v is None for v in held):
+            self._since = 0
+            return True, None
+        self._since += 1
+        return False, np.array([float(np.asarray(v).reshape(-1)[0]) for v in held])
+
+    def keep_only(self, ids: np.ndarray | list[int]) -> None:
+        """Forget the tracks not in ``ids`` (persons that left)."""
+        self._tracks.keep_only(ids)
+
+    def filter(self, ids: np.ndarray, outputs: dict[str, Any], root: np.ndarray, intr: CameraIntrinsics, ts: float,
+               root_index: Mapping[str, int]) -> tuple[dict[str, Any], np.ndarray]:
+        """Filter fresh RootNet depths per track and move each model's absolute poses to the filtered depth."""
+        if len(ids) == 0:
+            return outputs, root
+        z_raw = root[:, 2].copy()
+        z_f = self._tracks.update(ids, z_raw[:, None], ts)[:, 0]
+        if np.allclose(z_f, z_raw):
+            return outputs, root
+        safe = np.where(np.abs(z_raw) > 1e-6, z_raw, 1.0)
+        root = root * (z_f / safe)[:, None]
+        return {k: rebackproject(v, z_raw, z_f, intr, root_index[k]) for k, v in outputs.items()}, root

@@ -1,0 +1,189 @@
+"""The Benchmark tab's controller: dataset validation, runs (cancel / resume), synthetic data and exports, each in a
+worker. A run iterates the engine's ``BenchmarkRunner`` generator; cancelling is cooperative (the runner saves its
+finished batches and returns "cancelled"), and Resume runs the same configuration again."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from engine.defaults import BENCHMARK
+from gui.controllers.bench_files import export_results, result_payload
+from gui.workers import Worker
+
+
+def validation_summary(report: Any) -> dict[str, Any]:
+    return {
+        "ok": bool(report.ok), "text": report.format(max_lines=40),
+        "errors": [str(i) for i in report.errors], "warnings": [str(i) for i in report.warnings],
+        "counts": dict(getattr(report, "counts", {}) or {}),
+    }
+
+
+@dataclass
+class BenchmarkSettings:
+    data_dir: str
+    out_dir: str
+    models: tuple[str, ...]
+    protocol: int = BENCHMARK.protocol
+    root: str = BENCHMARK.root
+    flip: bool = BENCHMARK.flip
+    limit: int | None = None
+    allow_untrained: bool = False
+    batch_size: int = BENCHMARK.batch_size
+    num_workers: int = BENCHMARK.num_workers
+    overwrite: bool = False
+
+
+class BenchmarkController(QObject):
+    """Validation, benchmark runs (cancel / resume), synthetic data and exports, each in a worker."""
+
+    validated = Signal(str, dict)  # data dir, summary (ok, text, errors, warnings, counts)
+    progress = Signal(dict)  # done, total, eta_s, phase, rate, message
+    finished = Signal(dict)  # status, out_dir, summary, results (list of results.json dicts), files
+    failed = Signal(str)
+    cancelled = Signal(dict)  # done, total, out_dir
+    message = Signal(str, str)
+    syntheticDone = Signal(str)  # folder ("" when it failed)
+    exported = Signal(str, str)  # kind, path
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._run: Worker | None = None
+        self._validate: Worker | None = None
+        self._validate_gen = 0
+        self.last_settings: BenchmarkSettings | None = None
+        self.last_result: dict[str, Any] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._run is not None  # cleared when its result was handled (the thread may still be ending)
+
+    # -- validation ------------------------------------------------------------------------------------------------
+    def validate(self, data_dir: str, protocol: int) -> None:
+        """Check the folder in a worker; only the newest request's answer is emitted."""
+        self._validate_gen += 1
+        gen = self._validate_gen
+
+        def job() -> dict[str, Any]:
+            from engine.h36m.layout import validate
+
+            return validation_summary(validate(data_dir, protocol, images=BENCHMARK.check_images))
+
+        w = Worker(job, name="validate")
+        w.returned.connect(lambda d: self._on_validated(gen, data_dir, d))
+        w.errored.connect(lambda m: self._on_validated(gen, data_dir, {"ok": False, "text": m, "errors": [m],
+                                                                       "warnings": [], "counts": {}}))
+        self._validate = w
+        w.start()
+
+    def _on_validated(self, gen: int, data_dir: str, d: dict[str, Any]) -> None:
+        if gen == self._validate_gen:
+            self.validated.emit(data_dir, d)
+
+    # -- runs ------------------------------------------------------------------------------------------------------
+    def run(self, s: BenchmarkSettings) -> Worker | None:
+        if self.running:
+            self.message.emit("warning", "A benchmark is already running.")
+            return None
+        self.last_settings = s
+        self.last_result = None
+
+        def job(cancel: threading.Event):
+            from engine.h36m.runner import BenchmarkConfig, BenchmarkRunner
+
+            cfg = BenchmarkConfig(
+                data_dir=Path(s.data_dir), models=s.models, out_dir=Path(s.out_dir), protocol=s.protocol,
+                root=s.root, flip=s.flip, limit=s.limit, allow_untrained=s.allow_untrained,
+                batch_size=s.batch_size, num_workers=s.num_workers, overwrite=s.overwrite,
+            )
+            runner = BenchmarkRunner(cfg, cancel=cancel)
+            gen = runner.run()
+            t0 = time.monotonic()
+            while True:
+                try:
+                    p = next(gen)
+                except StopIteration as stop:
+                    result = stop.value
+                    break
+                yield {"done": p.done, "total": p.total, "eta_s": p.eta_s, "phase": p.phase, "rate": p.rate,
+                       "message": p.message, "elapsed_s": time.monotonic() - t0}
+            return result_payload(result, s.models)
+
+        w = Worker(job, name="benchmark", close_on_cancel=False)
+        w.yielded.connect(self.progress.emit)
+        w.returned.connect(self._on_finished)
+        w.errored.connect(self._on_failed)
+        self._run = w
+        w.start()
+        return w
+
+    def resume(self) -> Worker | None:
+        """Run the last configuration again: the runner continues from its saved batches."""
+        if self.last_settings is None:
+            self.message.emit("warning", "Nothing to resume.")
+            return None
+        return self.run(self.last_settings)
+
+    def cancel(self) -> None:
+        if self._run is not None:
+            self._run.request_cancel()
+
+    def _on_finished(self, payload: dict[str, Any]) -> None:
+        self._run = None
+        if payload["status"] == "cancelled":
+            self.message.emit("info", f"Benchmark stopped at {payload['done']}/{payload['total']} samples; "
+                                      f"Resume continues from there.")
+            self.cancelled.emit(payload)
+            return
+        self.last_result = payload
+        self.message.emit("info", f"Benchmark {payload['status']}: results in {payload['out_dir']}")
+        self.finished.emit(payload)
+
+    def _on_failed(self, msg: str) -> None:
+        self._run = None
+        self.message.emit("error", f"Benchmark failed: {msg}")
+        self.failed.emit(msg)
+
+    # -- synthetic data --------------------------------------------------------------------------------------------
+    def make_synthetic(self, folder: str, samples: int = 120) -> None:
+        def job() -> str:
+            from engine.h36m.synthetic import generate
+
+            info = generate(folder, samples=samples)
+            return str(info.root)
+
+        w = Worker(job, name="synthetic")
+        w.returned.connect(self._on_synthetic)
+        w.errored.connect(self._on_synthetic_failed)
+        w.start()
+
+    def _on_synthetic_failed(self, msg: str) -> None:
+        self.message.emit("error", f"Could not write the synthetic dataset: {msg}")
+        self.syntheticDone.emit("")
+
+    def _on_synthetic(self, folder: str) -> None:
+        self.message.emit("info", f"Synthetic Human3.6M-layout dataset written to {folder}")
+        self.syntheticDone.emit(folder)
+
+    # -- exports ---------------------------------------------------------------------------------------------------
+    def export(self, kind: str, dest: str) -> Worker | None:
+        """kind: csv | json | markdown | hdf5 | png; copies/combines the finished run's files to ``dest``."""
+        payload = self.last_result
+        if payload is None:
+            self.message.emit("warning", "Run the benchmark first: there is nothing to export.")
+            return None
+        w = Worker(export_results, kind, payload, dest, name=f"export {kind}")
+        w.returned.connect(lambda p: self._on_exported(kind, p))
+        w.errored.connect(lambda m: self.message.emit("error", f"Export ({kind}) failed: {m}"))
+        w.start()
+        return w
+
+    def _on_exported(self, kind: str, path: str) -> None:
+        self.message.emit("info", f"Exported {kind.upper()} to {path}")
+        self.exported.emit(kind, path)

@@ -1,0 +1,213 @@
+"""The Models tab's controller: registry rows (shared by the Live, Benchmark and Models tabs), checkpoint import
+and downloads, each in a worker."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from gui.workers import Worker, readable_error
+
+DIRECT_DOWNLOAD_KINDS = ("http", "dropbox", "gdrive")  # checkpoint sources with a direct link
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """One registered model as the tables and pickers show it."""
+
+    name: str
+    family: str
+    variant: str
+    joint_set: str
+    params: int | None
+    gmacs: float | None
+    mpjpe_p2: float | None
+    pa_mpjpe_p1: float | None
+    published_source: str
+    official: bool
+    has_weights: bool
+    weights_file: str
+    sha256: str
+    downloadable: bool  # a direct link exists (otherwise manual instructions)
+    notes: str
+    backend: str
+    can_run_untrained: bool = False  # runs with random ("untrained") weights when it has none (speed tests)
+    backend_note: str = ""  # the backend, shown only when it is not the registry's default one (e.g. "ONNX")
+    per_action_p2: tuple[float, ...] | None = None  # published per-action MPJPE (Protocol 2, GT root)
+    how_to_get: str = ""  # manual download instructions when there is no direct link
+    speed: str = "not measured"  # last `python -m bench.model_speed` on this machine (batch 1, fastest mode)
+    speed_device: str = ""
+
+    @property
+    def is_pose_model(self) -> bool:
+        return self.joint_set != "root"
+
+    @property
+    def runnable(self) -> bool:
+        """Trained weights, or a model that can run with random ("untrained") weights."""
+        return self.has_weights or self.can_run_untrained
+
+    @property
+    def weights_text(self) -> str:
+        return "trained weights" if self.has_weights else "no weights: untrained (speed test only)"
+
+
+def can_run_untrained(spec: Any) -> bool:
+    """Whether the spec's model can be built with random weights (the spec declares it: torch-built models can,
+    imported ONNX graphs cannot). Widgets read ``ModelRow.can_run_untrained``."""
+    return bool(spec.can_run_untrained)
+
+
+def backend_note(spec: Any) -> str:
+    """'' for the registry's default backend, else its name in capitals (shown in the Notes column)."""
+    default = next((f.default for f in fields(type(spec)) if f.name == "backend"), None)
+    return "" if spec.backend == default else str(spec.backend).upper()
+
+
+def registry_rows(weights_dir: str | None = None) -> list[ModelRow]:
+    """Read the registry and the weights directory (worker thread: imports torch, reads the manifest)."""
+    from engine.speed_results import last_speed, speed_label
+    from models.spec import all_specs
+    from models.weights import find_entry, find_weights, manual_instructions
+
+    rows = []
+    speed = last_speed()
+    for s in all_specs():
+        try:
+            path = find_weights(s.name, weights_dir)
+            entry = find_entry(s.name, weights_dir) if path is not None else None
+        except Exception as exc:  # noqa: BLE001 - an unreadable manifest is shown, not fatal
+            path, entry = None, None
+            notes = f"weights directory problem: {readable_error(exc)}"
+        else:
+            notes = s.notes
+        pub = s.published
+        rows.append(ModelRow(
+            name=s.name, family=s.family, variant=s.variant, joint_set=s.joint_set, params=s.params, gmacs=s.gmacs,
+            mpjpe_p2=pub.mpjpe_p2, pa_mpjpe_p1=pub.pa_mpjpe_p1, published_source=pub.source, official=s.official,
+            has_weights=path is not None, weights_file=str(path) if path else "",
+            sha256=(entry.sha256 if entry else ("(file present, not in manifest)" if path else "")),
+            downloadable=_downloadable(s), notes=notes, backend=s.backend,
+            can_run_untrained=can_run_untrained(s), backend_note=backend_note(s),
+            per_action_p2=pub.per_action_mpjpe_p2, how_to_get=_how_to_get(s, manual_instructions),
+            speed=speed_label(s.name, speed), speed_device=speed.get(s.name, {}).get("device", ""),
+        ))
+    return rows
+
+
+def _downloadable(spec: Any) -> bool:
+    return any(c.kind in DIRECT_DOWNLOAD_KINDS for c in spec.checkpoints)
+
+
+def _how_to_get(spec: Any, manual: Callable[[Any], str]) -> str:
+    if _downloadable(spec):
+        return ""
+    try:
+        return manual(spec)
+    except Exception:  # noqa: BLE001 - instructions are a courtesy
+        return ""
+
+
+def weights_dir_path() -> Path:
+    from models.weights import resolve_weights_dir
+
+    return resolve_weights_dir()
+
+
+class RegistryController(QObject):
+    """Registry rows (shared by the Live, Benchmark and Models tabs), checkpoint import and downloads."""
+
+    rowsReady = Signal(list)  # list[ModelRow]
+    message = Signal(str, str)  # level (info|warning|error), text
+    importDone = Signal(str)  # model name
+    downloadProgress = Signal(str, int, object)  # model, done bytes, total bytes or None
+    downloadDone = Signal(str, str)  # model, status: finished | cancelled | failed
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[ModelRow] = []
+        self._download: Worker | None = None
+        self._refresh: Worker | None = None
+
+    def refresh(self) -> None:
+        if self._refresh is not None and self._refresh.isRunning():
+            return
+        w = Worker(registry_rows, name="registry")
+        w.returned.connect(self._on_rows)
+        w.errored.connect(lambda m: self.message.emit("error", f"Could not read the model registry: {m}"))
+        self._refresh = w
+        w.start()
+
+    def _on_rows(self, rows: list[ModelRow]) -> None:
+        self.rows = rows
+        self.rowsReady.emit(rows)
+
+    def import_checkpoint(self, path: str, trust: bool = False) -> Worker:
+        """Identify a checkpoint file automatically and copy it into the weights directory."""
+
+        def job() -> Any:
+            from models.weights import import_checkpoint
+
+            return import_checkpoint(path, trust=trust)
+
+        w = Worker(job, name="import")
+        w.returned.connect(self._on_imported)
+        w.errored.connect(lambda m: self.message.emit("error", f"Import of {path} failed: {m}"))
+        w.start()
+        return w
+
+    def _on_imported(self, entry: Any) -> None:
+        self.message.emit("info", f"Imported {entry.file} as {entry.model} (sha256 {entry.sha256[:12]}…)")
+        self.importDone.emit(entry.model)
+        self.refresh()
+
+    @property
+    def downloading(self) -> bool:
+        return self._download is not None and self._download.isRunning()
+
+    def download(self, name: str, url: str | None = None) -> Worker | None:
+        if self.downloading:
+            self.message.emit("warning", "A download is already running; cancel it first.")
+            return None
+
+        def job(cancel: threading.Event) -> Any:
+            from models.weights import download
+
+            def progress(done: int, total: int | None) -> None:
+                self.downloadProgress.emit(name, int(done), total)
+
+            return download(name, progress=progress, cancel=cancel, url_override=url or None)
+
+        w = Worker(job, name=f"download {name}")
+        w.returned.connect(lambda e: self._on_downloaded(name, e))
+        w.errored.connect(lambda m: self._on_download_failed(name, m))
+        w.cancelled.connect(lambda: self._on_download_cancelled(name))
+        self._download = w
+        w.start()
+        self.message.emit("info", f"Downloading {name}…")
+        return w
+
+    def cancel_download(self) -> None:
+        if self._download is not None:
+            self._download.request_cancel()
+
+    def _on_downloaded(self, name: str, entry: Any) -> None:
+        self._download = None  # finished as far as the user is concerned (its thread is ending)
+        self.message.emit("info", f"Downloaded {name}: {entry.file} (sha256 {entry.sha256[:12]}…)")
+        self.downloadDone.emit(name, "finished")
+        self.refresh()
+
+    def _on_download_failed(self, name: str, msg: str) -> None:
+        self._download = None  # finished as far as the user is concerned (its thread is ending)
+        self.message.emit("error", f"Download of {name} failed: {msg}")
+        self.downloadDone.emit(name, "failed")
+
+    def _on_download_cancelled(self, name: str) -> None:
+        self._download = None  # finished as far as the user is concerned (its thread is ending)
+        self.message.emit("info", f"Download of {name} cancelled; the partial file is kept and will resume.")
+        self.downloadDone.emit(name, "cancelled")
