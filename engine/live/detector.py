@@ -256,7 +256,7 @@ class YoloPersonDetector(PersonDetector):
         try:
             self.model = YOLO(self.weights)
         except Exception as e:
-            raise DetectorError(f"YOLO weights {self.weights!r} could not be loaded: {e}") from e
+            raise DetectorError(f"YOLO weights {self.weights!r} could not be loaded: {_short_reason(e)}") from e
         self.person_class = _person_class(dict(getattr(self.model, "names", None) or {}), self.weights)
         self.imgsz, self.conf, self.device, self.half, self.max_det = int(imgsz), float(conf), device, half, max_det
         self.tracker_name = tracker
@@ -317,6 +317,15 @@ class YoloPersonDetector(PersonDetector):
         predictor = getattr(self.model, "predictor", None)
         for t in getattr(predictor, "trackers", None) or []:
             t.reset()
+
+
+def _short_reason(e: BaseException) -> str:
+    """ultralytics' errors carry emoji, URLs and advice over several lines: one plain line for a message panel."""
+    text = " ".join(str(e).split())
+    if "download failure" in text.lower() or "offline" in text.lower():
+        return "the download failed (no network?)"
+    text = "".join(ch for ch in text if ch.isprintable() and ord(ch) < 0x2000).strip()
+    return (text[:160] + "...") if len(text) > 160 else (text or type(e).__name__)
 
 
 def _offline() -> bool:
