@@ -1,8 +1,11 @@
 """``python main.py bench h36m ...``: the offline Human3.6M benchmark, headless.
 
-Progress bar and ETA on stderr. Ctrl-C stops at the next batch boundary with the saved work kept; rerunning the same
-command resumes. A finished run of the same configuration just prints its results again; finished results of another
-configuration in ``--out`` are not overwritten unless you confirm (or pass --overwrite).
+Progress bar and ETA on stderr. Ctrl-C, or SIGTERM (what ``timeout``, ``kill`` and service managers send), stops at
+the next batch boundary with the saved work kept (exit 130 after Ctrl-C, 143 after SIGTERM; a second signal aborts
+at once); rerunning the same command resumes. One run at a time per ``--out`` (an OS file lock): a second run
+refuses, naming the folder and the other run's pid, or waits with ``--wait``. A finished run of the same
+configuration just prints its results again; finished results of another configuration in ``--out`` are not
+overwritten unless you confirm (or pass --overwrite).
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from pathlib import Path
 from typing import TextIO
 
 from cli import command
-from cli.console import ProgressLine, error
+from cli.console import ProgressLine, check_profile_device, error
 from cli.live_cmd import PRECISIONS, PROFILE_NAMES  # PROFILE_NAMES lists the profiles lazily: no torch at start-up
 from engine.defaults import BENCHMARK, INFERENCE
 
-INTERRUPTED = 130
+INTERRUPTED = 130  # 128 + SIGINT
+TERMINATED = 143  # 128 + SIGTERM
 
 
 class BenchProgress(ProgressLine):
@@ -71,34 +75,42 @@ def _ask(question: str) -> bool:
 
 def run_h36m(args: argparse.Namespace) -> int:
     from engine.h36m.layout import DatasetError
-    from engine.h36m.runner import BenchmarkConfig, BenchmarkRunner, ResultsExistError
+    from engine.h36m.runner import BenchmarkConfig, BenchmarkRunner, OutputLockedError, ResultsExistError
     from engine.inference.oom import OutOfMemoryBackoffError
     from models.checkpoint import CheckpointError
     from models.loader import WeightsMissingError
 
+    if not args.data or not args.models:
+        return error("bench h36m needs --data DIR and --models NAMES")
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     try:
+        from engine.h36m.shard_select import parse_shard
+
         cfg = BenchmarkConfig(
             data_dir=Path(args.data), models=models, out_dir=Path(args.out), protocol=args.protocol, root=args.root,
             rootnet_file=Path(args.rootnet_file) if args.rootnet_file else None, flip=args.flip, limit=args.limit,
             batch_size=args.batch_size, device=args.device, precision=args.precision,
             channels_last=args.channels_last, num_workers=args.workers, allow_untrained=args.allow_untrained,
             weights=_weights_map(args.weights), overwrite=args.overwrite, check_images=args.check_images,
-            profile=args.profile,
+            profile=args.profile, wait_for_lock=args.wait, shard=parse_shard(args.shard) if args.shard else None,
         )
+        check_profile_device(args.profile, args.device)
     except ValueError as exc:
         return error(exc)
     if args.subfolder:
         tag = f"h36m-p{cfg.protocol}-{cfg.root}-{'flip' if cfg.flip else 'noflip'}-" + "+".join(models)
         if cfg.limit:
             tag += f"-limit{cfg.limit}"
+        if cfg.shard:
+            tag += f"-shard{cfg.shard[0]}of{cfg.shard[1]}"
         cfg.out_dir = cfg.out_dir / tag
     label = f"H36M Protocol {cfg.protocol}"
+    signals: list[int] = []  # the signals that stopped the run (SIGINT / SIGTERM)
     while True:
         runner = BenchmarkRunner(cfg)
         bar = BenchProgress(label)
         try:
-            result = _drive(runner, bar)
+            result = _drive(runner, bar, signals)
         except ResultsExistError as exc:
             bar.close()
             if _ask(f"{exc}.\nOverwrite the finished results in {cfg.out_dir}?"):
@@ -107,7 +119,10 @@ def run_h36m(args: argparse.Namespace) -> int:
             return error(f"{exc} (or pass --overwrite)")
         except KeyboardInterrupt:
             print("aborted; the batches saved so far are kept: rerun the same command to resume", file=sys.stderr)
-            return INTERRUPTED
+            return _stopped_code(signals)
+        except OutputLockedError as exc:
+            bar.close()
+            return error(exc)
         except (DatasetError, WeightsMissingError, CheckpointError, ValueError, KeyError) as exc:
             bar.close()
             return error(exc)
@@ -122,7 +137,7 @@ def run_h36m(args: argparse.Namespace) -> int:
     if result.status == "cancelled":
         print(f"stopped: {result.done}/{result.total} samples saved in {result.partial_dir}; "
               f"rerun the same command to resume", file=sys.stderr)
-        return INTERRUPTED
+        return _stopped_code(signals)
     if result.status == "reused":
         print(f"(finished earlier with the same configuration; results in {result.out_dir})", file=sys.stderr)
     print(result.summary)
@@ -130,36 +145,50 @@ def run_h36m(args: argparse.Namespace) -> int:
     return 0
 
 
-def _drive(runner, bar):
-    """Run the generator; the first Ctrl-C asks the runner to stop at the next batch, a second one aborts."""
+def _stopped_code(signals: list[int]) -> int:
+    return TERMINATED if signal.SIGTERM in signals else INTERRUPTED
+
+
+def _drive(runner, bar, signals: list[int] | None = None):
+    """Run the generator; the first Ctrl-C or SIGTERM asks the runner to stop at the next batch, a second aborts."""
     from engine.h36m.runner import run_to_completion
 
     installed = threading.current_thread() is threading.main_thread()
-    previous = None
+    previous: dict[int, object] = {}
+    seen = signals if signals is not None else []
 
-    def on_sigint(signum, frame):
+    def on_signal(signum, frame):
+        seen.append(signum)
         if runner.cancel_event.is_set():
             raise KeyboardInterrupt
         runner.cancel()
         bar.close()
-        print("\nstopping after the current batch (Ctrl-C again to abort at once)...", file=sys.stderr)
+        what = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+        print(f"\n{what}: stopping after the current batch (send it again to abort at once)...", file=sys.stderr)
 
     if installed:
-        previous = signal.signal(signal.SIGINT, on_sigint)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, on_signal)
     try:
         return run_to_completion(runner, bar)
     finally:
         if installed:
-            signal.signal(signal.SIGINT, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 @command("bench", help="offline benchmarks: 'bench h36m' scores models on Human3.6M")
 class BenchCommand:
     @staticmethod
     def configure(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("benchmark", choices=["h36m"], help="which benchmark (h36m: Human3.6M, 3DMPPE layout)")
-        parser.add_argument("--data", required=True, help="Human3.6M folder (annotations/, images/)")
-        parser.add_argument("--models", required=True, help="comma-separated model names (see: main.py models)")
+        parser.add_argument("benchmark", choices=list(_ACTIONS),
+                            help="h36m: the Human3.6M benchmark (3DMPPE layout); merge: combine shard folders")
+        parser.add_argument("dirs", nargs="*", help="merge: the shard output folders (bench merge DIR... --out OUT)")
+        parser.add_argument("--data", help="Human3.6M folder (annotations/, images/)")
+        parser.add_argument("--models", help="comma-separated model names (see: main.py models)")
+        parser.add_argument("--shard", metavar="I/N", default=None,
+                            help="run only shard I of N (0-based, e.g. $SLURM_ARRAY_TASK_ID/4); combine the shard "
+                                 "folders with 'bench merge' (docs/scaling.md)")
         parser.add_argument("--protocol", type=int, choices=(1, 2), default=BENCHMARK.protocol,
                             help="2: MPJPE on S9+S11; 1: PA-MPJPE on S11 (default %(default)s)")
         parser.add_argument("--root", choices=("gt", "rootnet", "rootnet-model"), default=BENCHMARK.root,
@@ -169,7 +198,8 @@ class BenchCommand:
                                  "crops and report its MRPE (its checkpoint: --weights rootnet-r50=PATH or the "
                                  "weights folder; --allow-untrained runs it on random weights, labelled)")
         parser.add_argument("--rootnet-file", default=None,
-                            help="RootNet result JSON (default: in --data, else the copy shipped with the app)")
+                            help="RootNet result JSON for --root rootnet (default: in --data, else the copy shipped "
+                                 "with the app); refused with the other --root choices, which do not read it")
         parser.add_argument("--flip", action=argparse.BooleanOptionalAction, default=BENCHMARK.flip,
                             help="flip test (average with the mirrored crop; the papers' setting)")
         parser.add_argument("--limit", type=int, default=None, help="score only N samples, spread over the set")
@@ -192,9 +222,27 @@ class BenchCommand:
                             help="write into OUT/<protocol-root-flip-models> instead of OUT itself")
         parser.add_argument("--overwrite", action="store_true",
                             help="replace finished results of a different configuration in --out")
+        parser.add_argument("--wait", action="store_true",
+                            help="if another run is using --out, wait for it to end (default: refuse at once)")
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        if args.benchmark == "h36m":
-            return run_h36m(args)
-        return error(f"unknown benchmark {args.benchmark!r}")  # pragma: no cover (argparse choices)
+        return _ACTIONS[args.benchmark](args)
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    """``bench merge DIR... --out OUT``: score the shard runs of one configuration as one run."""
+    from engine.h36m.run_config import OutputLockedError
+    from engine.h36m.shards import MergeError, merge_runs
+
+    if not args.dirs:
+        return error("bench merge needs the shard folders: bench merge DIR... --out OUT")
+    try:
+        res = merge_runs(args.dirs, Path(args.out))
+    except (MergeError, OutputLockedError, OSError) as exc:
+        return error(exc)
+    print(res.summary)
+    return 0
+
+
+_ACTIONS = {"h36m": run_h36m, "merge": run_merge}

@@ -44,3 +44,21 @@ class ProgressLine:
             self.stream.write("\n")
             self.stream.flush()
         self.drawn = False
+
+
+def check_profile_device(profile: str | None, device: str) -> None:
+    """A CUDA-only fast path (fp16, CUDA graphs) on the CPU is refused, as its help says, instead of running."""
+    if not profile:
+        return
+    from engine.inference.fast_paths import _CUDA_ONLY
+
+    if profile not in _CUDA_ONLY:
+        return
+    dev = device
+    if device == "auto":
+        import torch
+
+        dev = "cuda" if torch.cuda.is_available() else "cpu"
+    if not str(dev).startswith("cuda"):
+        raise ValueError(f"--profile {profile} needs a CUDA GPU; the device is {dev} (choose a CPU profile such "
+                         "as fp32 or bf16, or --device cuda)")

@@ -31,7 +31,7 @@ class EvaluateCommand:
         try:
             run, _, notes = evaluate_file(args.data, args.protocol, args.predictions, args.out, model=args.model,
                                           root=args.root)
-        except (DatasetError, PredictionsError, ValueError) as exc:
+        except (DatasetError, PredictionsError, ValueError, OSError) as exc:  # a full or read-only --out too
             print(f"error: {exc}", file=sys.stderr)
             return 1
         print(summary_text([run]))

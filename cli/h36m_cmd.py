@@ -32,7 +32,16 @@ def _synthetic(args: argparse.Namespace) -> int:
     if (out / "annotations").exists() and not args.force:
         print(f"error: {out} already holds annotations; pass --force to write over them", file=sys.stderr)
         return 1
-    info = generate(out, samples=args.samples, seed=args.seed, train_subjects=args.train_subjects)
+    try:
+        info = generate(out, samples=args.samples, seed=args.seed, train_subjects=args.train_subjects)
+    except OSError as exc:  # a read-only or full folder (OutputWriteError names the file): one line
+        from engine.h36m.outputs import OutputWriteError
+
+        what = str(exc) if isinstance(exc, OutputWriteError) else \
+            f"{exc.filename or out}: cannot write it: {exc.strerror or exc}"
+        print(f"error: {what}; the synthetic data set in {out} is incomplete: free some space or choose a writable "
+              "--out, then rerun (with --force)", file=sys.stderr)
+        return 1
     print(f"synthetic Human3.6M written to {info.root}: {info.num_protocol2} Protocol 2 test samples (S9+S11), "
           f"{info.num_protocol1} Protocol 1 (S11), {info.num_images} images; RootNet file {info.rootnet_file}")
     return 0

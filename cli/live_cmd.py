@@ -1,10 +1,13 @@
-"""``python main.py live``: run the live pipeline headless and report per-stage latency and FPS;
-``python main.py live export REC.h5 --format csv|trc``: export a recording to motion-capture formats."""
+"""``python main.py live``: run the live pipeline headless and report per-stage latency and FPS (a video file or an
+image folder: every frame, unless ``--realtime``; ``--record`` HDF5, ``--save-video`` overlay MP4);
+``python main.py live export REC.h5 --format csv|trc|c3d|jsonl|mp4``: export a recording (docs/outputs.md)."""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,7 +50,7 @@ def _positive_int(text: str) -> int:
 
 
 @command("live", help="run the live pipeline (source -> detector -> models) headless; 'live export' converts a "
-                      "recording to CSV/TRC")
+                      "recording to CSV/TRC/C3D/JSON lines/MP4")
 class LiveCommand:
     @staticmethod
     def configure(p: argparse.ArgumentParser) -> None:
@@ -58,7 +61,9 @@ class LiveCommand:
         p.add_argument("--duration", type=float, default=None, help="stop after S seconds")
         p.add_argument("--record", metavar="FILE.h5", default=None,
                        help="record results to HDF5 (an existing file is refused unless --overwrite)")
-        p.add_argument("--overwrite", action="store_true", help="let --record replace an existing file")
+        p.add_argument("--save-video", metavar="FILE.mp4", default=None,
+                       help="write the overlay video (each model's 2D skeletons over the frames, mp4v) during the run")
+        p.add_argument("--overwrite", action="store_true", help="let --record / --save-video replace existing files")
         p.add_argument("--allow-untrained", action="store_true",
                        help="run models without weights on random weights (labelled untrained; speed tests only)")
         p.add_argument("--detector", default=DETECTOR.kind,
@@ -87,20 +92,32 @@ class LiveCommand:
         p.add_argument("--intrinsics", default=None, help="camera calibration (OpenCV YAML or JSON)")
         p.add_argument("--hfov", type=float, default=CAMERA.hfov_deg,
                        help="assumed horizontal FOV in degrees without a calibration (default %(default)s)")
-        p.add_argument("--asap", action="store_true",
-                       help="files: process every frame as fast as possible instead of at the file's frame rate")
+        p.add_argument("--realtime", action="store_true",
+                       help="pace a video file / image folder at its frame rate like a camera, dropping the frames "
+                            "the models cannot keep up with (default: every frame, in order, as fast as they run; "
+                            "cameras and streams always keep only the newest frame)")
+        p.add_argument("--asap", action="store_true", help=argparse.SUPPRESS)  # deprecated: now the default
         p.add_argument("--weights-dir", default=None)
         p.add_argument("--json", metavar="FILE", default=None, help="write the final statistics as JSON")
         p.add_argument("--headless", action="store_true", help="no live status line; only the final report")
         sub = p.add_subparsers(dest="live_action", metavar="ACTION")
-        ex = sub.add_parser("export", help="export a recording to CSV or TRC",
-                            description="Export a PoseArena live recording (HDF5) to CSV or TRC.")
+        ex = sub.add_parser("export", help="export a recording to CSV, TRC, C3D, JSON lines or an overlay MP4",
+                            description="Export a PoseArena live recording (HDF5); the formats are described in "
+                                        "docs/outputs.md.")
         ex.add_argument("recording", help="the .h5 file written by --record")
-        ex.add_argument("--format", dest="fmt", default="csv", help="csv | trc")
-        ex.add_argument("--model", default=None, help="which model's joints (needed when several were recorded)")
-        ex.add_argument("--kind", default="smoothed", choices=("smoothed", "raw"))
-        ex.add_argument("--field", default="joints_cam_mm", choices=("joints_cam_mm", "joints_rel_mm", "joints_2d"))
-        ex.add_argument("--track", type=int, default=None, help="one track id (TRC default: the most seen)")
+        ex.add_argument("--format", dest="fmt", default="csv",
+                        help="csv | trc | c3d (one person, y up) | jsonl (every frame, person, model, named joints) "
+                             "| mp4 (overlay video)")
+        ex.add_argument("--model", default=None, help="which model's joints (needed when several were recorded; "
+                                                      "mp4: only this model)")
+        ex.add_argument("--kind", default=None, choices=("smoothed", "raw"), help="default: smoothed")
+        ex.add_argument("--field", default=None, choices=("joints_cam_mm", "joints_rel_mm", "joints_2d"),
+                        help="csv/trc/c3d: which joints (default joints_cam_mm)")
+        ex.add_argument("--track", type=int, default=None, help="one track id (TRC/C3D default: the most seen)")
+        ex.add_argument("--units", default=None, choices=("mm", "m"), help="trc/c3d units (default mm)")
+        ex.add_argument("--source", dest="export_source", default=None,
+                        help="mp4: the recorded video or image folder (default: the path stored in the recording; "
+                             "without it the skeletons are drawn on a blank frame)")
         ex.add_argument("--out", required=True, help="output file (an existing one is refused unless --overwrite)")
         ex.add_argument("--overwrite", dest="export_overwrite", action="store_true",
                         help="replace an existing output file")
@@ -115,9 +132,11 @@ class LiveCommand:
 def _export(args: argparse.Namespace) -> int:
     from engine.live.mocap_export import ExportError, export_recording
 
+    given = {"model": args.model, "kind": args.kind, "field": args.field, "track": args.track, "units": args.units,
+             "source": args.export_source}
     try:
-        out = export_recording(args.recording, args.fmt, args.out, model=args.model, kind=args.kind,
-                               field=args.field, track=args.track, overwrite=args.export_overwrite)
+        out = export_recording(args.recording, args.fmt, args.out, overwrite=args.export_overwrite,
+                               **{k: v for k, v in given.items() if v is not None})
     except ExportError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -137,14 +156,19 @@ def _config(args: argparse.Namespace):
     else:
         models = tuple(m.strip() for m in args.models.split(",") if m.strip())
         if not models:
-            raise SystemExit("error: --models names no model (give comma-separated names, e.g. blazepose-full)")
+            raise ValueError("--models lists no model names (give comma-separated names, e.g. blazepose-full)")
+    if args.duration is not None and args.duration <= 0:
+        raise ValueError(f"--duration must be positive (seconds), got {args.duration:g}")
+    from cli.console import check_profile_device
+
+    check_profile_device(args.profile, args.device)
     return LiveConfig(
         source=args.source, models=models, allow_untrained=args.allow_untrained, weights_dir=args.weights_dir,
         detector=args.detector, imgsz=args.imgsz, det_conf=args.conf, det_every=args.det_every, tracker=args.tracker,
         rootnet=None if args.rootnet.lower() == "none" else args.rootnet, rootnet_every=args.rootnet_every,
         device=args.device, precision=args.precision, channels_last=args.channels_last, profile=args.profile,
         flip_test=args.flip_test, smoothing=None if args.no_smoothing else DEFAULT_POSE, intrinsics=args.intrinsics,
-        hfov_deg=args.hfov, realtime=False if args.asap else None, max_frames=args.frames,
+        hfov_deg=args.hfov, realtime=bool(args.realtime and not args.asap), max_frames=args.frames,
         record=None)  # the recorder is made in _live (it needs --overwrite, which LiveConfig does not carry)
 
 
@@ -189,7 +213,32 @@ def _start(engine: Any, args: argparse.Namespace) -> None:
     if args.record:
         engine.recorder = LiveRecorder(args.record, engine.models, max_persons=engine.config.max_persons,
                                        attrs=engine.recording_attrs(), overwrite=args.overwrite)
+    if args.save_video:
+        from engine.live.overlay_video import OverlayVideoWriter
+
+        info = engine.source.info if engine.source is not None else None
+        writer = OverlayVideoWriter(args.save_video, (info.fps if info and info.fps else 0) or 30.0,
+                                    overwrite=args.overwrite)
+        models = list(engine.models)
+        engine.subscribe(lambda r: writer.write_result(r, models))
+        args._video_writer = writer
     engine.start()
+
+
+def _finish_video(args: argparse.Namespace) -> BaseException | None:
+    """Close the --save-video writer (the file appears only now, whole); the error, if it failed."""
+    writer = getattr(args, "_video_writer", None)
+    if writer is None:
+        return None
+    if writer.error is not None:
+        writer.abort()
+        return writer.error
+    try:
+        path = writer.close()
+    except OSError as e:
+        return e
+    print(f"video: {path} ({writer.frames} frames)" if path else "video: no frame was processed; nothing written")
+    return None
 
 
 def _live(args: argparse.Namespace) -> int:
@@ -204,12 +253,16 @@ def _live(args: argparse.Namespace) -> int:
         print(f"error: {args.record}: already exists (an earlier recording?); choose another --record file or pass "
               f"--overwrite to replace it", file=sys.stderr)
         return 2
+    if args.save_video and Path(args.save_video).exists() and not args.overwrite:
+        print(f"error: {args.save_video}: already exists; choose another --save-video file or pass --overwrite to "
+              f"replace it", file=sys.stderr)
+        return 2
     status = _Status(not args.headless)
     errors: list[BaseException] = []
 
     def on_event(ev: Any) -> None:
         if ev.kind in ("lost", "reconnecting", "reconnected", "corrupt", "error"):
-            print(f"\n[source] {ev.kind}: {ev.message}", file=sys.stderr)
+            print(f"\n[{ev.source}] {ev.kind}: {ev.message}", file=sys.stderr)
 
     engine = LiveEngine(cfg, on_result=status, on_error=errors.append, on_event=on_event)
     try:
@@ -217,11 +270,22 @@ def _live(args: argparse.Namespace) -> int:
     except _expected_errors() as e:
         print(f"error: {_one_line(e)}", file=sys.stderr)
         engine.stop()
+        writer = getattr(args, "_video_writer", None)
+        if writer is not None:
+            writer.abort()
         return 2
     for note in engine.notes:
         print(f"note: {note}", file=sys.stderr)
     stop_at = time.monotonic() + args.duration if args.duration else None
     interrupted = False
+    terminated: list[int] = []
+
+    def on_term(signum: int, _frame: Any) -> None:  # SIGTERM (a service manager, timeout): stop like Ctrl-C
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term) if threading.current_thread() is threading.main_thread() \
+        else None
     try:
         while not engine.wait(0.2):
             if stop_at is not None and time.monotonic() >= stop_at:
@@ -230,6 +294,11 @@ def _live(args: argparse.Namespace) -> int:
         interrupted = True
     finally:
         engine.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    video_error = _finish_video(args)
+    if video_error is not None:
+        errors.append(video_error)
     if status.enabled and status._tty:
         print()
     stats = engine.stats()
@@ -245,7 +314,7 @@ def _live(args: argparse.Namespace) -> int:
     if errors:
         print(f"error: {_one_line(errors[0])}", file=sys.stderr)
         return 1
-    return 130 if interrupted else 0
+    return (143 if terminated else 130) if interrupted else 0
 
 
 def _one_line(e: BaseException) -> str:

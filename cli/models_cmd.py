@@ -11,7 +11,7 @@ from cli import command
 from engine.speed_results import speed_label
 
 
-def _row(spec: Any, weights: str | None, speed: dict[str, dict]) -> dict[str, Any]:
+def _row(spec: Any, weights: str | None, speed: dict[str, dict], sha256: str | None = None) -> dict[str, Any]:
     pub = spec.published
     return {
         "name": spec.name,
@@ -25,6 +25,7 @@ def _row(spec: Any, weights: str | None, speed: dict[str, dict]) -> dict[str, An
         "params": spec.params,
         "gmacs": spec.gmacs,
         "weights": weights,
+        "sha256": sha256,  # the manifest's record of the installed file (None: not installed, or not recorded)
         "speed_ms": speed.get(spec.name, {}).get("ms"),
         "speed": speed_label(spec.name, speed),
         "speed_device": speed.get(spec.name, {}).get("device"),
@@ -41,18 +42,19 @@ def _fmt(value: float | None, spec: str) -> str:
 
 def _table(rows: list[dict[str, Any]]) -> str:
     head = ("name", "family", "joints", "input", "params", "GMACs", "MPJPE S9+S11", "PA-MPJPE S11", "speed b1",
-            "weights")
+            "sha256", "weights")
     body = [(r["name"] + ("" if r["official"] else "*"), r["family"], str(r["joints"]),
              "x".join(map(str, r["input_size"])),
              "-" if r["params"] is None else f"{r['params'] / 1e6:.2f}M", _fmt(r["gmacs"], ".2f"),
              _fmt(r["published"]["mpjpe_p2"], ".1f"), _fmt(r["published"]["pa_mpjpe_p1"], ".1f"),
-             r["speed"], r["weights"] or "missing") for r in rows]
+             r["speed"], (r["sha256"] or "-")[:12], r["weights"] or "missing") for r in rows]
     widths = [max(len(x) for x in col) for col in zip(head, *body)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in (head, *body)]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append("* no official trained weights (third-party or architecture only). "
                  "Published figures in mm: MPJPE on the Protocol 2 test set (S9+S11), "
-                 "PA-MPJPE on the Protocol 1 test set (S11).")
+                 "PA-MPJPE on the Protocol 1 test set (S11). sha256: first 12 digits of the installed file's "
+                 "(full: weights list).")
     devices = sorted({r["speed_device"] for r in rows if r["speed_device"]})
     lines.append("speed b1: median forward at batch 1, fastest mode, from the last `python -m bench.model_speed` on "
                  + (", ".join(devices) if devices else "this machine (not run yet)"))
@@ -71,14 +73,15 @@ class ModelsCommand:
     def run(args: argparse.Namespace) -> int:
         from engine.speed_results import last_speed
         from models import all_specs
-        from models.weights import WeightsError, find_weights
+        from models.weights import WeightsError, find_entry, find_weights
 
         try:
             rows = []
             speed = last_speed()
             for spec in all_specs():
                 path = find_weights(spec.name, args.weights_dir)
-                rows.append(_row(spec, str(path) if path else None, speed))
+                entry = find_entry(spec.name, args.weights_dir) if path else None
+                rows.append(_row(spec, str(path) if path else None, speed, entry.sha256 if entry else None))
         except WeightsError as e:
             print(f"error: {e}", file=sys.stderr)
             return 1

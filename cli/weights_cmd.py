@@ -72,14 +72,34 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def defaults_plan() -> list:
+    """What ``weights download --defaults`` (and the Models tab's "Get default models") fetches."""
+    from engine.defaults import ROOT
+    from engine.live.detector import DEFAULT_YOLO
+    from models.weights import default_download_plan
+
+    return default_download_plan(ROOT.rootnet, DEFAULT_YOLO[0])
+
+
+def _warn(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
+
+
 def _download(args: argparse.Namespace) -> int:
     from models.weights import download, resolve_weights_dir
 
+    if args.defaults:
+        if args.name or args.url or args.sha256 or args.file:
+            return error("weights download --defaults takes no model name, --url, --sha256 or --file")
+        return _download_defaults(args)
+    if not args.name:
+        return error("weights download: name a model (python main.py models) or use --defaults")
     bar = ProgressBar(args.name)
     cancel = threading.Event()
     try:
         entry = download(args.name, args.weights_dir, progress=bar, cancel=cancel, url_override=args.url,
-                         sha256=args.sha256, trust=True if args.trust else None)
+                         sha256=args.sha256, trust=True if args.trust else None, folder_file=args.file,
+                         warn=lambda text: (bar.close(), _warn(text)))
     except KeyboardInterrupt:
         cancel.set()
         print("error: download interrupted; the partial file is kept and the same command resumes it",
@@ -89,6 +109,50 @@ def _download(args: argparse.Namespace) -> int:
         bar.close()
     print(f"downloaded {entry.model}: {resolve_weights_dir(args.weights_dir) / entry.file} (sha256 {entry.sha256})")
     return 0
+
+
+def _download_defaults(args: argparse.Namespace) -> int:
+    from models.weights import DefaultResult, download_defaults
+
+    plan = defaults_plan()
+    print("downloading what the default live view needs: "
+          + ", ".join(f"{i.name} ({i.why})" for i in plan), file=sys.stderr)
+    cancel = threading.Event()
+    bars: list[ProgressBar] = []
+
+    def progress(item) -> ProgressBar:
+        bars.append(ProgressBar(item.name))
+        return bars[-1]
+
+    def report(res: DefaultResult) -> None:
+        for b in bars:
+            b.close()
+        if res.status in ("downloaded", "present"):
+            what = "downloaded" if res.status == "downloaded" else "already installed"
+            sha = f" (sha256 {res.sha256})" if res.sha256 else ""
+            print(f"{res.item.name}: {what}: {res.detail}{sha}")
+        else:
+            print(f"{res.item.name}: {res.status}: {res.detail}", file=sys.stderr)
+
+    try:
+        results = download_defaults(plan, args.weights_dir, progress=progress, cancel=cancel, on_result=report,
+                                    warn=_warn)
+    except KeyboardInterrupt:
+        cancel.set()
+        for b in bars:
+            b.close()
+        print("error: download interrupted; a partial file is kept and the same command resumes it",
+              file=sys.stderr)
+        return INTERRUPTED
+    ok = [r for r in results if r.ok]
+    bad = [r for r in results if not r.ok]
+    summary = f"{len(ok)} of {len(results)} ready"
+    if bad:
+        summary += "; not done: " + ", ".join(f"{r.item.name} ({r.status})" for r in bad)
+    print(summary)
+    if any(r.status in ("cancelled", "skipped") for r in bad):
+        return INTERRUPTED
+    return 1 if bad else 0
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -103,7 +167,7 @@ def _list(args: argparse.Namespace) -> int:
     rows = [("model", "file", "sha256", "trusted", "date", "source")]
     for e in entries:
         state = e.file if (d / e.file).is_file() else f"{e.file} (file missing)"
-        rows.append((e.model, state, e.sha256[:16], "yes" if e.trusted else "no", e.date, e.source))
+        rows.append((e.model, state, e.sha256, "yes" if e.trusted else "no", e.date, e.source))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
@@ -135,8 +199,15 @@ class WeightsCommand:
         p.add_argument("--as", dest="as_model", metavar="MODEL", default=None,
                        help="check the file against this model instead of identifying it")
         p.set_defaults(_action=_import)
-        p = sub.add_parser("download", help="download a model's published checkpoint (resumes a partial download)")
-        p.add_argument("name", help="registered model name (python main.py models)")
+        p = sub.add_parser("download", help="download a model's published checkpoint (resumes a partial download), "
+                                            "or with --defaults everything the default live view needs")
+        p.add_argument("name", nargs="?", default=None, help="registered model name (python main.py models)")
+        p.add_argument("--defaults", action="store_true",
+                       help="download what the default live view needs: the lightest official pose model, the "
+                            "live RootNet and YOLO's default weights (skips what is installed; continues past "
+                            "failures; exit 1 if any failed)")
+        p.add_argument("--file", default=None, metavar="PATH",
+                       help="for a Google Drive folder source: the file to take (its name or path in the folder)")
         p.add_argument("--url", default=None, help="download from this direct link instead of the registry's")
         p.add_argument("--sha256", default=None, help="expected sha256 of the file (refused on mismatch)")
         p.add_argument("--trust", action="store_true", help="allow full unpickling of the downloaded file")

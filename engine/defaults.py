@@ -24,7 +24,8 @@ class DetectorDefaults:
 class RootDefaults:
     """Absolute depth: which RootNet runs, how often, and the fixed depth used when none can run."""
 
-    rootnet: str = "rootnet-r50"
+    rootnet: str = "rootnet-r50-muco"  # live: the MuCo-trained demo snapshot (multi-person scenes)
+    benchmark_rootnet: str = "rootnet-r50"  # Human3.6M benchmark (root="rootnet-model"): the Protocol 2 snapshot
     every: int = 1
     default_root_mm: float = 4000.0
     bbox_real_mm: tuple[float, float] = (2000.0, 2000.0)  # RootNet's assumed real-world box size (its k-value)

@@ -30,6 +30,11 @@ def _preimport_heavy() -> None:
     import matplotlib.pyplot  # noqa: F401
     import torch  # noqa: F401
 
+    try:  # torchvision's ops (imported by a checkpoint import in a worker) pull triton in through torch._dynamo
+        import triton  # noqa: F401
+    except Exception:  # noqa: BLE001 - not installed (CPU-only torch)
+        pass
+
     try:
         import onnxruntime  # noqa: F401
     except ImportError:  # optional backend
@@ -66,6 +71,18 @@ def save_window_png(widget, path: str | os.PathLike) -> Path:
     return dest
 
 
+def prepare_window(win, scripted: bool = False) -> None:
+    """Size the main window before it is shown: the saved geometry when there is one (``MainWindow`` restored it),
+    else a default that fits the screen. A scripted run (--screenshot) is always 1280x800 on the Live tab and
+    leaves the remembered settings alone."""
+    if scripted:
+        win.persist_settings = False
+        win.resize(1280, 800)
+        win.tabs.setCurrentWidget(win.live_tab)
+    elif not win.geometry_restored:
+        win.fit_to_screen()
+
+
 def run_gui(args: argparse.Namespace) -> int:
     _preimport_heavy()
     app = make_app()
@@ -75,11 +92,10 @@ def run_gui(args: argparse.Namespace) -> int:
 
     screenshot = getattr(args, "screenshot", None)
     win = MainWindow(source=args.source, models=args.models, autostart=not getattr(args, "idle", False))
-    win.resize(1280, 800)
-    if screenshot:
-        win.persist_settings = False  # a scripted run must not change the user's remembered choices
-        win.tabs.setCurrentWidget(win.live_tab)
+    prepare_window(win, scripted=bool(screenshot))
     win.show()
+    if not screenshot and not win.geometry_restored:
+        QTimer.singleShot(300, win.keep_on_screen)  # once the window manager has put its frame around it
     status = {"code": 0}
     if screenshot:
 
@@ -95,4 +111,9 @@ def run_gui(args: argparse.Namespace) -> int:
 
         QTimer.singleShot(int(max(0.0, float(args.after)) * 1000), shoot)
     code = app.exec()
+    from gui.workers import active_workers
+
+    for w in active_workers():  # a QThread destroyed while running aborts with "QThread: Destroyed while ..."
+        w.request_cancel()
+        w.wait(30_000)
     return status["code"] or int(code)

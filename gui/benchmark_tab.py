@@ -1,58 +1,35 @@
-"""The Benchmark tab: a Human3.6M folder (validated as soon as it is chosen), protocol, models and options; run,
-cancel and resume with progress and ETA; results beside the published figures; charts; exports."""
+"""The Benchmark tab: a Human3.6M folder (validated as soon as it is chosen, and again when the app reopens),
+protocol, models and options; run, cancel and resume with progress and ETA; results and charts
+(``gui.benchmark_results``); exports."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QCheckBox,
-    QComboBox,
     QFileDialog,
-    QFormLayout,
-    QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
-    QLineEdit,
-    QListWidget,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QSpinBox,
+    QScrollArea,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from engine.defaults import BENCHMARK
 from gui import settings
-from gui.charts import BarChart
-from gui.controllers.bench_files import EXPORT_SUFFIX, default_export_name
+from gui.benchmark_form import BenchmarkForm
+from gui.benchmark_results import RESULT_COLUMNS, ResultsPanel  # noqa: F401 - RESULT_COLUMNS re-exported
+from gui.controllers.bench_files import EXPORT_SUFFIX, default_export_name, finished_config
 from gui.controllers.benchmark import BenchmarkController, BenchmarkSettings
 from gui.controllers.models import ModelRow, RegistryController
-from gui.model_picker import UNTRAINED_COLOUR, check_only, checked_names, model_item, runnable
-
-RESULT_COLUMNS = ("Model", "Weights", "N", "MPJPE", "PA-MPJPE", "PA (scale)", "Published", "Ours", "Diff.")
-COLUMN_TIPS = ("registry name", "trained, or UNTRAINED (random weights: the errors mean nothing)", "samples scored",
-               "mean per-joint position error (mm), root-relative", "after rigid alignment without scale (3DMPPE)",
-               "after similarity alignment (with scale): not the papers' PA-MPJPE",
-               "the published figure comparable with this protocol and root", "our value of that same metric",
-               "ours minus published (mm)")
-
-
-def _fmt(v, digits: int = 2) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "—"
-    return f"{v:.{digits}f}"
+from gui.model_picker import check_only, checked_names, model_item, runnable
+from gui.open_folder import open_folder
 
 
 def format_eta(seconds: float | None) -> str:
@@ -87,85 +64,33 @@ class BenchmarkTab(QWidget):
         self._validate_timer.timeout.connect(self.validate_now)
         self.data_dir.textChanged.connect(lambda _: self._validate_timer.start())
         self.protocol.currentIndexChanged.connect(lambda _: self.validate_now())
+        self.out_dir.editingFinished.connect(self.check_interrupted)
         self._set_running(False)
+        QTimer.singleShot(0, self._after_restore)  # a remembered folder is checked as if just chosen
 
     # ------------------------------------------------------------------------------------------------ layout
     def _build(self) -> None:
-        top = QWidget()
-        tl = QHBoxLayout(top)
-        tl.setContentsMargins(0, 0, 0, 0)
-
-        data_box = QGroupBox("Data and options")
-        fl = QFormLayout(data_box)
-        row = QHBoxLayout()
-        self.data_dir = QLineEdit()
-        self.data_dir.setPlaceholderText("folder with annotations/ and images/ (3DMPPE layout)")
-        row.addWidget(self.data_dir, 1)
-        b = QPushButton("Browse…")
-        b.clicked.connect(self._pick_data)
-        row.addWidget(b)
-        self.synth_button = QPushButton("Make synthetic dataset…")
-        self.synth_button.clicked.connect(self._make_synthetic)
-        row.addWidget(self.synth_button)
-        fl.addRow("Dataset", row)
-        self.validation = QLabel("Choose a dataset folder.")
-        self.validation.setWordWrap(True)
-        fl.addRow("", self.validation)
-        self.protocol = QComboBox()
-        self.protocol.addItem("Protocol 2: MPJPE on S9 + S11", 2)
-        self.protocol.addItem("Protocol 1: PA-MPJPE on S11", 1)
-        fl.addRow("Protocol", self.protocol)
-        self.root = QComboBox()
-        self.root.addItem("Ground-truth root depth and boxes", "gt")
-        self.root.addItem("RootNet result file (boxes and roots)", "rootnet")
-        self.root.addItem("RootNet network run live (rootnet-r50 weights)", "rootnet-model")
-        fl.addRow("Root", self.root)
-        opts = QHBoxLayout()
-        self.flip = QCheckBox("Flip test")
-        opts.addWidget(self.flip)
-        opts.addWidget(QLabel("Samples (0 = all):"))
-        self.limit = QSpinBox()
-        self.limit.setRange(0, 1_000_000)
-        self.limit.setSingleStep(100)
-        opts.addWidget(self.limit)
-        opts.addWidget(QLabel("Batch:"))
-        self.batch_size = QSpinBox()
-        self.batch_size.setRange(1, 1024)
-        self.batch_size.setToolTip("Samples per forward pass (smaller needs less memory; Cancel takes effect "
-                                   "between batches)")
-        opts.addWidget(self.batch_size)
-        self.overwrite = QCheckBox("Overwrite other results")
-        self.overwrite.setToolTip("Allow replacing finished results of a different configuration in the results "
-                                  "folder (the same configuration is reused, an interrupted one resumed)")
-        opts.addWidget(self.overwrite)
-        opts.addStretch(1)
-        fl.addRow("Options", opts)
-        orow = QHBoxLayout()
-        self.out_dir = QLineEdit()
-        orow.addWidget(self.out_dir, 1)
-        b = QPushButton("Browse…")
-        b.clicked.connect(self._pick_out)
-        orow.addWidget(b)
-        fl.addRow("Results folder", orow)
-        tl.addWidget(data_box, 3)
-
-        mbox = QGroupBox("Models")
-        ml = QVBoxLayout(mbox)
-        self.model_list = QListWidget()
-        ml.addWidget(self.model_list)
-        tl.addWidget(mbox, 2)
+        self.form = BenchmarkForm()
+        fm = self.form
+        for name in ("data_dir", "synth_button", "validation", "protocol", "root", "flip", "limit", "batch_size",
+                     "out_dir", "overwrite", "model_list"):
+            setattr(self, name, getattr(fm, name))
+        fm.pickData.connect(self._pick_data)
+        fm.pickOut.connect(self._pick_out)
+        fm.synthetic.connect(self._make_synthetic)
+        top = fm
 
         run_row = QHBoxLayout()
         self.run_button = QPushButton("Run")
         self.run_button.clicked.connect(self.run)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.bench.cancel)
+        self.cancel_button.clicked.connect(self.cancel)
         self.resume_button = QPushButton("Resume")
         self.resume_button.clicked.connect(self.resume)
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m samples")
         self.eta = QLabel("")
-        self.eta.setMinimumWidth(220)
+        self.eta.setMinimumWidth(160)
         for w in (self.run_button, self.cancel_button, self.resume_button):
             run_row.addWidget(w)
         run_row.addWidget(self.progress, 1)
@@ -173,85 +98,65 @@ class BenchmarkTab(QWidget):
 
         self.errors = QPlainTextEdit()
         self.errors.setReadOnly(True)
-        self.errors.setMaximumHeight(120)
+        self.errors.setMaximumHeight(90)
         self.errors.setVisible(False)
         self.errors.setStyleSheet("QPlainTextEdit { color: #ff9a90; background: #1d1416; }")
 
-        self.table = QTableWidget(0, len(RESULT_COLUMNS))
-        self.table.setHorizontalHeaderLabels(RESULT_COLUMNS)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        for c, tip in enumerate(COLUMN_TIPS):
-            self.table.horizontalHeaderItem(c).setToolTip(tip)
-        self.summary = QPlainTextEdit()
-        self.summary.setReadOnly(True)
-        self.summary.setPlaceholderText("The run's summary appears here.")
-        res = QWidget()
-        rl = QVBoxLayout(res)
-        rl.setContentsMargins(0, 0, 0, 0)
-        rl.addWidget(self.table, 1)
-        exp = QHBoxLayout()
-        exp.addWidget(QLabel("Export:"))
-        self.export_buttons: dict[str, QPushButton] = {}
-        for kind, text in (("csv", "CSV"), ("json", "JSON"), ("markdown", "Markdown"), ("hdf5", "HDF5"),
-                           ("png", "PNG")):
-            b = QPushButton(text)
-            b.clicked.connect(lambda _=False, k=kind: self.export(k))
-            self.export_buttons[kind] = b
-            exp.addWidget(b)
-        exp.addStretch(1)
-        self.open_button = QPushButton("Open folder")
-        self.open_button.clicked.connect(self.open_folder)
-        exp.addWidget(self.open_button)
-        rl.addLayout(exp)
+        self.results = ResultsPanel()
+        self.results.exportRequested.connect(self.export)
+        self.results.openRequested.connect(self.open_folder)
+        r = self.results  # the names tests and scripts use
+        self.table, self.summary, self.charts = r.table, r.summary, r.charts
+        self.action_chart, self.joint_chart = r.action_chart, r.joint_chart
+        self.export_buttons, self.open_button = r.export_buttons, r.open_button
 
-        self.charts = QTabWidget()
-        self.action_chart = BarChart("Per action")
-        self.joint_chart = BarChart("Per joint")
-        self.charts.addTab(self.action_chart, "Per action")
-        self.charts.addTab(self.joint_chart, "Per joint")
-        self.charts.addTab(self.summary, "Summary")
-
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(res)
-        split.addWidget(self.charts)
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 1)
-        split.setSizes([650, 550])
-
+        upper = QWidget()
+        ul = QVBoxLayout(upper)
+        ul.setContentsMargins(0, 0, 0, 0)
+        ul.addWidget(top, 1)
+        ul.addLayout(run_row)
+        ul.addWidget(self.errors)
+        scroll = QScrollArea()  # at small window sizes the form scrolls instead of squeezing the results
+        scroll.setWidget(upper)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumHeight(120)
+        self.split = QSplitter(Qt.Orientation.Vertical)
+        self.split.addWidget(scroll)
+        self.split.addWidget(self.results)
+        self.split.setChildrenCollapsible(False)
+        self.split.setStretchFactor(0, 0)
+        self.split.setStretchFactor(1, 1)
+        self.split.splitterMoved.connect(lambda *_: setattr(self, "_user_split", True))
+        self._upper = upper
         lay = QVBoxLayout(self)
-        lay.addWidget(top)
-        lay.addLayout(run_row)
-        lay.addWidget(self.errors)
-        lay.addWidget(split, 1)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.split, 1)
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        """The form gets what it needs up to ~45% of the height; the results (table and chart) get the rest."""
+        super().resizeEvent(ev)
+        h = self.split.height()
+        if h > 0 and not getattr(self, "_user_split", False):
+            want = min(self._upper.sizeHint().height(), int(h * 0.45))
+            self.split.setSizes([want, h - want])
 
     # ---------------------------------------------------------------------------------------------- settings
     def _restore(self) -> None:
-        self.data_dir.setText(settings.get("bench/data_dir", ""))
-        self.out_dir.setText(settings.get("bench/out_dir", str(Path.home() / "posearena_results")))
-        protocol = settings.get("bench/protocol", BENCHMARK.protocol)
-        self.protocol.setCurrentIndex(max(0, self.protocol.findData(protocol)))
-        self.root.setCurrentIndex(max(0, self.root.findData(settings.get("bench/root", BENCHMARK.root))))
-        self.flip.setChecked(settings.get("bench/flip", BENCHMARK.flip))
-        self.limit.setValue(settings.get("bench/limit", 0))
-        self.batch_size.setValue(settings.get("bench/batch_size", BENCHMARK.batch_size))
-        self._wanted = set(settings.get("bench/models", []))
+        self.form.restore()
+
+    def _after_restore(self) -> None:
+        if self.data_dir.text().strip():
+            self.validate_now()
+        self.check_interrupted()
 
     def save_settings(self) -> None:
-        settings.put("bench/data_dir", self.data_dir.text())
-        settings.put("bench/out_dir", self.out_dir.text())
-        settings.put("bench/protocol", self.protocol.currentData())
-        settings.put("bench/root", self.root.currentData())
-        settings.put("bench/flip", self.flip.isChecked())
-        settings.put("bench/limit", self.limit.value())
-        settings.put("bench/batch_size", self.batch_size.value())
-        settings.put("bench/models", self.selected_models())
+        self.form.save_settings()
 
     # -------------------------------------------------------------------------------------------------- models
     def _on_rows(self, rows: list[ModelRow]) -> None:
-        keep = set(self.selected_models()) or self._wanted
+        keep = set(self.selected_models()) or self.form.wanted
         self._rows = {r.name: r for r in rows if r.is_pose_model}
         self.model_list.clear()
         for r in self._rows.values():
@@ -266,20 +171,27 @@ class BenchmarkTab(QWidget):
         return checked_names(self.model_list)
 
     def set_models(self, names: list[str]) -> None:
-        self._wanted = set(names)
+        self.form.wanted = set(names)
         check_only(self.model_list, names)
 
     # ---------------------------------------------------------------------------------------------- validation
     def _pick_data(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Human3.6M folder (3DMPPE layout)", self.data_dir.text())
+        start = self.data_dir.text() or settings.last_dir()
+        path = QFileDialog.getExistingDirectory(self, "Human3.6M folder (3DMPPE layout)", start)
         if path:
-            self.data_dir.setText(path)
-            self.validate_now()
+            settings.remember_dir(path)
+            self.set_data_dir(path)
+
+    def set_data_dir(self, path: str) -> None:
+        self.data_dir.setText(path)
+        self.validate_now()
 
     def _pick_out(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Results folder", self.out_dir.text())
+        path = QFileDialog.getExistingDirectory(self, "Results folder", self.out_dir.text() or settings.last_dir())
         if path:
+            settings.remember_dir(path)
             self.out_dir.setText(path)
+            self.check_interrupted()
 
     def validate_now(self) -> None:
         self._validate_timer.stop()
@@ -314,56 +226,110 @@ class BenchmarkTab(QWidget):
                                        f"{d['errors'][0] if d['errors'] else d['text']}")
         self._set_running(self.bench.running)
 
+    def check_interrupted(self) -> None:
+        """An unfinished run in the results folder (one the app was closed during) can be resumed."""
+        s = self.bench.find_interrupted(self.out_dir.text().strip())
+        if s is not None:
+            self.eta.setText("interrupted run found")
+            self.message.emit("info", f"An unfinished run is in {s.out_dir} ({s.describe()}): Resume continues it.")
+        self._set_running(self.bench.running)
+
     # -------------------------------------------------------------------------------------------------- run
     def current_settings(self) -> BenchmarkSettings:
-        models = tuple(self.selected_models())
-        return BenchmarkSettings(
-            data_dir=self.data_dir.text().strip(), out_dir=self.out_dir.text().strip(), models=models,
-            protocol=int(self.protocol.currentData()), root=str(self.root.currentData()), flip=self.flip.isChecked(),
-            limit=self.limit.value() or None, batch_size=self.batch_size.value(),
-            allow_untrained=any(not self._rows[m].has_weights for m in models if m in self._rows),
-            overwrite=self.overwrite.isChecked(),
-        )
+        return self.form.current_settings(self._rows)
 
-    def run(self) -> None:
-        s = self.current_settings()
+    def apply_settings(self, s: BenchmarkSettings) -> None:
+        self._validate_timer.stop()
+        self.form.apply_settings(s)
+        self._validate_timer.stop()
+
+    def _problems(self, s: BenchmarkSettings) -> list[str]:
         problems = []
+        valid = self._valid.get(s.data_dir)
         if not s.data_dir:
             problems.append("choose a dataset folder")
-        elif self._valid.get(s.data_dir) is False:
+        elif valid is False:
             problems.append("the dataset folder has errors (listed above)")
+        elif valid is None:
+            self.validate_now()
+            problems.append("the dataset folder is still being checked; press Run again in a moment")
         if not s.models:
             problems.append("select at least one model")
         if not s.out_dir:
             problems.append("choose a results folder")
+        done = finished_config(s.out_dir) if s.out_dir else None
+        if done and not s.overwrite and not self._same_as_finished(s, done):
+            problems.append(f"the results folder {s.out_dir} already holds finished results of another "
+                            "configuration: choose another results folder, or tick 'Overwrite other results'")
+        return problems
+
+    @staticmethod
+    def _same_as_finished(s: BenchmarkSettings, done: dict) -> bool:
+        c = done.get("config") or {}
+        try:
+            return (str(Path(c["data_dir"]).resolve()) == str(Path(s.data_dir).resolve())
+                    and int(c["protocol"]) == s.protocol and c["root"] == s.root and bool(c["flip"]) == s.flip
+                    and (c.get("limit") or None) == s.limit and tuple(c["models"]) == tuple(s.models))
+        except (KeyError, TypeError, ValueError):
+            return True  # unknown layout: let the engine decide (its message is translated)
+
+    def run(self) -> None:
+        s = self.current_settings()
+        problems = self._problems(s)
         if problems:
             self.message.emit("error", "Cannot run the benchmark: " + "; ".join(problems) + ".")
             return
         if s.allow_untrained:
             self.message.emit("warning", "Scoring untrained (random) weights: the errors say nothing about the "
                                          "models (pipeline and speed test only).")
+        r = self.bench.resumable
+        if r is not None and r.key() == s.key():
+            self.message.emit("info", f"Run continues the interrupted run of this configuration in {s.out_dir}.")
         if getattr(self.window(), "persist_settings", True):  # scripted runs (--screenshot) leave them alone
             self.save_settings()
+        self._start(s)
+
+    def _start(self, s: BenchmarkSettings, resume: bool = False) -> None:
         self.table.setRowCount(0)
         self.progress.setRange(0, 0)
         self.eta.setText("starting…")
-        if self.bench.run(s) is not None:
+        w = self.bench.resume(batch_size=s.batch_size) if resume else self.bench.run(s)
+        if w is not None:
             self._set_running(True)
 
     def resume(self) -> None:
-        if self.bench.resume() is not None:
-            self.progress.setRange(0, 0)
-            self._set_running(True)
+        """Resume what ``bench.resumable`` holds; the form is set to it first, so what runs is what it shows."""
+        r = self.bench.resumable
+        if r is None:
+            self.message.emit("warning", "Nothing to resume.")
+            return
+        batch = self.batch_size.value()
+        if r.key() != self.current_settings().key():
+            self.apply_settings(r)
+            self.message.emit("warning", "The form was changed after the run stopped; it now shows the run being "
+                                         f"resumed ({r.describe()}). Press Run for a new configuration instead.")
+        self._valid.setdefault(r.data_dir, True)
+        self._start(BenchmarkSettings(**{**r.__dict__, "batch_size": batch}), resume=True)
+
+    def cancel(self) -> None:
+        if not self.bench.running or self.bench.cancelling:
+            return
+        self.bench.cancel()
+        self.cancel_button.setText("Cancelling…")
+        self.cancel_button.setEnabled(False)
+        self.eta.setText("cancelling after this batch…")
+        self.status.emit("Cancelling the benchmark: the batch in progress is saved first")
 
     def _set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
-        self.cancel_button.setEnabled(running)
-        self.resume_button.setEnabled(not running and self.bench.last_settings is not None
-                                      and self.bench.last_result is None)
-        has = self.bench.last_result is not None and not running
-        for b in self.export_buttons.values():
-            b.setEnabled(has)
-        self.open_button.setEnabled(has)
+        cancelling = running and self.bench.cancelling
+        self.cancel_button.setEnabled(running and not cancelling)
+        self.cancel_button.setText("Cancelling…" if cancelling else "Cancel")
+        r = self.bench.resumable
+        self.resume_button.setEnabled(not running and r is not None)
+        self.resume_button.setToolTip(f"Continue the interrupted run: {r.describe()}" if r is not None else
+                                      "Nothing to resume: a cancelled or interrupted run can be continued")
+        self.results.set_exports_enabled(self.bench.last_result is not None and not running)
         self.synth_button.setEnabled(not running)
 
     def _on_progress(self, p: dict) -> None:
@@ -371,6 +337,8 @@ class BenchmarkTab(QWidget):
         if total > 0:
             self.progress.setRange(0, total)
             self.progress.setValue(done)
+        if self.bench.cancelling:
+            return
         rate = f", {p['rate']:.1f} samples/s" if p.get("rate") else ""
         eta = format_eta(p.get("eta_s")) if p["phase"] == "infer" else p["phase"]
         self.eta.setText(f"{eta}{rate}")
@@ -379,7 +347,8 @@ class BenchmarkTab(QWidget):
     def _on_cancelled(self, payload: dict) -> None:
         self._set_running(False)
         self.eta.setText(f"stopped at {payload['done']}/{payload['total']}")
-        self.status.emit("Benchmark cancelled: Resume continues from the saved batches")
+        self.status.emit("Benchmark cancelled: Resume continues "
+                         f"{self.bench.resumable.describe() if self.bench.resumable else 'from the saved batches'}")
 
     def _on_failed(self, msg: str) -> None:
         self._set_running(False)
@@ -398,50 +367,9 @@ class BenchmarkTab(QWidget):
         self.summary.setPlainText(payload.get("summary", ""))
         self.status.emit(f"Benchmark {payload['status']}: {payload['out_dir']}")
 
-    # -------------------------------------------------------------------------------------------------- results
     def show_results(self, results: list[dict], published_per_action: dict[str, list[float] | None] | None = None,
                      actions: list[str] | None = None) -> None:
-        """The results table and charts. From the ``BenchmarkController`` payload: ``published_per_action``, per
-        model, the published per-action figures the engine found comparable with its result (drawn beside ours);
-        ``actions``, the engine's action names (chart categories when a result lists none)."""
-        self.table.setRowCount(len(results))
-        for r, d in enumerate(results):
-            pub = d.get("published") or {}
-            metric = pub.get("metric")
-            ours = d.get(f"{metric}_mm") if metric else None
-            cells = [
-                d["model"], "trained" if d.get("trained", True) else "UNTRAINED", str(d.get("num_samples", "")),
-                _fmt(d.get("mpjpe_mm")), _fmt(d.get("pa_mpjpe_mm")), _fmt(d.get("pa_mpjpe_similarity_mm")),
-                _fmt(pub.get("value")) if pub else "—", _fmt(ours),
-                (f"{pub['difference_mm']:+.2f}" if pub.get("difference_mm") is not None else "—"),
-            ]
-            setup = f"root {d.get('root', '?')}, flip {'on' if d.get('flip') else 'off'}, {d.get('test_set', '')}"
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(str(text))
-                if c >= 2:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                if not d.get("trained", True):
-                    item.setForeground(UNTRAINED_COLOUR)
-                if c == 0:
-                    item.setToolTip(f"{d.get('label', d['model'])}: {setup}")
-                if c in (6, 7) and pub:
-                    item.setToolTip(f"{(d.get('labels') or {}).get(metric, metric)}; {pub.get('source', '')}")
-                self.table.setItem(r, c, item)
-        if not results:
-            return
-        head = results[0].get("headline_metric", "mpjpe")
-        label = (results[0].get("labels") or {}).get(head, head)
-        actions = list(results[0].get(f"per_action_{head}_mm", {}).keys()) or list(actions or ())
-        series = {d["label"]: [d.get(f"per_action_{head}_mm", {}).get(a) for a in actions] for d in results}
-        for model, published in (published_per_action or {}).items():
-            if published:
-                series[f"published {model}"] = list(published)
-        self.action_chart.set_data(actions, series, f"{label}: per action")
-        joints: list[str] = []
-        for d in results:
-            joints += [j for j in d.get(f"per_joint_{head}_mm", {}) if j not in joints]
-        self.joint_chart.set_data(joints, {d["label"]: [d.get(f"per_joint_{head}_mm", {}).get(j) for j in joints]
-                                           for d in results}, f"{label}: per joint")
+        self.results.show_results(results, published_per_action, actions)
 
     # -------------------------------------------------------------------------------------------------- exports
     def _ask_path(self, kind: str, suggested: str) -> str | None:
@@ -457,23 +385,41 @@ class BenchmarkTab(QWidget):
             return
         suggested = str(Path(payload["out_dir"]) / "export" / default_export_name(kind))
         dest = self.ask_path(kind, suggested)
-        if dest:
-            self.bench.export(kind, dest)
+        if not dest:
+            return
+        if kind == "png":  # the charts as shown here (legend outside, published bars, engine's action order)
+            try:
+                self.bench.report_export(kind, self.results.write_chart_pngs(dest))
+            except OSError as exc:
+                self.message.emit("error", f"Export (png) failed: {exc}")
+            return
+        self.bench.export(kind, dest)
 
     def open_folder(self) -> None:
         payload = self.bench.last_result
         if payload is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(payload["out_dir"]))
+            self._path_dialog = open_folder(payload["out_dir"], self)
 
     # --------------------------------------------------------------------------------------------- synthetic
+    def synthetic_dialog(self) -> QInputDialog:
+        dlg = QInputDialog(self)
+        dlg.setWindowTitle("Make a synthetic dataset")
+        dlg.setLabelText("Test samples (S9 + S11):")
+        dlg.setInputMode(QInputDialog.InputMode.IntInput)
+        dlg.setIntRange(1, 20000)
+        dlg.setIntValue(120)
+        dlg.setMinimumWidth(max(380, dlg.fontMetrics().horizontalAdvance(dlg.windowTitle()) + 200))
+        return dlg
+
     def _make_synthetic(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder for the synthetic dataset (created inside)",
-                                                  str(Path.home()))
+                                                  settings.last_dir())
         if not folder:
             return
-        samples, ok = QInputDialog.getInt(self, "Synthetic dataset", "Test samples (S9 + S11):", 120, 1, 20000)
-        if ok:
-            self.make_synthetic(str(Path(folder) / "h36m_synthetic"), samples)
+        settings.remember_dir(folder)
+        dlg = self.synthetic_dialog()
+        if dlg.exec():
+            self.make_synthetic(str(Path(folder) / "h36m_synthetic"), dlg.intValue())
 
     def make_synthetic(self, folder: str, samples: int = 120) -> None:
         self.validation.setText(f"Writing a synthetic dataset to {folder}…")

@@ -11,37 +11,27 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
-    QGridLayout,
-    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
-    QLabel,
-    QLineEdit,
-    QListWidget,
     QListWidgetItem,
-    QPushButton,
-    QScrollArea,
-    QSizePolicy,
-    QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
+    QTabWidget,
     QWidget,
 )
 
-from engine.defaults import CAMERA, DETECTOR, ROOT
+from engine.defaults import CAMERA, DETECTOR
 from engine.live.default_models import default_live_models
 from gui import settings
+from gui.compare_panel import ComparePanel
+from gui.controllers.compare import CompareController
 from gui.controllers.live import LiveController, LiveSettings
 from gui.controllers.models import ModelRow, RegistryController
 from gui.controllers.sources import SourceController
+from gui.live_side_panel import build_side_panel
 from gui.model_picker import check_only, checked_names, model_item, runnable
 from gui.video_view import VideoView
 from gui.view_grid import ViewGrid, ViewInfo
@@ -59,8 +49,13 @@ class LiveTab(QWidget):
         self.live, self.registry, self.sources = live, registry, sources
         self._rows: dict[str, ModelRow] = {}
         self._start_when_ready = False
+        self._start_after_stop = False  # Ctrl+R pressed while stopping: start again once idle
+        self._started = False  # the current run got as far as showing its views
         self._calibration = ""  # camera calibration file; empty: assumed FOV
         self._build()
+        self.compare = CompareController(live, self.compare_panel, parent=self)
+        self.compare.message.connect(self.message)
+        self.compare_panel.highlightChanged.connect(self.grid.set_highlight)
         self._restore()
         live.stateChanged.connect(self._on_state)
         live.started.connect(self._on_started)
@@ -76,132 +71,7 @@ class LiveTab(QWidget):
 
     # ------------------------------------------------------------------------------------------------ layout
     def _build(self) -> None:
-        side = QWidget()
-        form = QVBoxLayout(side)
-        form.setContentsMargins(4, 4, 4, 4)
-
-        self.run_button = QPushButton("Start  (Ctrl+R)")
-        self.run_button.setMinimumHeight(34)
-        self.run_button.clicked.connect(self.toggle_run)
-        form.addWidget(self.run_button)
-
-        src_box = QGroupBox("Source")
-        sl = QVBoxLayout(src_box)
-        self.source_combo = QComboBox()
-        self.source_combo.setEditable(True)
-        self.source_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.source_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.source_combo.setMinimumContentsLength(12)
-        self.source_combo.setToolTip("demo, a camera index, a video file, an image folder or a stream URL")
-        self.source_combo.addItem("Demo video (built in)", "demo")
-        sl.addWidget(self.source_combo)
-        row = QGridLayout()
-        row.setSpacing(4)
-        for k, (text, slot) in enumerate((("File…", self._pick_file), ("Folder…", self._pick_folder),
-                                          ("URL…", self._pick_url), ("Find cameras", self.sources.scan))):
-            b = QPushButton(text)
-            b.clicked.connect(slot)
-            b.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-            row.addWidget(b, k // 2, k % 2)
-        sl.addLayout(row)
-        form.addWidget(src_box)
-
-        mod_box = QGroupBox("Models")
-        ml = QVBoxLayout(mod_box)
-        self.model_list = QListWidget()
-        self.model_list.setMinimumHeight(150)
-        self.model_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.model_list.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.model_list.itemChanged.connect(self._on_model_checked)
-        ml.addWidget(self.model_list)
-        form.addWidget(mod_box)
-
-        view_box = QGroupBox("View")
-        vl = QFormLayout(view_box)
-        self.placement = QComboBox()
-        self.placement.addItems(["Root-relative", "Absolute (camera)"])
-        self.placement.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.placement.setMinimumContentsLength(10)
-        self.placement.currentIndexChanged.connect(lambda i: self.grid.set_absolute(i == 1))
-        vl.addRow("3D placement", self.placement)
-        self.overlay_combo = QComboBox()
-        self.overlay_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.overlay_combo.setMinimumContentsLength(10)
-        self.overlay_combo.currentIndexChanged.connect(
-            lambda _: self.video.set_overlay_model(self.overlay_combo.currentData()))
-        vl.addRow("2D joints of", self.overlay_combo)
-        self.smoothing = QCheckBox("Smooth poses (One Euro)")
-        self.smoothing.toggled.connect(self._on_smoothing)
-        vl.addRow(self.smoothing)
-        self.rootnet = QCheckBox("RootNet depth (if weights)")
-        self.rootnet.setToolTip(f"Without RootNet weights the root depth is fixed at {ROOT.default_root_mm / 1000:g} m")
-        vl.addRow(self.rootnet)
-        reset = QPushButton("Reset 3D view")
-        reset.clicked.connect(lambda: self.grid.reset_cameras())
-        vl.addRow(reset)
-        form.addWidget(view_box)
-
-        det_box = QGroupBox("Detector")
-        dl = QFormLayout(det_box)
-        self.imgsz = QSpinBox()
-        self.imgsz.setRange(160, 1280)
-        self.imgsz.setSingleStep(32)
-        dl.addRow("Image size", self.imgsz)
-        self.conf = QDoubleSpinBox()
-        self.conf.setRange(0.05, 0.95)
-        self.conf.setSingleStep(0.05)
-        dl.addRow("Confidence", self.conf)
-        self.every = QSpinBox()
-        self.every.setRange(1, 30)
-        self.every.setToolTip("Detect every N frames; boxes follow the poses in between")
-        dl.addRow("Every N frames", self.every)
-        form.addWidget(det_box)
-
-        cam_box = QGroupBox("Camera intrinsics")
-        cl = QFormLayout(cam_box)
-        self.hfov = QDoubleSpinBox()
-        self.hfov.setRange(20.0, 150.0)
-        self.hfov.setSuffix("°")
-        self.hfov.setToolTip("Horizontal field of view assumed for an uncalibrated camera (focal length from it)")
-        cl.addRow("Assumed FOV", self.hfov)
-        crow = QHBoxLayout()
-        self.calib_button = QPushButton("Calibration file…")
-        self.calib_button.setToolTip("OpenCV YAML (camera_matrix / K) or JSON {fx, fy, cx, cy}")
-        self.calib_button.clicked.connect(self._pick_calibration)
-        self.calib_clear = QPushButton("Clear")
-        self.calib_clear.clicked.connect(lambda: self._set_calibration(""))
-        crow.addWidget(self.calib_button)
-        crow.addWidget(self.calib_clear)
-        cl.addRow(crow)
-        self.intrinsics_label = QLabel()
-        self.intrinsics_label.setWordWrap(True)
-        cl.addRow(self.intrinsics_label)
-        self.hfov.valueChanged.connect(lambda _v: self._show_intrinsics())
-        form.addWidget(cam_box)
-
-        rec_box = QGroupBox("Record (HDF5)")
-        rl = QVBoxLayout(rec_box)
-        rrow = QHBoxLayout()
-        self.record_path = QLineEdit()
-        self.record_path.setPlaceholderText("recording.h5")
-        rrow.addWidget(self.record_path)
-        b = QPushButton("…")
-        b.setFixedWidth(28)
-        b.clicked.connect(self._pick_record_path)
-        rrow.addWidget(b)
-        rl.addLayout(rrow)
-        self.record_button = QPushButton("Record  (Ctrl+E)")
-        self.record_button.setCheckable(True)
-        self.record_button.clicked.connect(self._on_record_clicked)
-        rl.addWidget(self.record_button)
-        form.addWidget(rec_box)
-        form.addStretch(1)
-
-        scroll = QScrollArea()
-        scroll.setWidget(side)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setFixedWidth(310)
+        scroll = build_side_panel(self)
 
         self.video = VideoView()
         self.latency = QTableWidget(0, 5)
@@ -214,8 +84,13 @@ class LiveTab(QWidget):
         self.latency.verticalHeader().setDefaultSectionSize(20)
         self.latency.setToolTip("Per-stage latency over the recent frames; end-to-end = capture to result")
         left = QSplitter(Qt.Orientation.Vertical)
+        self.compare_panel = ComparePanel()
+        self.compare_panel.setMinimumWidth(240)  # its tables scroll: the window must still fit 800x600
+        self.stats_tabs = QTabWidget()
+        self.stats_tabs.addTab(self.latency, "Latency")
+        self.stats_tabs.addTab(self.compare_panel, "Compare")
         left.addWidget(self.video)
-        left.addWidget(self.latency)
+        left.addWidget(self.stats_tabs)
         left.setStretchFactor(0, 3)
         left.setStretchFactor(1, 2)
         self.grid = ViewGrid()
@@ -245,7 +120,8 @@ class LiveTab(QWidget):
         self.conf.setValue(settings.get("live/conf", DETECTOR.conf))
         self.every.setValue(settings.get("live/every", DETECTOR.every))
         self.hfov.setValue(float(settings.get("live/hfov", CAMERA.hfov_deg)))
-        self._set_calibration(settings.get("live/calibration", ""))
+        if not self._set_calibration(settings.get("live/calibration", "")):
+            self._set_calibration("")  # a remembered file that is gone or broken: back to the assumed FOV
         self.record_path.setText(settings.get("live/record_path", str(Path.home() / "posearena_recording.h5")))
 
     def save_settings(self) -> None:
@@ -287,20 +163,46 @@ class LiveTab(QWidget):
         if select:
             self.source_combo.setCurrentIndex(i)
 
+    def _source_locked(self) -> bool:
+        """While live runs the source cannot change (the box would show a path that is not playing)."""
+        if self.live.busy:
+            self.message.emit("warning", "Stop the live view (Ctrl+R) before choosing another source.")
+            return True
+        return False
+
     def _pick_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a video or image", str(Path.home()), VIDEO_FILTER)
+        if self._source_locked():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open a video or image", settings.last_dir(), VIDEO_FILTER)
         if path:
+            settings.remember_dir(path)
             self.set_source(path)
 
     def _pick_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open a folder of images", str(Path.home()))
+        if self._source_locked():
+            return
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of images", settings.last_dir())
         if path:
+            settings.remember_dir(path)
             self.set_source(path)
 
     def _pick_url(self) -> None:
+        if self._source_locked():
+            return
         url, ok = QInputDialog.getText(self, "Stream URL", "rtsp://, http(s)://, udp://… URL:")
         if ok and url.strip():
             self.set_source(url.strip())
+
+    def open_source(self, spec: str) -> bool:
+        """A source from outside the panel (menu, drag and drop): refused while live runs."""
+        if self._source_locked():
+            return False
+        self.set_source(spec)
+        return True
+
+    def find_cameras(self) -> None:
+        if not self._source_locked():
+            self.sources.scan()
 
     def _on_cameras(self, cams: list) -> None:
         for index, label in cams:
@@ -348,7 +250,12 @@ class LiveTab(QWidget):
 
     # ------------------------------------------------------------------------------------------------ run
     def toggle_run(self) -> None:
-        if self.live.busy:
+        if self.live.state == "stopping":
+            self._start_after_stop = not self._start_after_stop
+            self.message.emit("info", "The live view starts again once it has stopped." if self._start_after_stop
+                              else "It will not start again after stopping.")
+            self.run_button.setText("Stopping… (then starts again)" if self._start_after_stop else "Stopping…")
+        elif self.live.busy:
             self.stop()
         else:
             self.start()
@@ -370,7 +277,7 @@ class LiveTab(QWidget):
         rec = self.record_path.text().strip() if self.record_button.isChecked() else None
         if getattr(self.window(), "persist_settings", True):  # scripted runs (--screenshot) leave them alone
             self.save_settings()
-        self.video.clear("Starting…")
+        self._clear_run("Starting…")
         self.live.start(LiveSettings(
             source=self.source_spec(), models=tuple(models), allow_untrained=bool(missing),
             use_rootnet=self.rootnet.isChecked(), smoothing=self.smoothing.isChecked(), imgsz=self.imgsz.value(),
@@ -381,29 +288,50 @@ class LiveTab(QWidget):
     def stop(self) -> None:
         self.live.stop()
 
+    def _clear_run(self, placeholder: str) -> None:
+        """No skeletons, frame, FPS or stage table of an earlier run stay on screen."""
+        self.grid.stop()
+        self.grid.set_views([])
+        self.video.clear(placeholder)
+        self.latency.setRowCount(0)
+
     # ----------------------------------------------------------------------------------------------- intrinsics
     def _pick_calibration(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Camera calibration", str(Path.home()),
+        path, _ = QFileDialog.getOpenFileName(self, "Camera calibration", settings.last_dir(),
                                               "Calibration (*.yml *.yaml *.xml *.json);;All files (*)")
         if path:
+            settings.remember_dir(path)
             self._set_calibration(path)
 
-    def _set_calibration(self, path: str) -> None:
-        """A calibration file replaces the assumed FOV; the file is read (and checked) when the run starts."""
-        self._calibration = str(path or "")
+    def _set_calibration(self, path: str) -> bool:
+        """A calibration file replaces the assumed FOV. It is read and checked now: a bad file is refused with a
+        message and the previous choice is kept. Returns whether ``path`` was taken."""
+        path = str(path or "")
+        if path:
+            from engine.inference.camera import IntrinsicsError, load_intrinsics  # numpy only, no torch
+
+            try:
+                k = load_intrinsics(path)
+            except (IntrinsicsError, OSError, ValueError) as exc:
+                self.message.emit("error", f"Calibration file not used: {exc}")
+                return False
+            self._calibration_text = f"fx {k.fx:.1f}, fy {k.fy:.1f}, cx {k.cx:.1f}, cy {k.cy:.1f}"
+        self._calibration = path
         self.hfov.setEnabled(not self._calibration)
         self.calib_clear.setEnabled(bool(self._calibration))
         self._show_intrinsics()
+        return True
 
     def _show_intrinsics(self) -> None:
         if self._calibration:
-            text = f"From calibration file: {self._calibration}"
+            text = f"From calibration file: {self._calibration} ({getattr(self, '_calibration_text', '')})"
         else:
             text = (f"Assumed {self.hfov.value():.0f}° horizontal FOV, principal point at the image centre "
                     "(load a calibration file for metric accuracy)")
         self.intrinsics_label.setText(text)
 
     def _on_started(self, infos: list[dict]) -> None:
+        self._started = True
         self.grid.set_views([ViewInfo(i["name"], i["joint_set"], i["label"], i["trained"]) for i in infos])
         self.grid.set_absolute(self.placement.currentIndex() == 1)
         current = self.overlay_combo.currentData()
@@ -423,6 +351,9 @@ class LiveTab(QWidget):
     def _on_stopped(self, why: str) -> None:
         self.grid.stop()
         self.stats_timer.stop()
+        if not self._started and why not in ("stopped", "source ended"):  # a failed start
+            self._clear_run(f"Could not start: {why}")
+        self._started = False
         self.status.emit(f"Live view {why}")
 
     def _on_state(self, state: str) -> None:
@@ -431,7 +362,7 @@ class LiveTab(QWidget):
                                  "running": "Stop  (Ctrl+R)", "stopping": "Stopping…"}[state])
         self.run_button.setEnabled(state != "stopping")
         for w in (self.source_combo, self.model_list, self.imgsz, self.conf, self.every, self.rootnet,
-                  self.calib_button):
+                  self.calib_button, *self.source_buttons):
             w.setEnabled(not busy)
         self.hfov.setEnabled(not busy and not self._calibration)
         self.calib_clear.setEnabled(not busy and bool(self._calibration))
@@ -439,14 +370,21 @@ class LiveTab(QWidget):
             self.run_button.setFocus()  # keep keyboard focus in the window so shortcuts keep working
         if state == "starting":
             self.status.emit("Loading models and opening the source…")
+        elif state == "stopping":
+            self.status.emit("Stopping the live view…")
+        elif state == "idle" and self._start_after_stop:
+            self._start_after_stop = False
+            QTimer.singleShot(0, self.start)
 
     def _on_smoothing(self, on: bool) -> None:
         self.live.smoothing = on  # applies immediately: the engine publishes raw and smoothed poses
 
     # ---------------------------------------------------------------------------------------------- record
     def _pick_record_path(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Record to", self.record_path.text(), "HDF5 (*.h5 *.hdf5)")
+        path, _ = QFileDialog.getSaveFileName(self, "Record to", self.record_path.text() or settings.last_dir(),
+                                              "HDF5 (*.h5 *.hdf5)")
         if path:
+            settings.remember_dir(path)
             self.record_path.setText(path)
 
     def toggle_record(self) -> None:

@@ -67,10 +67,16 @@ class ModelsTab(QWidget):
         self.import_button.clicked.connect(self._pick_import)
         self.download_button = QPushButton("Download selected")
         self.download_button.clicked.connect(self.download_selected)
+        self.defaults_button = QPushButton("Get default models")
+        self.defaults_button.setToolTip("Download what the default live view needs: the lightest official pose "
+                                        "model, the live RootNet and YOLO's person detector (skips what is "
+                                        "installed; same as python main.py weights download --defaults)")
+        self.defaults_button.clicked.connect(self.download_defaults)
         self.cancel_button = QPushButton("Cancel download")
         self.cancel_button.clicked.connect(registry.cancel_download)
         self.url = QLineEdit()
-        self.url.setPlaceholderText("direct download link (optional; for Drive folders download by hand and import)")
+        self.url.setPlaceholderText("direct download link (optional; default: the registry's source, Drive folders "
+                                    "included)")
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(registry.refresh)
         open_dir = QPushButton("Open weights folder")
@@ -82,7 +88,7 @@ class ModelsTab(QWidget):
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         bar = QHBoxLayout()
-        for w in (self.import_button, self.download_button, self.cancel_button):
+        for w in (self.import_button, self.download_button, self.defaults_button, self.cancel_button):
             bar.addWidget(w)
         bar.addWidget(self.url, 1)
         bar.addWidget(refresh)
@@ -153,7 +159,8 @@ class ModelsTab(QWidget):
         pub = f"published: {m.published_source}" if m.published_source else "no published figures"
         how = "" if m.has_weights or not m.how_to_get else "<br>" + html.escape(m.how_to_get).replace("\n", "<br>")
         self.detail.setText(f"<b>{html.escape(m.name)}</b> — {html.escape(m.variant)}; {m.weights_text}"
-                            f"{' (' + html.escape(m.weights_file) + ')' if m.weights_file else ''}; "
+                            f"{' (' + html.escape(m.weights_file) + ')' if m.weights_file else ''}"
+                            f"{'; sha256 ' + html.escape(m.sha256) if m.sha256 else ''}; "
                             f"{html.escape(pub)}{'; third-party / unofficial' if not m.official else ''}. "
                             f"{html.escape(m.notes)}{how}")
 
@@ -178,9 +185,16 @@ class ModelsTab(QWidget):
             self.progress.setRange(0, 0)
             self.progress.setFormat(f"{name}: starting…")
 
+    def download_defaults(self) -> None:
+        if self.registry.download_defaults() is not None:
+            self._set_downloading(True)
+            self.progress.setRange(0, 0)
+            self.progress.setFormat("default models: starting…")
+
     def _set_downloading(self, on: bool) -> None:
         self.progress.setVisible(on)
         self.download_button.setEnabled(not on)
+        self.defaults_button.setEnabled(not on)
         self.cancel_button.setEnabled(on)
 
     def _on_progress(self, name: str, done: int, total) -> None:

@@ -48,3 +48,17 @@ def put(key: str, value: Any) -> None:
     s = settings()
     s.setValue(key, json.dumps(value))
     s.sync()
+
+
+def last_dir(default: str | os.PathLike | None = None) -> str:
+    """The folder the last file dialog was left in (every dialog starts there), else ``default`` or home."""
+    d = get("dialogs/last_dir", "")
+    if d and Path(d).is_dir():
+        return d
+    return str(default) if default else str(Path.home())
+
+
+def remember_dir(path: str | os.PathLike) -> None:
+    """Remember the folder of a picked file (or the picked folder itself)."""
+    p = Path(path)
+    put("dialogs/last_dir", str(p if p.is_dir() else p.parent))

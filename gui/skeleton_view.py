@@ -155,7 +155,17 @@ class _PersonItems:
         )
         view.addItem(self.lines)
         view.addItem(self.points)
+        self.base_colours = joint_colours(joints, shade)
         self.set_visible(False)
+
+    def set_highlight(self, joints: list[int]) -> None:
+        """Joints drawn large and yellow (the comparison's worst-agreeing ones); [] restores the normal look."""
+        colours = np.array(self.base_colours, dtype=np.float32, copy=True).reshape(-1, 4)
+        size = np.full(len(colours), 7.0, np.float32)
+        idx = [j for j in joints if 0 <= j < len(colours)]
+        colours[idx] = (1.0, 0.85, 0.1, 1.0)
+        size[idx] = 16.0
+        self.points.setData(color=colours, size=size)
 
     def set_pose(self, pts_gl: np.ndarray) -> None:
         self.lines.setData(pos=pts_gl[self.bone_index])
@@ -182,6 +192,7 @@ class SkeletonView(QWidget):
         self._items_ready = False
         self._stats = ""
         self._placement = ""
+        self._highlight: list[int] = []
         self.frames_drawn = 0
 
         self.gl = LinkedGLView()
@@ -238,6 +249,12 @@ class SkeletonView(QWidget):
         self.label, self.trained = label, trained
         self._render_title()
 
+    def set_highlight(self, joints: list[int]) -> None:
+        """Mark these joint indices (of this view's joint set) in every person; [] clears."""
+        self._highlight = list(joints)
+        for person in self._persons:
+            person.set_highlight(self._highlight)
+
     def set_placement(self, text: str) -> None:
         """How the skeletons are placed in the camera (RootNet, the model's own 3D fit, a fixed depth)."""
         if text != self._placement:
@@ -274,6 +291,8 @@ class SkeletonView(QWidget):
                 pts[p, :, 0] += offsets[rank]
         while len(self._persons) < len(pts):
             self._persons.append(_PersonItems(self.gl, self.joints, len(self._persons)))
+            if self._highlight:
+                self._persons[-1].set_highlight(self._highlight)
         for i, person in enumerate(self._persons):
             if i < len(pts) and np.isfinite(pts[i]).all():
                 person.set_pose(pts[i])

@@ -92,6 +92,11 @@ class ViewGrid(QWidget):
         if self._order:
             self._arrange()
 
+    def set_highlight(self, joints_by_model: dict) -> None:
+        """{model: [joint indices]} from the Compare panel: those joints are marked in that model's view."""
+        for name, view in self.views.items():
+            view.set_highlight(list(joints_by_model.get(name, [])))
+
     def set_absolute(self, absolute: bool) -> None:
         self.absolute = absolute
         for v in self.views.values():

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import pickle
 import pickletools
 import re
+import stat
 import tarfile
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -48,6 +50,9 @@ IDENTIFICATION_NOTES = {
     "posenet-r50": "mks0601's Integral R50 re-implementation (the practical 'Integral R50 on Human3.6M P2') has "
                    "exactly the PoseNet key layout and 0..255 input convention, so its checkpoint identifies as "
                    "posenet-r50 too",
+    "rootnet-r50": "rootnet-r50 (Human3.6M) and rootnet-r50-muco (MuCo demo snapshot_18) have the same "
+                   "architecture, so a RootNet file identifies as rootnet-r50; import the MuCo snapshot with "
+                   "--as rootnet-r50-muco",
 }
 
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -269,12 +274,35 @@ def unwrap_state_dict(obj: Any, path: str | Path = "<checkpoint>") -> dict[str, 
     return sd
 
 
+# the largest registered checkpoint is a few hundred MB; anything this big is not one (and hashing it takes minutes)
+MAX_CHECKPOINT_BYTES = 4 << 30
+
+def check_checkpoint_file(path: Path) -> os.stat_result:
+    """Refuse what cannot be a checkpoint before reading it: a missing path, a directory, a device or pipe, an empty
+    or an oversized file (``MAX_CHECKPOINT_BYTES``). Returns the file's stat."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise CheckpointError(f"{path}: is a directory, not a checkpoint file; give the .pth / .onnx file in it")
+    if not stat.S_ISREG(st.st_mode):
+        raise CheckpointError(f"{path}: not a regular file (a device, pipe or socket), so not a checkpoint")
+    if st.st_size > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"{path}: {st.st_size / 1e9:.1f} GB is far larger than any model checkpoint "
+                              f"(limit {MAX_CHECKPOINT_BYTES / 1e9:.1f} GB); not read or hashed: is it the right file?")
+    return st
+
+
 def read_checkpoint(path: str | Path, trusted_sha256: set[str] | None = None) -> dict[str, torch.Tensor]:
     """Read a released checkpoint into a plain state_dict (CPU tensors, no ``module.`` prefix).
 
     Weights-only unpickling first; full unpickling only when the file's sha256 is in ``trusted_sha256``.
     """
     path = Path(path)
+    check_checkpoint_file(path)
     return unwrap_state_dict(_load_object(path, trusted_sha256), path)
 
 

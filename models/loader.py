@@ -7,18 +7,55 @@ that to every view.
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from models.checkpoint import CheckpointError, sha256_file
+from models.checkpoint import MAX_CHECKPOINT_BYTES, CheckpointError, check_checkpoint_file, sha256_file
 from models.spec import ModelSpec, build, get_spec
-from models.weights import find_weights, manual_instructions, resolve_weights_dir
+from models.weights import find_entry, find_weights, manual_instructions, resolve_weights_dir
 
-__all__ = ["UNTRAINED_SUFFIX", "LoadedModel", "WeightsMissingError", "load_model"]
+__all__ = ["MAX_CHECKPOINT_BYTES", "UNTRAINED_SUFFIX", "LoadedModel", "WeightsMissingError", "check_checkpoint_file",
+           "checkpoint_sha256", "load_model"]
 
 UNTRAINED_SUFFIX = " (untrained weights)"
+_HASHES: dict[tuple[str, int, int, int], str] = {}  # (path, inode, size, mtime_ns) -> sha256, this process
+_HASH_LOCK = threading.Lock()
+
+
+def checkpoint_sha256(path: Path, st: os.stat_result | None = None) -> str:
+    """sha256 of a checkpoint, cached in this process by path, inode, size and modification time (the GUI loads the
+    same files again and again; a file rewritten in place gets a new mtime and is hashed again)."""
+    st = st or path.stat()
+    key = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+    with _HASH_LOCK:
+        hit = _HASHES.get(key)
+    if hit is None:
+        hit = sha256_file(path)
+        with _HASH_LOCK:
+            _HASHES[key] = hit
+    return hit
+
+
+def _check_manifest_hash(name: str, path: Path, sha: str, weights_dir: Path) -> None:
+    """An installed checkpoint must still be the file the manifest recorded: a changed byte (disk damage, a partial
+    copy over it, an edit) is refused instead of silently producing other numbers."""
+    try:
+        entry = find_entry(name, weights_dir)
+    except Exception:  # an unreadable manifest is reported where it is read (weights commands); nothing to compare
+        return
+    if entry is None or not entry.sha256:
+        return
+    if (weights_dir / entry.file).resolve() != path.resolve():
+        return
+    if entry.sha256.lower() != sha.lower():
+        raise CheckpointError(
+            f"{path}: sha256 {sha[:16]}... differs from the one recorded when it was installed "
+            f"({entry.sha256[:16]}..., {weights_dir / 'manifest.json'}): the file changed or is damaged; "
+            f"download or import it again (python main.py weights download/import)")
 
 
 @dataclass
@@ -68,9 +105,9 @@ def load_model(name: str, *, weights: Path | None = None, allow_untrained: bool 
             torch.manual_seed(seed)
             net = build(spec)
         return LoadedModel(spec, net.eval().cpu(), False, None, None)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such file")
-    sha = sha256_file(path)
+    st = check_checkpoint_file(path)  # type and size first: never hash a directory or a 20 GB file
+    sha = checkpoint_sha256(path, st)
+    _check_manifest_hash(spec.name, path, sha, d)
     try:
         runtime = spec.runtime
     except KeyError:

@@ -8,9 +8,12 @@ replaces a good file. Spec: ../shared/spec/house-style.md C.i, published-and-pra
 
 from __future__ import annotations
 
+import inspect
 import json
+import logging
 import os
 import re
+import shutil
 import threading
 import urllib.error
 import urllib.request
@@ -21,6 +24,7 @@ from pathlib import Path
 
 from models.checkpoint import (
     CheckpointError,
+    check_checkpoint_file,
     identify_state_dict,
     load_strict,
     read_checkpoint,
@@ -30,12 +34,22 @@ from models.fileio import atomic_copy, atomic_write_json
 from models.spec import RUNTIMES, CheckpointSource, ModelSpec, all_specs, build, get_spec
 
 __all__ = [
+    "DefaultItem",
+    "DefaultResult",
     "DownloadCancelled",
+    "DriveFile",
     "ManifestEntry",
     "WeightsError",
     "add_manifest_entry",
+    "default_download_plan",
     "download",
+    "download_defaults",
+    "download_detector",
     "download_plan",
+    "downloadable",
+    "lightest_downloadable_pose_model",
+    "list_drive_folder",
+    "pick_folder_file",
     "find_entry",
     "find_weights",
     "import_checkpoint",
@@ -50,8 +64,13 @@ __all__ = [
 
 MANIFEST = "manifest.json"
 DIRECT_KINDS = ("http", "dropbox")
+FOLDER_KIND = "gdrive-folder"
+DOWNLOAD_KINDS = (*DIRECT_KINDS, "gdrive", FOLDER_KIND)  # sources `weights download` fetches by itself
+GDRIVE_FILE_URL = "https://drive.google.com/uc?id="
+DETECTORS_DIR = "detectors"  # YOLO weights live in <weights dir>/detectors (engine/live/detector.py looks there)
 CHUNK = 1 << 20
 Progress = Callable[[int, "int | None"], None]
+log = logging.getLogger(__name__)
 
 
 class WeightsError(Exception):
@@ -176,8 +195,7 @@ def import_checkpoint(path: str | Path, weights_dir: str | Path | None = None, t
         raise WeightsError(f"{src}: an ONNX model, not a torch checkpoint; import it with "
                            f"python main.py weights import {src}")
     wanted = get_spec(model) if model else None
-    if not src.is_file():
-        raise CheckpointError(f"{src}: no such file")
+    check_checkpoint_file(src)  # a directory, a device or a 20 GB file is named as such, never hashed
     d = resolve_weights_dir(weights_dir)
     sha = sha256_file(src)
     trusted = trusted_hashes(d) | ({sha} if trust else set())
@@ -202,11 +220,13 @@ def part_path(name: str, weights_dir: str | Path | None = None) -> Path:
 
 
 def _gdrive_stage(name: str, d: Path) -> Path:
+    """Google Drive downloads (files and files inside folders) land here; gdown keeps its partial file beside it
+    (``<name>.pth.gdrive<8 random characters>.part``) and resumes from it."""
     return d / f"{name}.pth.gdrive"
 
 
 def manual_instructions(spec: ModelSpec) -> str:
-    """How to get a model's weights by hand (Drive folders, sources without a direct link, or none published)."""
+    """How to get a model's weights by hand (when the automatic download failed, or none is published)."""
     if not spec.checkpoints:
         why = f" ({spec.notes})" if spec.notes else ""
         return (f"{spec.name}: no trained weights are published for this model{why}. If you have a checkpoint "
@@ -225,25 +245,31 @@ def manual_instructions(spec: ModelSpec) -> str:
 
 def _guess_kind(url: str) -> str:
     if "drive.google.com" in url or "docs.google.com" in url:
-        return "gdrive-folder" if "/folders/" in url else "gdrive"
+        return FOLDER_KIND if "/folders/" in url else "gdrive"
     if not re.match(r"^(https?|file)://", url, re.I):
         raise WeightsError(f"{url}: not an http(s) URL")
     return "http"
 
 
-def download_plan(spec: ModelSpec, url_override: str | None = None, sha256: str | None = None) -> CheckpointSource:
-    """The source a download would use; WeightsError with manual instructions when there is none."""
+def download_plan(spec: ModelSpec, url_override: str | None = None, sha256: str | None = None,
+                  folder_file: str | None = None) -> CheckpointSource:
+    """The source a download would use (the registry's first downloadable one); WeightsError with manual
+    instructions when there is none. ``folder_file`` names the file to take from a Google Drive folder."""
     if url_override:
-        src = CheckpointSource(url=url_override, filename=f"{spec.name}.pth", sha256=sha256,
-                               kind=_guess_kind(url_override))
-        if src.kind == "gdrive-folder":
-            raise WeightsError(f"{url_override}: a Google Drive folder cannot be downloaded automatically; open it "
-                               f"in a browser, download the checkpoint file, then run: "
-                               f"python main.py weights import FILE")
-        return src
+        kind = _guess_kind(url_override)
+        filename = f"{spec.name}.pth"
+        if kind == FOLDER_KIND:
+            in_registry = [s.filename for s in spec.checkpoints if s.kind == FOLDER_KIND]
+            filename = folder_file or (in_registry[0] if in_registry else "")
+            if not filename:
+                raise WeightsError(f"{url_override}: a Google Drive folder; name the checkpoint file in it with "
+                                   f"--file NAME (or download it in a browser and run: "
+                                   f"python main.py weights import FILE)")
+        return CheckpointSource(url=url_override, filename=filename, sha256=sha256, kind=kind)
     for s in spec.checkpoints:
-        if s.kind in (*DIRECT_KINDS, "gdrive"):
-            return replace(s, sha256=sha256 or s.sha256)
+        if s.kind in DOWNLOAD_KINDS:
+            return replace(s, sha256=sha256 or s.sha256,
+                           filename=folder_file if folder_file and s.kind == FOLDER_KIND else s.filename)
     raise WeightsError(manual_instructions(spec))
 
 
@@ -298,62 +324,349 @@ def _http_fetch(url: str, part: Path, progress: Progress | None, cancel: threadi
         raise WeightsError(f"{url}: the server sent {done} of {total} bytes; run the same command again to resume")
 
 
-def _gdrive_fetch(url: str, out: Path, progress: Progress | None, cancel: threading.Event | None) -> None:
+def _gdown():
     try:
         import gdown
     except ImportError:
-        raise WeightsError(f"{url}: Google Drive downloads need the gdown package (pip install gdown)") from None
+        raise WeightsError("Google Drive downloads need the gdown package (pip install gdown)") from None
+    return gdown
+
+
+def _drive_refusal(text: str) -> str:
+    """gdown's reason in the user's words: Drive's download quota, or a file or folder not shared publicly."""
+    low = text.lower()
+    if "too many users" in low or "quota" in low or "many accesses" in low or "429" in low:
+        return "Google Drive's download quota for it is exceeded for now (too many downloads); try again later"
+    if "permission" in low or "anyone with the link" in low or "not shared" in low or "403" in low or "404" in low:
+        return "Google Drive refused it: not shared publicly (or removed)"
+    return "Google Drive refused the download (quota exceeded, or not shared publicly)"
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _gdrive_fetch(url: str, out: Path, progress: Progress | None, cancel: threading.Event | None) -> None:
+    """One Drive file through gdown (it knows Drive's confirmation pages), resuming gdown's partial file.
+
+    gdown >= 6 takes ``progress`` and ``cancel``; an older one without them still downloads (no progress bar, and
+    cancel is only honoured before the transfer starts)."""
+    gdown = _gdown()
     try:
-        gdown.download(url=url, output=str(out), quiet=True, resume=True, progress=progress, cancel=cancel,
-                       timeout=60)
-    except gdown.DownloadCancelled:
-        raise DownloadCancelled("download cancelled; the partial file is kept for resuming") from None
-    except gdown.FileURLRetrievalError as e:
-        raise WeightsError(f"{url}: Google Drive refused the download (quota exceeded, or not shared publicly): "
-                           f"{str(e).strip().splitlines()[0]}. Download it in a browser and run: "
-                           f"python main.py weights import FILE") from None
+        accepted = inspect.signature(gdown.download).parameters
+    except (TypeError, ValueError):
+        accepted = {}
+    kw: dict = {"quiet": True, "resume": True}
+    for key, value in (("progress", progress), ("cancel", cancel), ("timeout", 60)):
+        if key in accepted or any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+            kw[key] = value
+    if cancel is not None and cancel.is_set():
+        raise DownloadCancelled("download cancelled; the partial file is kept for resuming")
+    cancelled = getattr(gdown, "DownloadCancelled", None) or getattr(gdown.exceptions, "DownloadCancelled", ())
+    refused = getattr(gdown, "FileURLRetrievalError", None) or gdown.exceptions.FileURLRetrievalError
+    try:
+        gdown.download(url=url, output=str(out), **kw)
+    except cancelled:
+        raise DownloadCancelled("download cancelled; the partial file is kept, the same command resumes it") from None
+    except refused as e:
+        raise WeightsError(f"{url}: {_drive_refusal(str(e))} ({_first_line(e)}). Download it in a browser and "
+                           f"run: python main.py weights import FILE") from None
     except Exception as e:  # network errors of every kind from requests
-        raise WeightsError(f"{url}: download failed ({type(e).__name__}: {e})") from None
+        raise WeightsError(f"{url}: download failed ({type(e).__name__}: {e}); run the same command again to "
+                           f"resume") from None
+    if not out.is_file():
+        raise WeightsError(f"{url}: Google Drive sent nothing (gdown finished without a file)")
+
+
+@dataclass(frozen=True)
+class DriveFile:
+    """One file of a Google Drive folder listing: its Drive id and its path inside the folder."""
+
+    id: str
+    path: str
+
+    @property
+    def url(self) -> str:
+        return GDRIVE_FILE_URL + self.id
+
+
+def list_drive_folder(url: str) -> list[DriveFile]:
+    """The files of a public Google Drive folder (recursively) through gdown's listing, nothing downloaded."""
+    gdown = _gdown()
+    if not hasattr(gdown, "download_folder"):
+        raise WeightsError(f"{url}: this gdown cannot list Drive folders; pip install -U gdown")
+    try:
+        files = gdown.download_folder(url=url, quiet=True, skip_download=True)
+    except Exception as e:  # gdown.DownloadError, requests errors, a page it cannot parse
+        raise WeightsError(f"cannot list the Google Drive folder {url}: {_drive_refusal(str(e))} "
+                           f"({_first_line(e)})") from None
+    out = []
+    for f in files or ():
+        file_id, path = getattr(f, "id", None), getattr(f, "path", None)
+        if file_id and path:
+            out.append(DriveFile(str(file_id), str(path).replace(os.sep, "/")))
+    return out
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def pick_folder_file(files: list[DriveFile], wanted: str, hint: str = "", folder: str = "") -> DriveFile:
+    """The file called ``wanted`` in a folder listing: an exact path inside the folder, else the one file with that
+    name; several with that name are told apart by a sub-folder named in ``hint`` (the registry note, e.g.
+    "Human3.6M protocol 2"). WeightsError listing what the folder has otherwise."""
+    where = f"the Google Drive folder {folder}" if folder else "the Google Drive folder"
+    target = wanted.strip("/").lower()
+    exact = [f for f in files if f.path.strip("/").lower() == target]
+    if len(exact) == 1:
+        return exact[0]
+    named = [f for f in files if f.path.rsplit("/", 1)[-1].lower() == target.rsplit("/", 1)[-1]]
+    if len(named) == 1:
+        return named[0]
+    if len(named) > 1:
+        key = _norm(hint)
+        hinted = [f for f in named if "/" in f.path and key
+                  and any(_norm(part) and _norm(part) in key for part in f.path.split("/")[:-1])]
+        if len(hinted) == 1:
+            return hinted[0]
+        raise WeightsError(f"{where} has {len(named)} files named {wanted}: {', '.join(f.path for f in named)}; "
+                           f"choose one with --file PATH (its path in the folder)")
+    have = ", ".join(f.path for f in files) if files else "nothing (or nothing gdown can list)"
+    raise WeightsError(f"{where} has no file {wanted}; it has: {have}. Choose one with --file PATH")
+
+
+def _hash_changed(spec: ModelSpec, source: str, new_sha: str, d: Path) -> ManifestEntry | None:
+    """The manifest's earlier download of the same model from the same source, when its sha256 differs."""
+    try:
+        entries = read_manifest(d)
+    except WeightsError:
+        return None
+    same = [e for e in entries if e.model == spec.name and e.source == source]
+    return same[-1] if same and same[-1].sha256 != new_sha else None
 
 
 def download(name: str, weights_dir: str | Path | None = None, progress: Progress | None = None,
              cancel: threading.Event | None = None, url_override: str | None = None,
-             sha256: str | None = None, trust: bool | None = None) -> ManifestEntry:
+             sha256: str | None = None, trust: bool | None = None, folder_file: str | None = None,
+             warn: Callable[[str], None] | None = None) -> ManifestEntry:
     """Download a model's checkpoint, check its sha256, verify it loads strictly, move it in as ``<name>.pth``.
 
     ``progress(done_bytes, total_bytes|None)`` is called per chunk; setting ``cancel`` stops the transfer and keeps
-    the partial file, which the next call resumes. The expected sha256 is ``sha256`` or the registry's; a mismatch
-    removes the download. With no known hash the file's hash is recorded. ``trust`` (default: only for registry
-    sources) allows full unpickling of the downloaded file.
+    the partial file, which the next call resumes. A Google Drive folder source is listed (gdown) and the file of
+    the registry's name (or ``folder_file``) is taken from it. The expected sha256 is ``sha256`` or the registry's;
+    a mismatch removes the download. With no known hash the file's hash is recorded; when an earlier download of the
+    same file was recorded with another hash, ``warn`` (default: the log) is told both, and the new file replaces the
+    old one only because it loaded strictly. ``trust`` (default: only for registry sources) allows full unpickling
+    of the downloaded file.
     """
     spec = get_spec(name)
-    source = download_plan(spec, url_override, sha256)
+    source = download_plan(spec, url_override, sha256, folder_file)
     d = resolve_weights_dir(weights_dir)
     d.mkdir(parents=True, exist_ok=True)
-    if source.kind == "gdrive":
+    origin = source.url
+    if source.kind == FOLDER_KIND:
+        try:
+            listing = list_drive_folder(source.url)
+        except WeightsError as e:
+            raise WeightsError(f"{spec.name}: {e}. By hand: open {source.url} in a browser, download "
+                               f"{source.filename}, then run: python main.py weights import FILE") from None
+        picked = pick_folder_file(listing, source.filename, source.note, source.url)
+        origin = f"{source.url}#{picked.path}"
+        staged = _gdrive_stage(spec.name, d)
+        _gdrive_fetch(picked.url, staged, progress, cancel)
+    elif source.kind == "gdrive":
         staged = _gdrive_stage(spec.name, d)
         _gdrive_fetch(source.url, staged, progress, cancel)
     else:
         staged = part_path(spec.name, d)
         _http_fetch(source.url, staged, progress, cancel)
+    earlier: ManifestEntry | None = None
     try:
         got = sha256_file(staged)
         if source.sha256 and got != source.sha256.lower():
-            raise WeightsError(f"{source.url}: sha256 mismatch: expected {source.sha256.lower()}, got {got}; the "
+            raise WeightsError(f"{origin}: sha256 mismatch: expected {source.sha256.lower()}, got {got}; the "
                                f"download was deleted")
         trusted_file = url_override is None if trust is None else trust
-        stored = spec.runtime.accept_download(spec, staged, d, source.url, got, bool(trusted_file))
-        if stored is not None:  # the runtime installed it itself (ONNX files and archives)
-            return stored
+        earlier = _hash_changed(spec, origin, got, d)
+        stored = spec.runtime.accept_download(spec, staged, d, origin, got, bool(trusted_file))
     except CheckpointError as e:
         staged.unlink(missing_ok=True)
-        raise WeightsError(f"{source.url}: the downloaded file is not a usable {spec.name} checkpoint: {e}; the "
-                           f"download was deleted") from None
+        kept = " (the earlier file is kept)" if find_entry(spec.name, d) is not None else ""
+        if earlier is not None:
+            kept += (f"; note: it also differs from the file recorded on {earlier.date} (sha256 was "
+                     f"{earlier.sha256}, now {got})")
+        raise WeightsError(f"{origin}: the downloaded file is not a usable {spec.name} checkpoint: {e}; the "
+                           f"download was deleted{kept}") from None
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
+    if earlier is not None:
+        _warn(warn, f"{spec.name}: the file downloaded from {origin} differs from the one recorded on "
+                    f"{earlier.date}: sha256 was {earlier.sha256}, now {got}. The new file loaded strictly into "
+                    f"{spec.name}, so it replaces the old one; if you did not expect a change, check the source.")
+    if stored is not None:  # the runtime installed it itself (ONNX files and archives)
+        return stored
     dest = d / f"{spec.name}{spec.runtime.file_suffixes[0]}"
     os.replace(staged, dest)
-    entry = ManifestEntry(spec.name, dest.name, got, source.url, _now(), bool(trusted_file))
+    entry = ManifestEntry(spec.name, dest.name, got, origin, _now(), bool(trusted_file))
     add_manifest_entry(entry, d)
     return entry
+
+
+def _warn(warn: Callable[[str], None] | None, text: str) -> None:
+    log.warning("%s", text)
+    if warn is not None:
+        warn(text)
+
+
+# ---------------------------------------------------------------------------------------------------- detector
+
+
+def detector_path(name: str, weights_dir: str | Path | None = None) -> Path:
+    """Where ``weights download --defaults`` stores a YOLO file: ``<weights dir>/detectors/<name>``."""
+    return resolve_weights_dir(weights_dir) / DETECTORS_DIR / name
+
+
+def _fetch_yolo(name: str, staged: Path) -> Path:
+    """Let ultralytics download its own release asset ``name`` to ``staged`` (or find it in its settings dir)."""
+    try:
+        from ultralytics.utils.downloads import attempt_download_asset
+    except ImportError:
+        raise WeightsError(f"{name}: YOLO weights need the ultralytics package (pip install ultralytics)") from None
+    try:
+        got = Path(attempt_download_asset(str(staged)))
+    except Exception as e:  # ultralytics raises its own errors for network problems
+        raise WeightsError(f"{name}: ultralytics could not download it ({_first_line(e)})") from None
+    if not got.is_file():
+        raise WeightsError(f"{name}: ultralytics could not download it (no network, or no such release asset)")
+    return got
+
+
+def _check_yolo(path: Path) -> None:
+    """The file loads as a YOLO model (ultralytics.YOLO)."""
+    try:
+        from ultralytics import YOLO
+
+        YOLO(str(path))
+    except Exception as e:
+        raise WeightsError(f"{path.name}: the downloaded file does not load as a YOLO model ({_first_line(e)})") \
+            from None
+
+
+def download_detector(name: str, weights_dir: str | Path | None = None, progress: Progress | None = None,
+                      cancel: threading.Event | None = None) -> Path:
+    """YOLO weights ``name`` (e.g. yolo11n.pt), downloaded by ultralytics into ``<weights dir>/detectors/``, where
+    the live detector looks for them. An existing file is kept. Checked by loading it before it is moved in."""
+    dest = detector_path(name, weights_dir)
+    if dest.is_file():
+        return dest
+    if cancel is not None and cancel.is_set():
+        raise DownloadCancelled(f"{name}: download cancelled")
+    stage_dir = dest.parent / ".download"
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    staged = stage_dir / name
+    if progress:
+        progress(0, None)
+    try:
+        got = _fetch_yolo(name, staged)
+        if got != staged:  # ultralytics had it already (its weights_dir): copy it in
+            shutil.copyfile(got, staged)
+        _check_yolo(staged)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    size = staged.stat().st_size
+    os.replace(staged, dest)
+    shutil.rmtree(stage_dir, ignore_errors=True)
+    if progress:
+        progress(size, size)
+    return dest
+
+
+# ---------------------------------------------------------------------------------------------------- defaults
+
+
+@dataclass(frozen=True)
+class DefaultItem:
+    """One file the default live view needs: a registry model's checkpoint or a YOLO detector file."""
+
+    kind: str  # "model" | "detector"
+    name: str
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class DefaultResult:
+    item: DefaultItem
+    status: str  # downloaded | present | failed | cancelled | skipped
+    detail: str = ""  # the file, or the error
+    sha256: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("downloaded", "present")
+
+
+def downloadable(spec: ModelSpec) -> bool:
+    """The registry has a source that ``download`` fetches by itself (direct link, Drive file or Drive folder)."""
+    return any(s.kind in DOWNLOAD_KINDS for s in spec.checkpoints)
+
+
+def lightest_downloadable_pose_model() -> str:
+    """The official pose model with a published download and the fewest GMACs (convnextpose-xs today)."""
+    pose = [s for s in all_specs() if s.official and s.joint_set != "root" and downloadable(s)]
+    if not pose:
+        raise WeightsError("no official pose model has a published download")
+    return min(pose, key=lambda s: (s.gmacs if s.gmacs is not None else float("inf"), s.name)).name
+
+
+def default_download_plan(rootnet: str, detector: str) -> list[DefaultItem]:
+    """What the default live view needs online: the lightest official pose model, the live RootNet and YOLO's
+    default weights (the bundled BlazePose model needs no download). Callers pass the engine's defaults
+    (engine.defaults.ROOT.rootnet, engine.live.detector.DEFAULT_YOLO[0]); models/ does not import engine/."""
+    return [DefaultItem("model", lightest_downloadable_pose_model(), "lightest official pose model"),
+            DefaultItem("model", rootnet, "live RootNet (absolute depth)"),
+            DefaultItem("detector", detector, "YOLO person detector")]
+
+
+def download_defaults(plan: Iterable[DefaultItem], weights_dir: str | Path | None = None,
+                      progress: Callable[[DefaultItem], Progress | None] | None = None,
+                      cancel: threading.Event | None = None,
+                      on_result: Callable[[DefaultResult], None] | None = None,
+                      warn: Callable[[str], None] | None = None) -> list[DefaultResult]:
+    """Download every item of ``plan`` that is not installed yet; a failure does not stop the others, a cancel
+    stops them all (the partial file is kept). ``progress(item)`` gives that file's progress callback."""
+    results: list[DefaultResult] = []
+    for item in plan:
+        if cancel is not None and cancel.is_set():
+            res = DefaultResult(item, "skipped", "cancelled before it started")
+        else:
+            res = _download_one(item, weights_dir, progress(item) if progress else None, cancel, warn)
+        results.append(res)
+        if on_result is not None:
+            on_result(res)
+    return results
+
+
+def _download_one(item: DefaultItem, weights_dir: str | Path | None, progress: Progress | None,
+                  cancel: threading.Event | None, warn: Callable[[str], None] | None) -> DefaultResult:
+    try:
+        if item.kind == "detector":
+            existed = detector_path(item.name, weights_dir).is_file()
+            path = download_detector(item.name, weights_dir, progress, cancel)
+            return DefaultResult(item, "present" if existed else "downloaded", str(path), sha256_file(path))
+        if item.kind != "model":
+            raise WeightsError(f"{item.name}: unknown kind {item.kind!r}")
+        d = resolve_weights_dir(weights_dir)
+        have = find_weights(item.name, d)
+        if have is not None:
+            entry = find_entry(item.name, d)
+            return DefaultResult(item, "present", str(have), entry.sha256 if entry else "")
+        entry = download(item.name, d, progress=progress, cancel=cancel, warn=warn)
+        return DefaultResult(item, "downloaded", str(d / entry.file), entry.sha256)
+    except DownloadCancelled as e:
+        return DefaultResult(item, "cancelled", str(e))
+    except (WeightsError, CheckpointError, KeyError, OSError, ValueError) as e:
+        return DefaultResult(item, "failed", str(e).strip("'\""))

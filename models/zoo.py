@@ -30,18 +30,33 @@ INTEGRAL_P2_PER_ACTION = (47.5, 47.7, 49.5, 50.2, 51.4, 43.8, 46.4, 58.9, 65.7, 
 
 _3DMPPE = dict(normalisation="imagenet_0_255", input_hw=(256, 256), decoding="3dmppe", depth_range_mm=2000.0)
 
+_ROOTNET = dict(family="rootnet", variant="ResNet-50", joint_set="root", output_hw=(64, 64), depth_bins=1,
+                arch={"resnet": 50, "bbox_real_mm": (2000.0, 2000.0)}, params=33_997_634, gmacs=7.22,
+                inputs=("image", "k_value"), **{**_3DMPPE, "decoding": "rootnet"})
+_ROOTNET_FOLDER = _GDRIVE_FOLDER + "1oGXqscxZpakld6j4Lj4hEDy8DCnh9cAs"  # "pre-trained RootNet" (P1, P2, MuCo...)
+
 register(ModelSpec(
-    name="rootnet-r50", family="rootnet", variant="ResNet-50", joint_set="root", output_hw=(64, 64), depth_bins=1,
-    arch={"resnet": 50, "bbox_real_mm": (2000.0, 2000.0)}, fixture="rootnet_r50", params=33_997_634, gmacs=7.22,
-    inputs=("image", "k_value"), **{**_3DMPPE, "decoding": "rootnet"},
+    name="rootnet-r50", fixture="rootnet_r50", **_ROOTNET,
     published=Published(mrpe_p2=120.0,
                         source="3DMPPE_ROOTNET_RELEASE README (Human3.6M Protocol 2, x 23.3 y 23.0 z 108.1)"),
     checkpoints=(
-        CheckpointSource(_GDRIVE_FOLDER + "1oGXqscxZpakld6j4Lj4hEDy8DCnh9cAs", "snapshot_7.pth.tar",
-                         kind="gdrive-folder", note="RootNet folder; Human3.6M Protocol 2 model: snapshot_7"),
-        CheckpointSource(_GDRIVE + "1ZHoXNFxBBsmis-5Xzu7dfXYGNxjpntgt", "snapshot_18.pth.tar", kind="gdrive",
-                         note="demo snapshot (MuCo-trained)"),
+        CheckpointSource(_ROOTNET_FOLDER, "snapshot_7.pth.tar", kind="gdrive-folder",
+                         note="pre-trained RootNet folder: Human3.6M protocol 2 model (snapshot_7)"),
     ),
+    notes="Human3.6M Protocol 2 snapshot: the benchmark's RootNet (its published MRPE is this model's). "
+          "The live view's RootNet is rootnet-r50-muco.",
+))
+
+register(ModelSpec(
+    name="rootnet-r50-muco", fixture=None, **_ROOTNET,
+    published=Published(source="MuCo-trained demo snapshot: no Human3.6M figures (the README's MuPoTS-3D "
+                               "AP_root25 31.0 % is for its MuCo-trained model)"),
+    checkpoints=(
+        CheckpointSource(_GDRIVE + "1ZHoXNFxBBsmis-5Xzu7dfXYGNxjpntgt", "snapshot_18.pth.tar", kind="gdrive",
+                         note="RootNet demo snapshot (MuCo-trained, epoch 18)"),
+    ),
+    notes="MuCo-trained demo snapshot (snapshot_18): the live view's RootNet, trained on multi-person scenes. "
+          "Same architecture as rootnet-r50, so import its file with --as rootnet-r50-muco.",
 ))
 
 register(ModelSpec(

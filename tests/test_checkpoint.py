@@ -224,7 +224,9 @@ def test_every_registered_model_identifies_as_itself() -> None:
         with torch.device("meta"):
             sd = build(spec).state_dict()
         found, arch = identify_state_dict(sd, "x")
-        assert found.name == spec.name, (spec.name, found.name)
+        # two registry entries may share one architecture (RootNet's Human3.6M and MuCo snapshots): either name
+        assert found.name == spec.name or (found.family, dict(found.arch)) == (spec.family, dict(spec.arch)), \
+            (spec.name, found.name)
         assert arch == dict(spec.arch)
 
 

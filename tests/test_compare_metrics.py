@@ -189,6 +189,6 @@ def test_collapsed_skeleton_is_degenerate_and_never_steadiest():
 def test_degenerate_by_extent_and_by_size():
     from engine.compare.metrics import degenerate_reason
 
-    assert "extent" in degenerate_reason(30.0, 50.0)
+    assert "extent" in degenerate_reason(100.0, 50.0) and "mean bone" in degenerate_reason(40.0, 900.0)
     assert "large" in degenerate_reason(5000.0, 9000.0)
     assert degenerate_reason(250.0, 1800.0) == "" and degenerate_reason(float("nan"), float("nan")) == ""

@@ -33,4 +33,4 @@ def test_main_window_opens(qtbot):
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
-    assert w.tabs.count() == 3
+    assert [w.tabs.tabText(i) for i in range(w.tabs.count())] == ["Live", "Benchmark", "Models", "Playback"]

@@ -123,3 +123,87 @@ def test_download_progress_cancel_and_finish(window, qtbot, server):
     assert progress and progress[-1] > 1_000_000
     qtbot.waitUntil(lambda: "✓" in tab.table.item(_row(tab, MODEL), COL["Weights"]).text(), timeout=20_000)
     assert not tab.progress.isVisible()
+
+
+class _FakeDefaults:
+    """Local fakes for "Get default models": model downloads and ultralytics' fetch write small files."""
+
+    def __init__(self, fail=(), block=False):
+        self.fail, self.block, self.calls = set(fail), block, []
+
+    def download(self, name, weights_dir=None, progress=None, cancel=None, warn=None, **kw):
+        import models.weights as W
+
+        self.calls.append(name)
+        if progress:
+            progress(5, 10)
+        while self.block and not cancel.is_set():
+            time.sleep(0.02)
+        if self.block:
+            raise W.DownloadCancelled("download cancelled; the partial file is kept for resuming")
+        if name in self.fail:
+            raise W.WeightsError(f"{name}: Google Drive's download quota for it is exceeded for now")
+        d = W.resolve_weights_dir(weights_dir)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"{name}.pth").write_bytes(b"x")
+        entry = W.ManifestEntry(name, f"{name}.pth", "cd" * 32, "fake", "2025-01-01T00:00:00+00:00", True)
+        W.add_manifest_entry(entry, d)
+        progress(10, 10)
+        return entry
+
+    def fetch_yolo(self, name, staged):
+        self.calls.append(name)
+        staged.write_bytes(b"yolo")
+        return staged
+
+
+@pytest.fixture
+def fake_defaults(monkeypatch):
+    import models.weights as W
+
+    def install(**kw):
+        fakes = _FakeDefaults(**kw)
+        monkeypatch.setattr(W, "download", fakes.download)
+        monkeypatch.setattr(W, "_fetch_yolo", fakes.fetch_yolo)
+        monkeypatch.setattr(W, "_check_yolo", lambda path: None)
+        return fakes
+
+    return install
+
+
+def test_get_default_models_reports_per_file(window, qtbot, fake_defaults):
+    from gui.controllers.models import DEFAULTS
+
+    fakes = fake_defaults(fail={"convnextpose-xs"})
+    tab, reg = window.models_tab, window.registry
+    items, progress = [], []
+    reg.defaultsItemDone.connect(lambda n, s, d: items.append((n, s)))
+    reg.downloadProgress.connect(lambda n, done, total: progress.append(n))
+    with qtbot.waitSignal(reg.downloadDone, timeout=30_000) as blocker:
+        tab.defaults_button.click()
+        assert tab.cancel_button.isEnabled() and not tab.defaults_button.isEnabled()
+    assert blocker.args == [DEFAULTS, "failed"]
+    assert fakes.calls == ["convnextpose-xs", "rootnet-r50-muco", "yolo11n.pt"]
+    qtbot.waitUntil(lambda: len(items) == 3, timeout=5_000)
+    assert items == [("convnextpose-xs", "failed"), ("rootnet-r50-muco", "downloaded"), ("yolo11n.pt", "downloaded")]
+    assert {"convnextpose-xs", "rootnet-r50-muco"} <= set(progress)
+    assert any("convnextpose-xs" in m and "quota" in m for m in window.messages.messages("error"))
+    qtbot.waitUntil(lambda: "✓" in tab.table.item(_row(tab, "rootnet-r50-muco"), COL["Weights"]).text(),
+                    timeout=20_000)
+    assert tab.table.item(_row(tab, "rootnet-r50-muco"), COL["sha256"]).toolTip() == "cd" * 32
+    assert not tab.progress.isVisible() and tab.defaults_button.isEnabled()
+
+
+def test_get_default_models_cancel(window, qtbot, fake_defaults):
+    from gui.controllers.models import DEFAULTS
+
+    fakes = fake_defaults(block=True)
+    tab, reg = window.models_tab, window.registry
+    progress = []
+    reg.downloadProgress.connect(lambda n, done, total: progress.append(n))
+    with qtbot.waitSignal(reg.downloadDone, timeout=30_000) as blocker:
+        tab.defaults_button.click()
+        qtbot.waitUntil(lambda: len(progress) >= 1, timeout=10_000)
+        tab.cancel_button.click()
+    assert blocker.args == [DEFAULTS, "cancelled"]
+    assert fakes.calls == ["convnextpose-xs"]  # the rest was not started

@@ -244,3 +244,43 @@ def test_recording_failure_stops_recording_but_not_inference():
     assert rec.written == 2 and rec.closed and engine.recorder is None
     assert len(errors) == 1 and "File too large" in str(errors[0])
     assert any("recording stopped" in n for n in engine.notes)
+
+
+def test_engine_compares_its_models_and_snapshots_from_another_thread():
+    engine, _ = _engine(12)
+    snaps = []
+    with engine:
+        deadline = time.monotonic() + 30
+        while not engine.wait(0.01) and time.monotonic() < deadline:
+            snaps.append(engine.compare_snapshot())  # while the inference thread feeds it
+    assert engine.error is None
+    snap = engine.compare_snapshot()
+    assert snap.models == [MODEL] and snap.frames == 12
+    s = snap.stats[MODEL]
+    assert s.valid_frames == 24 and s.visibility == 1.0  # two tracks x 12 frames
+    assert {t.track_id for t in snap.per_track[MODEL]} == {3, 8}
+    assert s.latency_mean_ms == pytest.approx(1.5) and s.trained is False
+    assert "compare" in engine.stats().stages and engine.stats().stages["compare"].count == 12
+    assert [d.name for d in engine.compare_models] == [MODEL]
+    engine.reset_compare()
+    assert engine.compare_snapshot().frames == 0
+
+
+def test_comparison_can_be_switched_off_and_never_stops_inference():
+    config = LiveConfig(source="demo", models=(MODEL,), max_frames=4, realtime=False)
+    off = LiveEngine(config, detector=FixedDetector(BOXES, [3, 8]), model_loader=fake_loader,
+                     predictor_factory=lambda m, r, **kw: FakePredictor(m, r, **kw), compare=False)
+    assert off.compare_snapshot() is None
+    with off:
+        off.wait(30)
+    assert off.compare_snapshot() is None and "compare" not in off.stats().stages
+
+    engine, _ = _engine(5)
+    engine.prepare()
+    engine._compare.update_from_result = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom"))
+    results = []
+    engine.subscribe(results.append)
+    with engine:
+        engine.wait(30)
+    assert len(results) == 5 and engine.error is None  # inference went on
+    assert "boom" in engine.compare_error and engine.compare_snapshot() is None

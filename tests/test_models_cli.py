@@ -98,7 +98,59 @@ def test_onnx_import_route(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         assert "not a PyTorch checkpoint" not in errors[0]  # it was not read as a torch file
 
 
-def test_download_manual_source_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_download_folder_failure_message(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Drive folder whose listing lacks the file: one error line naming the file and what the folder has."""
+    import gdown
+    from gdown.download import GoogleDriveFileToDownload
+
+    listing = [GoogleDriveFileToDownload(id=f"ID{v}", path=f"ConvNeXtPose_{v}.tar", local_path="") for v in "SM"]
+    monkeypatch.setattr(gdown, "download_folder", lambda *a, **kw: listing)
+    monkeypatch.setattr(gdown, "download", lambda *a, **kw: pytest.fail("nothing may be transferred"))
     rc, _, err = run_cli(["weights", "download", "convnextpose-l", "--weights-dir", str(tmp_path / "w")], capsys)
-    assert rc == 1 and err.startswith("error: convnextpose-l: the weights cannot be downloaded automatically")
-    assert "ConvNeXtPose_L.tar" in err and "python main.py weights import FILE" in err and "Traceback" not in err
+    assert rc == 1 and err.startswith("error: the Google Drive folder https://drive.google.com/drive/folders/")
+    assert "has no file ConvNeXtPose_L.tar" in err and "ConvNeXtPose_S.tar, ConvNeXtPose_M.tar" in err
+    assert "--file" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+    def refused(*a: object, **kw: object) -> None:
+        raise gdown.exceptions.DownloadError("Failed to retrieve folder contents (status code 404)")
+
+    monkeypatch.setattr(gdown, "download_folder", refused)
+    rc, _, err = run_cli(["weights", "download", "convnextpose-l", "--weights-dir", str(tmp_path / "w")], capsys)
+    assert rc == 1 and err.startswith("error: convnextpose-l: cannot list the Google Drive folder")
+    assert "not shared publicly" in err and "ConvNeXtPose_L.tar" in err and "python main.py weights import FILE" in err
+
+
+def test_sha256_is_shown_and_a_changed_download_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """`weights list` and `models` show the recorded sha256; a re-download with another hash warns with both."""
+    import gdown
+
+    wdir = tmp_path / "w"
+    bodies = [save_official(small_net(seed=s), tmp_path / f"s{s}.pth") for s in (1, 2)]
+    served = [bodies[0]]
+
+    def fake_download(url=None, output=None, **kw):  # a Drive file transfer: copies the "served" local file
+        Path(output).write_bytes(served[0].read_bytes())
+        return output
+
+    monkeypatch.setattr(gdown, "download", fake_download)
+    url = "https://drive.google.com/uc?id=FAKEID"
+    rc, out, err = run_cli(["weights", "download", SMALL, "--url", url, "--weights-dir", str(wdir)], capsys)
+    assert rc == 0, err
+    first = json.loads((wdir / "manifest.json").read_text())[0]["sha256"]
+    assert f"sha256 {first}" in out and "warning" not in err
+    rc, out, _ = run_cli(["weights", "list", "--weights-dir", str(wdir)], capsys)
+    assert first in out  # in full
+    rc, out, _ = run_cli(["models", "--json", "--weights-dir", str(wdir)], capsys)
+    by_name = {r["name"]: r for r in json.loads(out)}
+    assert by_name[SMALL]["sha256"] == first and by_name[CNP]["sha256"] is None
+    rc, out, _ = run_cli(["models", "--weights-dir", str(wdir)], capsys)
+    assert first[:12] in next(ln for ln in out.splitlines() if ln.startswith(SMALL + "*"))
+
+    served[0] = bodies[1]
+    rc, out, err = run_cli(["weights", "download", SMALL, "--url", url, "--weights-dir", str(wdir)], capsys)
+    second = json.loads((wdir / "manifest.json").read_text())[0]["sha256"]
+    assert rc == 0 and second != first
+    warning = next(ln for ln in err.splitlines() if ln.startswith("warning:"))
+    assert first in warning and second in warning and "loaded strictly" in warning

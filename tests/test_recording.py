@@ -153,7 +153,7 @@ def test_export_trc(tmp_path):
     assert lines[0].split("\t")[:3] == ["PathFileType", "4", "(X/Y/Z)"]
     rate, _, n, m, units = lines[2].split("\t")[:5]
     assert float(rate) == pytest.approx(10.0) and n == "6" and m == "18" and units == "mm"
-    assert lines[3].split("\t")[:3] == ["Frame#", "Time", "Pelvis"]
+    assert lines[3].split("\t")[:3] == ["Frame#", "Time", "Hip"]  # Pose2Sim's marker name for the pelvis
     assert lines[4].split("\t")[2:5] == ["X1", "Y1", "Z1"]
     first = lines[6].split("\t")
     assert first[0] == "1" and len(first) == 2 + 18 * 3

@@ -239,11 +239,18 @@ def test_download_registry_source(server: tuple[str, bytes], wdir: Path, monkeyp
     assert not (wdir / f"{CNP}.pth").exists() and not W.part_path(CNP).exists()
 
 
-def test_download_without_direct_link_explains_manual_route(wdir: Path) -> None:
+def test_download_without_direct_link_explains_manual_route(wdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Drive folder that cannot be listed (here: gdown's listing refused, offline) ends with the manual route."""
+    import gdown
+
+    def refused(*a: object, **kw: object) -> None:
+        raise gdown.exceptions.DownloadError("Failed to retrieve folder contents (status code 429): many accesses")
+
+    monkeypatch.setattr(gdown, "download_folder", refused)
     with pytest.raises(W.WeightsError) as err:
         W.download("posenet-r50")
     msg = str(err.value)
-    assert "drive.google.com/drive/folders/" in msg and "snapshot_24.pth.tar" in msg
+    assert "drive.google.com/drive/folders/" in msg and "snapshot_24.pth.tar" in msg and "quota" in msg
     assert "python main.py weights import FILE" in msg
     with pytest.raises(W.WeightsError, match="no trained weights are published"):
         W.download("mhp-lpski")

@@ -9,6 +9,7 @@ Tracks not seen for a whole window give their column back.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -145,9 +146,9 @@ class CompareAccumulator:
             self._present[slot, cols] = True
             self._last[cols] = self._frames - 1
 
-    def update_from_result(self, result: Any) -> None:
+    def update_from_result(self, result: Any, t: float | None = None) -> None:
         """Feed an ``engine.live.engine.LiveResult`` (duck-typed: capture_ts, track_ids, outputs, smoothed,
-        latencies_ms; model latency = ``latencies_ms[model name]``)."""
+        latencies_ms; model latency = ``latencies_ms[model name]``) at time ``t`` (default: its capture time)."""
         frame: dict[str, ModelFrame | None] = {}
         smoothed = getattr(result, "smoothed", None) or {}
         for d in self.descs:
@@ -159,7 +160,17 @@ class CompareAccumulator:
             frame[d.name] = ModelFrame(result.track_ids, out.joints_cam_mm, out.joints_2d,
                                        None if sm is None else sm.joints_cam_mm,
                                        result.latencies_ms.get(d.name))
-        self.update(float(result.capture_ts), frame)
+        self.update(float(result.capture_ts if t is None else t), frame)
+
+    def frozen(self) -> CompareAccumulator:
+        """A copy of the current window (its arrays copied: microseconds) whose ``snapshot()`` can run outside the
+        lock that guards ``update``, so a snapshot never holds up the thread feeding frames."""
+        c = copy.copy(self)
+        c._t, c._last, c._present = self._t.copy(), self._last.copy(), self._present.copy()
+        c._cols = dict(self._cols)
+        for name in ("_cam", "_sm", "_px", "_lat"):
+            setattr(c, name, {k: v.copy() for k, v in getattr(self, name).items()})
+        return c
 
     # -- reading ---------------------------------------------------------------------------------------------------
     def _order(self) -> np.ndarray:

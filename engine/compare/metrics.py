@@ -21,8 +21,8 @@ from models.joints import H36M18
 __all__ = ["MAX_MEAN_BONE_MM", "MIN_EXTENT_MM", "MIN_MEAN_BONE_MM", "ModelStats", "TrackSums", "acceleration",
            "norm", "summarise", "summarise_many", "track_sums", "valid_poses"]
 
-MIN_MEAN_BONE_MM = 20.0  # a human's mean H36M bone is ~250 mm; random weights collapse towards a point
-MIN_EXTENT_MM = 100.0  # bounding-box diagonal of the whole pose
+MIN_MEAN_BONE_MM = 80.0  # an adult's mean H36M bone is ~250 mm, a small child's ~120; random weights give 0-60
+MIN_EXTENT_MM = 300.0  # bounding-box diagonal of the whole pose (an adult's is ~1800 mm, crouched ~900)
 MAX_MEAN_BONE_MM = 1000.0  # no human limb chain is this long: the decoding blew up
 
 
@@ -72,7 +72,7 @@ class TrackSums:
     acc_n: np.ndarray  # [S, 18]
     acc_sm_sum: np.ndarray  # [S, 18] smoothed stream
     acc_sm_n: np.ndarray  # [S, 18]
-    bone_mean: np.ndarray  # [S, 16] mm (NaN: fewer than 2 samples)
+    bone_mean: np.ndarray  # [S, 16] mm (NaN: no sample)
     bone_std: np.ndarray  # [S, 16]
     bone_n: np.ndarray  # [S, 16]
     root_z_std: np.ndarray  # [S]
@@ -232,11 +232,12 @@ def summarise_many(sums: TrackSums, groups: Sequence[tuple[int | None, np.ndarra
         jit = ratio(acc_sum[:, use].sum(1), acc_n[:, use].sum(1))
         jit_sm = ratio(total(sums.acc_sm_sum)[:, use].sum(1), total(sums.acc_sm_n)[:, use].sum(1))
         bone_w = np.where(sums.bone_n >= 2, sums.bone_n, 0).astype(np.float64)
-        cv = wmean(sums.bone_std / sums.bone_mean, bone_w)
-        blen = wmean(sums.bone_mean, bone_w)
+        cv = wmean(sums.bone_std / sums.bone_mean, bone_w)  # a CV needs two samples; a length needs one
+        len_w = sums.bone_n.astype(np.float64)
+        blen = wmean(sums.bone_mean, len_w)
         li, ri = [p[1] for p in LIMB_PAIRS], [p[2] for p in LIMB_PAIRS]
         ml, mr = sums.bone_mean[:, li], sums.bone_mean[:, ri]
-        asym = wmean(np.abs(ml - mr) / ((ml + mr) / 2), np.minimum(bone_w[:, li], bone_w[:, ri]))
+        asym = wmean(np.abs(ml - mr) / ((ml + mr) / 2), np.minimum(len_w[:, li], len_w[:, ri]))
         nv = sums.n_valid.astype(np.float64)
         rz, ext = wmean(sums.root_z_std, nv)[:, 0], wmean(sums.extent_mean, nv)[:, 0]
         rjit = ratio(total(sums.root_acc_sum)[:, 0], total(sums.root_acc_n)[:, 0])

@@ -14,7 +14,7 @@ from typing import Any
 from engine.compare.offline import SCHEMA
 from models.fileio import atomic_write_json, atomic_write_text
 
-__all__ = ["render_report", "write_all", "write_compare_json", "write_report"]
+__all__ = ["render_report", "verdict_lines", "write_all", "write_compare_json", "write_report"]
 
 _METRIC_TITLES = {"root_aligned_mm": "root-aligned, mm", "rigid_aligned_mm": "rigid-aligned (no scale), mm",
                   "absolute_mm": "absolute camera, mm", "px_2d": "2D, px"}
@@ -38,6 +38,34 @@ def _status(s: Mapping[str, Any]) -> str:
     if s.get("trained") is False:
         out.append("untrained weights")
     return "; ".join(out) or "ok"
+
+
+def verdict_lines(result: Mapping[str, Any]) -> list[str]:
+    """The console summary: one line per model (the headline measures and its status), then the verdicts."""
+    ov = result["overall"]
+    stats, v = ov["stats"], ov["verdicts"]
+    lines = []
+    for n in ov["models"]:
+        s = stats[n]
+        lines.append(f"{s.get('label') or n}: mean bone {_f(s['mean_bone_mm'], 0)} mm, bone-length CV "
+                     f"{_f(s['bone_cv_mean'], 1, pct=True)}, L/R asymmetry {_f(s['asymmetry_mean'], 1, pct=True)}, "
+                     f"jitter {_f(s['jitter_mm_s2'], 0)} mm/s² raw / {_f(s['jitter_smoothed_mm_s2'], 0)} smoothed, "
+                     f"root z std {_f(s['root_z_std_mm'], 0)} mm, visible {_f(s['visibility'], 0, pct=True)}"
+                     + ("" if _status(s) == "ok" else f" [{_status(s).replace('**', '')}]"))
+    for key, what in (("steadiest", "steadiest"), ("most_human_like", "most human-like"),
+                      ("agrees_most", "agrees most with the others")):
+        if key == "agrees_most" and len(ov["models"]) < 2:
+            continue
+        lines.append(f"verdict: {what}: {v.get(key) or 'none (no model qualifies)'}")
+    lines.extend(f"verdict: not ranked: {n}: {why}" for n, why in v.get("excluded", {}).items())
+    names = ov["models"]
+    for p in ov["pairs"]:
+        lines.append(f"agreement {p['a']} – {p['b']}: {_f(p['root_aligned_mm'])} mm root-aligned, "
+                     f"{_f(p['rigid_aligned_mm'])} mm rigid-aligned, {_f(p['px_2d'])} px 2D over "
+                     f"{len(p['joints'])} joints" + (" (mapped)" if p["mapped"] else ""))
+    if not names:
+        lines.append("verdict: the recording holds no model")
+    return lines
 
 
 def write_compare_json(result: Mapping[str, Any], path: str | Path) -> Path:

@@ -76,6 +76,15 @@ class JointAdapter:
     def joint_names(self) -> tuple[str, ...]:
         return tuple(H36M18.names[j] for j in self.available)
 
+    def source_indices(self) -> dict[int, int]:
+        """{H36M18 index: the model's own joint index} for the joints paired by a table (identity for H36M18);
+        empty for a mapping function (it may blend joints), where no single own joint stands for an H36M18 one."""
+        if self._fn is not None:
+            return {}
+        if self._index is None:
+            return {j: j for j in self.available}
+        return {j: int(self._index[j]) for j in self.available if self._index[j] >= 0}
+
 
 def make_adapter(joint_set: str | JointSet, num_joints: int | None = None, *, to_h36m: MapFn | None = None,
                  include_approx: bool = True) -> JointAdapter:

@@ -82,10 +82,13 @@ def _finite(v: float) -> bool:
 
 def verdicts(stats: Mapping[str, ModelStats], pairs: Sequence[PairAgreement]) -> dict[str, Any]:
     """Which model is steadiest (lowest raw jitter), most human-like (lowest bone CV + limb asymmetry), and agrees
-    most (lowest mean root-aligned distance to the other non-degenerate models). Degenerate models and models
-    without data are never named; they are listed under ``excluded`` with the reason."""
-    ok = {n: s for n, s in stats.items() if not s.degenerate and s.valid_frames > 0}
-    excluded = {n: (s.degenerate_reason or "no poses in the window") for n, s in stats.items() if n not in ok}
+    most (lowest mean root-aligned distance to the other ranked models). Degenerate models, models running
+    untrained (random) weights and models without data are never named; they are listed under ``excluded`` with
+    the reason."""
+    ok = {n: s for n, s in stats.items() if not s.degenerate and s.valid_frames > 0 and s.trained is not False}
+    excluded = {n: (s.degenerate_reason or ("no poses in the window" if s.valid_frames == 0 else
+                                            "untrained (random) weights: its numbers say nothing about the model"))
+                for n, s in stats.items() if n not in ok}
 
     def best(key: Any) -> str | None:
         vals = [(key(s), n) for n, s in ok.items() if _finite(key(s))]

@@ -234,10 +234,12 @@ class CropDataset(Dataset):
         import cv2
 
         from engine.inference.geometry import crop_affine
+        from engine.live.image_source import read_image
 
-        img = cv2.imread(self.paths[i], cv2.IMREAD_COLOR)
+        # read whole and checked: OpenCV decodes a cut-off JPEG with grey fill and no error, which would be scored
+        img, why = read_image(self.paths[i])
         if img is None:
-            msg = f"{self.paths[i]}: image is missing or cannot be decoded"
+            msg = f"{self.paths[i]}: image is missing or cannot be decoded: {why}"
             if not self.mark_errors:
                 raise DatasetError(msg)
             bad: dict[str, torch.Tensor | int | str] = {"index": i, ERROR_KEY: msg}

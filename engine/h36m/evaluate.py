@@ -1,7 +1,9 @@
 """Scoring predictions made elsewhere: the official 3DMPPE output JSON or a PoseArena predictions.h5.
 
 3DMPPE's ``bbox_root_pose_human36m_output.json`` is a list of {image_id, joint_cam (17x3, root-relative mm; after
-rigid alignment for Protocol 1), bbox, root_cam}. PoseArena's predictions.h5 holds absolute camera joints of the
+rigid alignment for Protocol 1), bbox, root_cam}; the benchmark writes the same layout for each model
+(``engine.h36m.official_json``: 18 or 21 joints, unaligned), and scoring it here gives the run's own numbers.
+PoseArena's predictions.h5 holds absolute camera joints of the
 model's own joint set. Both are matched to the ground truth by image id; samples without a prediction are reported.
 """
 
@@ -139,8 +141,9 @@ def evaluate_file(data_dir: str | os.PathLike, protocol: int, predictions: str |
     s = score(joints, gt, test.actions[r], protocol=protocol, pred_set=pred.joint_set,
               image_ids=test.image_ids[r], model=str(model or pred.attrs.get("model") or pred.path.stem))
     if pred.kind == "3dmppe-json" and protocol == 1:
-        notes.append("3DMPPE saves Protocol 1 predictions after rigid alignment, so their MPJPE column is not a "
-                     "plain MPJPE")
+        notes.append("the official 3DMPPE code saves Protocol 1 predictions after rigid alignment, so for its files "
+                     "the MPJPE column is not a plain MPJPE (PoseArena's own bbox_root_pose_human36m_output.json is "
+                     "unaligned: every column is right)")
     root_source = root
     if pred.root_cam is not None:
         gt_root = test.gt_root[r]

@@ -286,7 +286,7 @@ def _reorder(ix: RawIndex, order: np.ndarray) -> RawIndex:
 
 
 def _check_images(report: ValidationReport, ix: RawIndex, *, decode_all: bool, decode_samples: int) -> None:
-    import cv2
+    from engine.live.image_source import read_image  # a cut-off JPEG is reported, not decoded with grey fill
 
     n = len(ix)
     missing = 0
@@ -305,10 +305,11 @@ def _check_images(report: ValidationReport, ix: RawIndex, *, decode_all: bool, d
         p = ix.image_path(int(i))
         if not p.is_file():
             continue
-        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+        img, why = read_image(p)
         decoded += 1
         if img is None:
-            report.add("error", rel_path(ix.root, p), "", "image cannot be decoded", sample=str(ix.image_id[i]),
+            report.add("error", rel_path(ix.root, p), "", f"image cannot be decoded: {why}",
+                       sample=str(ix.image_id[i]),
                        kind="image undecodable")
         elif img.shape[:2] != (ix.height[i], ix.width[i]):
             report.add("error", rel_path(ix.root, p), "",

@@ -40,6 +40,7 @@ class ModelRun:
     published_per_action: tuple[float, ...] | None = None
     predictions: dict[str, np.ndarray] = field(default_factory=dict)  # image_id, joints_cam, root_cam, bbox, ...
     notes: list[str] = field(default_factory=list)
+    gt_free: dict[str, Any] | None = None  # comparison measures without GT (engine.compare.h36m), GT's beside
 
     @property
     def label(self) -> str:

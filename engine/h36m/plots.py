@@ -14,6 +14,9 @@ from engine.h36m.outputs import atomic_path
 
 __all__ = ["write_plots"]
 
+PUBLISHED_PREFIX = "published: "
+PUBLISHED_COLOUR = "#9c9c9c"  # grey, as the GUI's charts draw the papers' bars
+
 
 def _save_fig(fig, path: Path) -> None:
     with atomic_path(path) as tmp:
@@ -34,13 +37,14 @@ def _grouped_bars(path: Path, categories: Sequence[str], series: Mapping[str, Se
     x = np.arange(len(categories))
     for k, (name, vals) in enumerate(series.items()):
         v = np.array([np.nan if val is None else val for val in vals], dtype=float)
-        ax.bar(x + (k - (n - 1) / 2) * width, v, width, label=name)
+        colour = {"color": PUBLISHED_COLOUR} if name.startswith(PUBLISHED_PREFIX) else {}
+        ax.bar(x + (k - (n - 1) / 2) * width, v, width, label=name, **colour)
     ax.set_xticks(x)
     ax.set_xticklabels(categories, rotation=45, ha="right")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)  # never over the bars
     _save_fig(fig, path)
 
 
@@ -52,8 +56,13 @@ def write_plots(out_dir: Path, runs: Sequence[ModelRun]) -> dict[str, Path]:
     protocol = runs[0].scores.protocol
     head = headline_metric(protocol)
     files = {"per_action.png": out_dir / "per_action.png", "per_joint.png": out_dir / "per_joint.png"}
-    _grouped_bars(files["per_action.png"], ACTIONS,
-                  {r.label: list(r.scores.per_action(head).values()) for r in runs},
+    per_action: dict[str, list[float | None]] = {}
+    for r in runs:  # in ACTIONS order (the published per-action figures' order), whatever the dict's order
+        ours = r.scores.per_action(head)
+        per_action[r.label] = [ours.get(a) for a in ACTIONS]
+        if r.published_per_action:
+            per_action[f"{PUBLISHED_PREFIX}{r.name}"] = list(r.published_per_action)
+    _grouped_bars(files["per_action.png"], ACTIONS, per_action,
                   f"{metric_label(head, protocol)}: per action", "error (mm)")
     joints = [j for j in EVAL_JOINTS if any(j in r.scores.joint_names for r in runs)]  # H36M order
     _grouped_bars(files["per_joint.png"], joints,

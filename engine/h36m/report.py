@@ -21,6 +21,37 @@ def _root_description(run: ModelRun) -> str:
     return "RootNet boxes and roots (result file)"
 
 
+def _pct(v: float | None) -> str:
+    return "-" if v is None or not math.isfinite(v) else f"{100 * v:.1f} %"
+
+
+def _gt_free_section(runs: Sequence[ModelRun]) -> list[str]:
+    """The measures the live comparison uses (engine.compare), on the predictions beside the GT's own values."""
+    rows = [(r, getattr(r, "gt_free", None)) for r in runs]
+    rows = [(r, g) for r, g in rows if g and g.get("model")]
+    if not rows:
+        return []
+    gt, conv = rows[0][1]["gt"], rows[0][1]["conventions"]
+    lines = ["", "## Without ground truth: body shape and steadiness (beside the GT's own values)", "",
+             "| | mean bone mm | bone-length CV | L/R asymmetry | jitter mm/s² (samples 1.28 s apart) | status |",
+             "|---|---:|---:|---:|---:|---|"]
+
+    def row(name: str, g: dict) -> str:
+        status = f"DEGENERATE: {g['degenerate_reason']}" if g.get("degenerate") else "ok"
+        return (f"| {name} | {fmt_mm(g.get('mean_bone_mm'))} | {_pct(g.get('bone_cv_mean'))} | "
+                f"{_pct(g.get('asymmetry_mean'))} | {fmt_mm(g.get('jitter_mm_s2'))} | {status} |")
+
+    lines.append(row("ground truth (floor)", gt))
+    lines.extend(row(r.label + (" (mapped)" if r.gt_free["model"].get("mapped") else ""), r.gt_free["model"])
+                 for r, _ in rows)
+    lines += ["", f"Per video ({conv.get('videos')} videos: subject, action, subaction, camera), averaged. The test "
+              f"set keeps every 64th frame, so 'jitter' is the second difference over {conv.get('consecutive_triples')}"
+              f" triples of consecutive samples {conv.get('sample_dt_s'):g} s apart: mostly the body's real motion, "
+              "not per-frame jitter; the GT's own value is the floor. The GT's bone-length CV is not 0 because "
+              "Human3.6M's joints are marker-derived points, not a rigid skeleton. Definitions: docs/metrics.md."]
+    return lines
+
+
 def report_markdown(runs: Sequence[ModelRun], title: str = "Human3.6M benchmark") -> str:
     if not runs:
         return f"# {title}\n\nNo models were scored.\n"
@@ -70,6 +101,7 @@ def report_markdown(runs: Sequence[ModelRun], title: str = "Human3.6M benchmark"
                 c += f" (pub. {pv:.1f}, {p[a] - pv:+.1f})" if math.isfinite(p[a]) else f" (pub. {pv:.1f})"
             cells.append(c)
         lines.append(f"| {a} | " + " | ".join(cells) + " |")
+    lines += _gt_free_section(runs)
     roots = [r for r in runs if r.scores.mrpe]
     if roots:
         r = roots[0]

@@ -88,6 +88,10 @@ def result_dict(run: ModelRun) -> dict[str, Any]:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "notes": list(run.notes),
     }
+    gt_free = getattr(run, "gt_free", None)
+    if gt_free:  # engine.compare.h36m: the model's own steadiness/shape beside the GT's (the floor)
+        d["gt_free"] = {"model": gt_free.get("model"), "ground_truth": gt_free.get("gt"),
+                        "conventions": gt_free.get("conventions")}
     if run.published:
         ours = d[f"{run.published['metric']}_mm"]
         d["published"] = {**run.published, "difference_mm": ours - run.published["value"]}

@@ -14,11 +14,15 @@ from engine.defaults import BENCHMARK, INFERENCE, ROOT
 from engine.h36m.dataset import LIVE_ROOT, ROOT_SOURCES
 from engine.h36m.exports import ModelRun
 
-__all__ = ["BenchmarkConfig", "BenchmarkResult", "Progress", "ResultsExistError"]
+__all__ = ["BenchmarkConfig", "BenchmarkResult", "OutputLockedError", "Progress", "ResultsExistError"]
 
 
 class ResultsExistError(Exception):
     """The output folder holds finished results of another configuration (never overwritten without asking)."""
+
+
+class OutputLockedError(Exception):
+    """Another benchmark run holds the output folder's lock (``runner.OutputLock``); its pid is in the message."""
 
 
 @dataclass
@@ -29,7 +33,7 @@ class BenchmarkConfig:
     protocol: int = BENCHMARK.protocol
     root: str = BENCHMARK.root  # gt | rootnet (RootNet result file: boxes and roots) | rootnet-model (run live)
     rootnet_file: Path | None = None  # default: in the data folder, else the copy shipped in assets/rootnet_h36m
-    rootnet_model: str = ROOT.rootnet  # the network run for root="rootnet-model" (checkpoint: weights[name])
+    rootnet_model: str = ROOT.benchmark_rootnet  # the network run for root="rootnet-model" (Human3.6M snapshot)
     flip: bool = BENCHMARK.flip
     limit: int | None = None  # score only this many samples, spread evenly over the test set
     batch_size: int = BENCHMARK.batch_size
@@ -42,6 +46,8 @@ class BenchmarkConfig:
     weights: Mapping[str, Path] = field(default_factory=dict)  # explicit checkpoint per model name
     overwrite: bool = False
     check_images: str = BENCHMARK.check_images  # validation of images: none | exists | all
+    wait_for_lock: bool = False  # another run holds out_dir: wait for it to end (else OutputLockedError at once)
+    shard: tuple[int, int] | None = None  # (I, N): only shard I of N (engine.h36m.shards), taken after limit
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser()
@@ -60,10 +66,18 @@ class BenchmarkConfig:
                              "list only pose models in models")
         if self.batch_size < 1:
             raise ValueError("batch size must be at least 1")
+        if self.shard is not None:
+            from engine.h36m.shard_select import shard_indices
+
+            self.shard = (int(self.shard[0]), int(self.shard[1]))
+            shard_indices(0, *self.shard)  # ValueError for a bad I/N
         if self.num_workers < 0:
             raise ValueError("num_workers must be >= 0")
         if self.rootnet_file is not None:
             self.rootnet_file = Path(self.rootnet_file).expanduser()
+            if self.root != "rootnet":  # it would be silently ignored: only root="rootnet" reads the file
+                raise ValueError(f"a RootNet result file ({self.rootnet_file}) is used only with root 'rootnet'; "
+                                 f"root is {self.root!r}: drop the file or choose root 'rootnet'")
 
 
 @dataclass

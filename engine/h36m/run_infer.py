@@ -23,7 +23,7 @@ from engine.h36m.run_config import BenchmarkConfig, Progress
 from engine.inference.oom import BackoffEvent, OutOfMemoryBackoffError, run_with_backoff
 from models.joints import get_joint_set
 
-__all__ = ["ROOT_KEY", "BackOff", "gather", "infer_batches", "kept_note", "scan_shards"]
+__all__ = ["ROOT_KEY", "BackOff", "gather", "infer_batches", "kept_note", "next_shard_number", "scan_shards"]
 
 ROOT_KEY = "__root__"  # shard arrays of the live RootNet: ROOT_KEY/output (cells, depth), ROOT_KEY/root_cam (mm)
 
@@ -32,14 +32,50 @@ def kept_note(done: int, part: Path) -> str:
     return f"the {done} samples saved so far are kept in {part}"
 
 
-def scan_shards(part: Path, total: int) -> tuple[np.ndarray, list[Path]]:
-    """Sample indices already saved under ``part`` and the shard files holding them."""
-    shards = sorted(part.glob("shard_*.npz"))
-    idx = [np.load(p)["index"] for p in shards]
+def _shard_problem(p: Path) -> str | None:
+    """Why a saved shard cannot be used (empty, cut off, not an npz, no index), or None when it reads whole."""
+    try:
+        if p.stat().st_size == 0:
+            return "the file is empty (0 bytes)"
+        with np.load(p) as z:
+            if "index" not in z.files:
+                return "it holds no sample index"
+            for key in z.files:  # read every array: a cut-off member fails here, not later while scoring
+                z[key]
+    except Exception as exc:  # EOFError, zipfile.BadZipFile, ValueError, OSError, zlib.error ...
+        return f"cannot be read ({type(exc).__name__}: {exc})"
+    return None
+
+
+def scan_shards(part: Path, total: int) -> tuple[np.ndarray, list[Path], list[str]]:
+    """Sample indices already saved under ``part``, the shard files holding them, and a note per broken shard.
+
+    A broken shard (empty or cut off: a crash or a full disk while it was written outside ``atomic_path``, or a
+    damaged disk) is deleted and its samples count as not done, so the run infers that batch again instead of
+    failing on every rerun until someone deletes the folder by hand.
+    """
+    shards: list[Path] = []
+    notes: list[str] = []
+    idx = []
+    for p in sorted(part.glob("shard_*.npz")):
+        problem = _shard_problem(p)
+        if problem is not None:
+            p.unlink(missing_ok=True)
+            notes.append(f"{p}: saved batch is broken ({problem}); removed it, its samples are inferred again")
+            continue
+        shards.append(p)
+        idx.append(np.load(p)["index"])
     done = np.unique(np.concatenate(idx)) if idx else np.zeros(0, dtype=np.int64)
     if done.size and (done.min() < 0 or done.max() >= total):
         raise RuntimeError(f"{part}: saved predictions do not fit this test set; delete the folder to restart")
-    return done, shards
+    return done, shards, notes
+
+
+def next_shard_number(shards: Sequence[Path]) -> int:
+    """One past the highest shard number in use (never the count: a removed shard leaves a gap, and the next
+    batch must not replace a good shard holding other samples)."""
+    nums = [int(p.stem.split("_")[-1]) for p in shards if p.stem.split("_")[-1].isdigit()]
+    return max(nums) + 1 if nums else 0
 
 
 class BackOff:
@@ -64,6 +100,10 @@ class BackOff:
         except OutOfMemoryBackoffError as exc:
             raise OutOfMemoryBackoffError(f"{name}: {exc}; {kept_note(done, part)}: rerun the same command "
                                           "to resume") from None
+
+
+class _BatchCancelled(Exception):
+    """Cancel seen between two models of one batch (the batch is dropped, never half-saved)."""
 
 
 def infer_batches(cfg: BenchmarkConfig, cancel: threading.Event, backoff: BackOff, warnings: list[str],
@@ -110,9 +150,16 @@ def infer_batches(cfg: BenchmarkConfig, cancel: threading.Event, backoff: BackOf
                 crops={(hw, norm): normalise_batch(batch[crop_key(hw)].to(predictor.device, non_blocking=True), norm)
                        for hw, norm in groups},
                 boxes={(hw, norm): boxes[crop_key(hw)][sel] for hw, norm in groups}, f=test.f[sel], c=test.c[sel])
-            pred = predictor.predict_batch(
-                crops, None if rootnet is not None else test.root_cam[sel],
-                chunked=lambda name, n, infer, notes=notes, done=done: backoff.run(name, n, infer, notes, done, part))
+            def chunked(name: str, n: int, infer: Any, notes: list[str] = notes, done: int = done) -> np.ndarray:
+                if cancel.is_set():  # between the models of a batch: cancel answers within one model's forward
+                    raise _BatchCancelled
+                return backoff.run(name, n, infer, notes, done, part)
+
+            try:
+                pred = predictor.predict_batch(crops, None if rootnet is not None else test.root_cam[sel],
+                                               chunked=chunked)
+            except _BatchCancelled:
+                return "cancelled"  # this batch was not saved: a resume redoes it
             arrays: dict[str, np.ndarray] = {"index": sel}
             if pred.root_output is not None:
                 arrays[f"{ROOT_KEY}/output"] = pred.root_output

@@ -5,6 +5,7 @@ Split out of ``runner`` so scoring stays a pure step: saved predictions in, reco
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,9 @@ from engine.h36m.metrics import mrpe, score
 from engine.h36m.run_config import BenchmarkConfig
 from models.joints import get_joint_set
 
-__all__ = ["score_runs"]
+log = logging.getLogger(__name__)
+
+__all__ = ["gt_free_measures", "score_runs"]
 
 
 def _root_notes(rootnet: Any, root_cam: np.ndarray) -> tuple[dict[str, Any], list[str]]:
@@ -34,6 +37,22 @@ def _root_notes(rootnet: Any, root_cam: np.ndarray) -> tuple[dict[str, Any], lis
     if bad:
         notes.append(f"{bad} samples got a RootNet depth <= 0 mm (root behind the camera)")
     return root_model, notes
+
+
+def gt_free_measures(test: TestSet, models: Sequence[Any], preds: Mapping[str, Mapping[str, np.ndarray]]
+                     ) -> dict[str, Any] | None:
+    """Bone-length CV, limb asymmetry and consecutive-sample jitter of each model's predictions and of the GT
+    (``engine.compare.h36m``); None (with the reason logged) when the test set lacks the sequence columns."""
+    from engine.compare.h36m import h36m_measures
+
+    raw, rows = test.raw, test.rows
+    try:
+        return h36m_measures({m.spec.name: (preds[m.spec.name]["joints_cam"], m.spec.joint_set) for m in models},
+                             test.joints_cam, raw.subject[rows], raw.action_idx[rows], raw.subaction_idx[rows],
+                             raw.cam_idx[rows], raw.frame_idx[rows])
+    except (ValueError, KeyError, IndexError) as e:  # never costs the benchmark its scores
+        log.warning("ground-truth-free measures skipped: %s", e)
+        return None
 
 
 def score_runs(cfg: BenchmarkConfig, test: TestSet, models: Sequence[Any],
@@ -74,4 +93,8 @@ def score_runs(cfg: BenchmarkConfig, test: TestSet, models: Sequence[Any],
         if roots is not None:
             r.predictions["rootnet_output"] = roots["output"]  # (x, y 64x64 map cells, depth mm) per sample
         runs.append(r)
+    gt_free = gt_free_measures(test, models, preds)
+    for r in runs:  # read by results_json / report / summary through getattr (older ModelRuns lack it)
+        r.gt_free = None if gt_free is None else {"model": gt_free["models"].get(r.name), "gt": gt_free["gt"],
+                                                  "conventions": gt_free["conventions"]}
     return runs

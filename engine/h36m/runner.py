@@ -23,10 +23,15 @@ view, and the shards) and ``run_score`` (scores and notes per model).
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import hashlib
 import json
+import os
 import shutil
 import threading
+import time
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -45,17 +50,98 @@ from engine.h36m.exports import (
     write_run_files,
 )
 from engine.h36m.layout import DatasetError, find_rootnet_file
-from engine.h36m.run_config import BenchmarkConfig, BenchmarkResult, Progress, ResultsExistError
-from engine.h36m.run_infer import BackOff, gather, infer_batches, scan_shards
+from engine.h36m.run_config import BenchmarkConfig, BenchmarkResult, OutputLockedError, Progress, ResultsExistError
+from engine.h36m.run_infer import BackOff, gather, infer_batches, next_shard_number, scan_shards
 from engine.h36m.run_score import score_runs
+from engine.h36m.shard_select import shard_indices
 
 __all__ = [
-    "BenchmarkConfig", "BenchmarkResult", "BenchmarkRunner", "Progress", "ResultsExistError", "rootnet_to_camera",
-    "run_to_completion",
+    "BenchmarkConfig", "BenchmarkResult", "BenchmarkRunner", "OutputLock", "OutputLockedError", "Progress",
+    "ResultsExistError", "rootnet_to_camera", "run_to_completion",
 ]
 
 RUN_FILE = "run.json"
 PARTIAL = ".partial"
+LOCK_FILE = ".posearena-bench.lock"
+
+
+class OutputLock:
+    """An OS lock (``fcntl.flock``) on ``OUT/.posearena-bench.lock`` for the whole run, holding the owner's pid.
+
+    Why an OS lock: two runs into one folder (started together, or one while the other still runs) would replace
+    each other's results or resume from each other's half-written batches; the kernel releases a flock when its
+    process ends however it ends (kill -9 included), so a crash never leaves a stale lock. ``wait``: block until
+    the other run ends instead of refusing. The file is removed on release (then a waiter re-checks that it locked
+    the file still in place). An output folder this lock created, and left empty, is removed too.
+    """
+
+    def __init__(self, out_dir: Path, wait: bool = False, poll_s: float = 0.2,
+                 cancel: threading.Event | None = None) -> None:
+        self.out_dir, self.wait, self.poll_s, self.cancel = Path(out_dir), wait, poll_s, cancel
+        self.path = self.out_dir / LOCK_FILE
+        self._fd: int | None = None
+        self._made_dir = False
+
+    def _holder(self) -> str:
+        try:
+            pid = self.path.read_text().strip()
+        except OSError:
+            pid = ""
+        return f"pid {pid}" if pid.isdigit() else "another process"
+
+    def acquire(self) -> OutputLock:
+        if not self.out_dir.is_dir():
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self._made_dir = True
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise
+                if not self.wait or (self.cancel is not None and self.cancel.is_set()):
+                    self._drop_dir()
+                    raise OutputLockedError(
+                        f"{self.out_dir} is in use by another benchmark run ({self._holder()}, lock file "
+                        f"{self.path}); wait for it to end (or pass --wait), or choose another --out") from None
+                time.sleep(self.poll_s)
+                continue
+            try:  # the holder may have removed the file between our open and flock: lock the one in place
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            self._fd = fd
+            return self
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            self.path.unlink(missing_ok=True)  # while still locked: a waiter then sees another inode and retries
+        finally:
+            os.close(self._fd)
+            self._fd = None
+        self._drop_dir()
+
+    def _drop_dir(self) -> None:
+        if self._made_dir:
+            try:
+                self.out_dir.rmdir()  # only if empty: nothing was written
+            except OSError:
+                pass
+
+    def __enter__(self) -> OutputLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 def _sha256(path: Path) -> str:
@@ -119,6 +205,8 @@ class BenchmarkRunner:
             "precision": cfg.precision,
             "models": [{"name": m.spec.name, "trained": bool(m.trained), "sha256": m.sha256} for m in models],
         }
+        if cfg.shard is not None:  # only then: a shard's predictions are its slice, batched as in the whole run
+            fp["shard"] = [*cfg.shard, cfg.batch_size]
         if cfg.profile:  # only when set, so earlier runs keep their hashes; profiles change the numbers slightly
             fp["profile"] = cfg.profile
         if rootnet is not None:  # only then, so hashes of the other root sources stay as they were
@@ -143,6 +231,23 @@ class BenchmarkRunner:
     # ------------------------------------------------------------------------------------------------------------
 
     def run(self) -> Generator[Progress, None, BenchmarkResult]:
+        cfg = self.config
+        lock = OutputLock(cfg.out_dir, wait=False, cancel=self.cancel_event)
+        try:
+            lock.acquire()
+        except OutputLockedError:
+            if not cfg.wait_for_lock:
+                raise
+            yield Progress(0, 0, None, "wait", message=f"waiting for the other run in {cfg.out_dir} to end "
+                                                         f"({lock._holder()})")
+            lock.wait = True
+            lock.acquire()
+        try:
+            return (yield from self._run_locked())
+        finally:
+            lock.release()
+
+    def _run_locked(self) -> Generator[Progress, None, BenchmarkResult]:
         cfg = self.config
         yield Progress(0, 0, None, "load", message="loading models")
         models = self._load_models()  # first: a missing checkpoint is reported at once
@@ -175,6 +280,8 @@ class BenchmarkRunner:
         test = load_test_set(cfg.data_dir, cfg.protocol, root_source=cfg.root, rootnet_file=rn_file,
                              images=cfg.check_images)
         test = test.subset(limit_indices(len(test), cfg.limit))
+        if cfg.shard is not None:
+            test = test.subset(shard_indices(len(test), *cfg.shard, align=cfg.batch_size))
         total = len(test)
         if stale:
             (cfg.out_dir / RUN_FILE).unlink(missing_ok=True)  # the old results stop being "finished" from here on
@@ -182,14 +289,25 @@ class BenchmarkRunner:
         part = cfg.out_dir / PARTIAL / key
         part.mkdir(parents=True, exist_ok=True)
         write_json(part / "state.json", {"config_hash": key, "fingerprint": fp, "total": total, "status": "running"})
-        done_idx, shards = scan_shards(part, total)
+        done_idx, shards, dropped = scan_shards(part, total)
+        for note in dropped:  # a broken shard (cut off by a crash or a full disk) is removed and its batch redone
+            self.warnings.append(note)
+            yield Progress(int(done_idx.size), total, None, "validate", message=note)
         todo = np.setdiff1d(np.arange(total), done_idx)
         status = "finished"
+        state = {"config_hash": key, "fingerprint": fp, "total": total}
         if todo.size:
-            status = yield from infer_batches(cfg, self.cancel_event, self._backoff, self.warnings, test, models,
-                                              part, todo, total, len(shards), rootnet)
+            try:
+                status = yield from infer_batches(cfg, self.cancel_event, self._backoff, self.warnings, test, models,
+                                                  part, todo, total, next_shard_number(shards), rootnet)
+            except BaseException:  # a crash or a closed generator: the partial state must not say "running"
+                with contextlib.suppress(Exception):
+                    write_json(part / "state.json", {**state, "status": "interrupted",
+                                                     "done": int(scan_shards(part, total)[0].size)})
+                raise
         if status == "cancelled":
             done = int(scan_shards(part, total)[0].size)
+            write_json(part / "state.json", {**state, "status": "cancelled", "done": done})
             self.result = BenchmarkResult("cancelled", cfg.out_dir, done, total, key, partial_dir=part,
                                           warnings=list(self.warnings))
             yield Progress(done, total, None, "cancelled",

@@ -9,7 +9,7 @@ from typing import Any
 from engine.h36m.metrics import METRICS
 from engine.h36m.model_run import UNTRAINED, ModelRun, fmt_mm, headline_metric
 
-__all__ = ["results_summary_from_json", "root_lines", "summary_text"]
+__all__ = ["gt_free_lines", "results_summary_from_json", "root_lines", "summary_text"]
 
 
 def summary_text(runs: Sequence[ModelRun]) -> str:
@@ -26,6 +26,7 @@ def summary_text(runs: Sequence[ModelRun]) -> str:
         lines.append(line)
         lines.extend(f"    {s.label(m)} = {s.total(m):.2f} mm" for m in others)
         lines.extend(root_lines(r.root, r.root_model, s.mrpe))
+        lines.extend(gt_free_lines(getattr(r, "gt_free", None)))
         if not r.trained:
             lines.append(f"    NOTE: {UNTRAINED} - random initialisation, these errors are meaningless")
     return "\n".join(lines)
@@ -44,6 +45,23 @@ def root_lines(root: str, root_model: Mapping[str, Any] | None, m: Mapping[str, 
     return lines
 
 
+def gt_free_lines(g: Mapping[str, Any] | None) -> list[str]:
+    """Bone-length CV and asymmetry of the predictions beside the GT's (engine.compare.h36m), one line."""
+    if not g or not g.get("model") or not g.get("gt"):
+        return []
+    m, gt = g["model"], g["gt"]
+
+    def pct(v: Any) -> str:
+        return "-" if v is None or v != v else f"{100 * v:.1f} %"
+
+    line = (f"    bone-length CV {pct(m.get('bone_cv_mean'))} (GT {pct(gt.get('bone_cv_mean'))}), L/R asymmetry "
+            f"{pct(m.get('asymmetry_mean'))} (GT {pct(gt.get('asymmetry_mean'))}), mean bone "
+            f"{fmt_mm(m.get('mean_bone_mm'))} mm (GT {fmt_mm(gt.get('mean_bone_mm'))})")
+    if m.get("degenerate"):
+        line += f"; DEGENERATE: {m.get('degenerate_reason')}"
+    return [line]
+
+
 def results_summary_from_json(results: Sequence[Mapping[str, Any]]) -> str:
     """Console summary rebuilt from saved results.json files."""
     lines = []
@@ -58,6 +76,8 @@ def results_summary_from_json(results: Sequence[Mapping[str, Any]]) -> str:
             if m != head and d.get(m + "_mm") is not None:
                 lines.append(f"    {d['labels'][m]} = {d[m + '_mm']:.2f} mm")
         lines.extend(root_lines(d.get("root", "gt"), d.get("root_model"), d.get("mrpe_mm")))
+        g = d.get("gt_free")
+        lines.extend(gt_free_lines({"model": g.get("model"), "gt": g.get("ground_truth")} if g else None))
         if not d.get("trained", True):
             lines.append(f"    NOTE: {UNTRAINED} - random initialisation, these errors are meaningless")
     return "\n".join(lines)

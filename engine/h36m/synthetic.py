@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.h36m.layout import SAMPLING
+from engine.h36m.outputs import output_errors
 from models.fileio import atomic_write_json
 
 __all__ = ["IMAGE_HW", "SyntheticInfo", "generate", "skeleton_world"]
@@ -162,7 +163,8 @@ def _sequences(subjects: Sequence[int]) -> list[tuple[int, int, int, int]]:
 
 
 def _write_json(path: Path, obj) -> None:
-    atomic_write_json(path, obj, indent=None, end="")  # compact: the real annotation files are large
+    with output_errors(path):  # a full or read-only folder: OutputWriteError naming the file
+        atomic_write_json(path, obj, indent=None, end="")  # compact: the real annotation files are large
 
 
 def generate(out: str | os.PathLike, samples: int = 120, seed: int = 0, train_subjects: Sequence[int] = (),
@@ -223,7 +225,8 @@ def generate(out: str | os.PathLike, samples: int = 120, seed: int = 0, train_su
             ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
             if not ok:
                 raise RuntimeError(f"could not encode {path}")
-            path.write_bytes(buf.tobytes())
+            with output_errors(path):
+                path.write_bytes(buf.tobytes())
             n_img += 1
             if subj in TEST_SUBJECTS:
                 counts[subj] += 1

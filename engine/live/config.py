@@ -39,7 +39,9 @@ class LiveConfig:
     intrinsics: CameraIntrinsics | str | None = None  # None: from_fov(frame size, hfov_deg); or a calibration file
     hfov_deg: float = CAMERA.hfov_deg
     # source behaviour
-    realtime: bool | None = None  # pace files at their fps (default for files); False = as fast as possible
+    realtime: bool | None = None  # True: pace files at their fps (drops frames when behind, like a camera);
+    # None: the kind's default: video files and image folders every frame in lockstep, the demo paced (a webcam
+    # stand-in); False: everything as fast as possible. Cameras and streams always keep only the newest frame.
     drop_frames: bool | None = None  # None: newest-frame policy for live/realtime sources, lockstep otherwise
     loop: bool | None = None
     max_frames: int | None = None  # stop after this many processed frames

@@ -171,8 +171,10 @@ class StreamSource(_LiveCaptureSource):
 
 @register_source("video")
 class VideoFileSource(_CvCaptureSource):
-    """A video file; paced at its own fps by default so it behaves like a camera (``realtime=False``: as fast as
-    decoded, for offline processing). A read failure before the end is a corrupt frame: skipped and counted."""
+    """A video file, processed frame by frame by default (the field's convention for files: every frame, in order,
+    as fast as the pipeline goes); ``realtime=True`` paces it at its own fps like a camera (the GUI's live view does,
+    and then frames the pipeline cannot keep up with are dropped). A read failure before the end is a corrupt frame:
+    skipped and counted."""
 
     priority = 50
 
@@ -185,7 +187,7 @@ class VideoFileSource(_CvCaptureSource):
 
     @property
     def realtime(self) -> bool:
-        return True if self.options.realtime is None else bool(self.options.realtime)
+        return bool(self.options.realtime)
 
     @property
     def loop(self) -> bool:
@@ -242,9 +244,14 @@ class VideoFileSource(_CvCaptureSource):
 
 @register_source("demo")
 class DemoSource(VideoFileSource):
-    """The bundled demo clip (assets/demo_person.mp4), looped and paced like a 10 fps camera."""
+    """The bundled demo clip (assets/demo_person.mp4), looped and paced like a 10 fps camera unless ``realtime``
+    is False (it stands in for a webcam, so by default it behaves like one)."""
 
     priority = 0
+
+    @property
+    def realtime(self) -> bool:
+        return True if self.options.realtime is None else bool(self.options.realtime)
 
     @classmethod
     def accepts(cls, spec: str) -> bool:

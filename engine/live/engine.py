@@ -18,6 +18,10 @@ Subscribers run on the inference thread: they must return quickly (the GUI adapt
 Parts: ``config`` (LiveConfig), ``results`` (ModelInfo, LiveResult, statistics records), ``root_planner`` (RootPlan:
 RootNet or a fixed depth and why, decided at ``prepare()`` and exposed as ``LiveEngine.root_plan``; the per-frame
 RootNet schedule and depth filter). This module keeps the lifecycle and re-exports the records.
+
+Model comparison (issue 17): the engine owns an ``engine.compare.CompareAccumulator`` over its models (made in
+``prepare()``, so a new model set or source, which means a new engine, starts a new one), fed after the subscribers
+and the recorder; ``compare_snapshot()`` reads it from any thread (the GUI's Compare panel, twice a second).
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ __all__ = ["EngineStats", "LiveConfig", "LiveEngine", "LiveResult", "ModelInfo",
            "StageStats", "run_engine"]
 
 
+COMPARE_WINDOW_FRAMES = 120  # the live comparison's rolling window: at most this many frames ...
+COMPARE_WINDOW_S = 4.0  # ... and at most this many seconds
 Subscriber = Callable[[LiveResult], None]
 ErrorCallback = Callable[[BaseException], None]
 
@@ -59,7 +65,9 @@ class LiveEngine:
                  detector: PersonDetector | None = None, model_loader: Callable[..., Any] | None = None,
                  predictor_factory: Callable[..., Any] | None = None, recorder: Any = None,
                  on_result: Subscriber | None = None, on_error: ErrorCallback | None = None,
-                 on_event: Callable[[SourceEvent], None] | None = None) -> None:
+                 on_event: Callable[[SourceEvent], None] | None = None, compare: bool = True,
+                 compare_window: int = COMPARE_WINDOW_FRAMES, compare_window_s: float | None = COMPARE_WINDOW_S,
+                 ) -> None:
         self.config = config or LiveConfig()
         if not self.config.models:
             raise ValueError("LiveConfig.models is empty: select at least one pose model")
@@ -91,6 +99,13 @@ class LiveEngine:
         self._smoothers: dict[str, PoseSmoother] = {}
         self._depths: RootDepths | None = None
         self._lock = threading.Lock()
+        # model comparison (engine.compare): fed after each result, read by compare_snapshot() from any thread
+        self._compare_on = compare
+        self._compare_window = (int(compare_window), compare_window_s)
+        self._compare: Any = None  # CompareAccumulator once prepared
+        self._compare_lock = threading.Lock()
+        self._compare_last_t = float("-inf")
+        self.compare_error: str | None = None  # why the comparison stopped (it never stops inference)
 
     # -- callbacks -------------------------------------------------------------------------------------------------
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
@@ -143,6 +158,7 @@ class LiveEngine:
                                            tracker=cfg.tracker, device=device)
         if self._detector.note:
             self.notes.append(f"{self._detector.label} ({self._detector.note})")
+        self._make_compare()
         if cfg.smoothing is not None:
             self._smoothers = {m.name: PoseSmoother(m.root_index, cfg.smoothing) for m in self.models}
         # root depth per track: filtered, and held between RootNet frames
@@ -268,6 +284,68 @@ class LiveEngine:
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
+    # -- model comparison ----------------------------------------------------------------------------------------
+    def _make_compare(self) -> None:
+        if not self._compare_on or not self.models:
+            return
+        from engine.compare import CompareAccumulator
+
+        frames, seconds = self._compare_window
+        try:
+            acc = CompareAccumulator(self.models, window_frames=frames, window_s=seconds)
+        except (ValueError, KeyError) as exc:  # a joint set the comparison cannot map: no comparison, still live
+            self.compare_error = f"model comparison off: {exc}"
+            self.notes.append(self.compare_error)
+            return
+        with self._compare_lock:
+            self._compare = acc
+            self._compare_last_t = float("-inf")
+
+    def _feed_compare(self, result: LiveResult) -> None:
+        """Add one result to the comparison window (a few array copies, tens of µs; timed as stage "compare").
+        The clock is the file position when the source has one (so a file processed faster or slower than real
+        time gives the same mm/s²), else the capture time; a clock going back (a looped file) starts a new window."""
+        acc = self._compare
+        if acc is None:
+            return
+        t0 = time.perf_counter()
+        media = result.media_ts
+        t = float(media) if media is not None and np.isfinite(media) else float(result.capture_ts)
+        try:
+            with self._compare_lock:
+                if t <= self._compare_last_t:
+                    acc.reset()
+                self._compare_last_t = t
+                acc.update_from_result(result, t)
+        except Exception as exc:  # noqa: BLE001 - the comparison must never stop inference
+            log.warning("model comparison stopped: %s", exc, exc_info=exc)
+            self.compare_error = f"model comparison stopped: {type(exc).__name__}: {exc}"
+            self._compare = None
+            return
+        self._stats.add("compare", (time.perf_counter() - t0) * 1e3)
+
+    @property
+    def compare_models(self) -> list[Any]:
+        """The ``engine.compare.ModelDesc`` of each compared model (empty before ``prepare()`` or when off)."""
+        acc = self._compare
+        return list(acc.descs) if acc is not None else []
+
+    def compare_snapshot(self) -> Any:
+        """The comparison over the recent window (``engine.compare.Snapshot``), or None before ``prepare()`` / when
+        the comparison is off. Thread-safe and never holds up inference: the window is copied under the lock
+        (microseconds) and the measures are computed on the copy, in the caller's thread."""
+        with self._compare_lock:
+            acc = self._compare
+            frozen = acc.frozen() if acc is not None else None
+        return frozen.snapshot() if frozen is not None else None
+
+    def reset_compare(self) -> None:
+        """Start a new comparison window (e.g. the scene changed)."""
+        with self._compare_lock:
+            if self._compare is not None:
+                self._compare.reset()
+            self._compare_last_t = float("-inf")
+
     # -- statistics ------------------------------------------------------------------------------------------------
     def fps(self) -> float:
         t = list(self._result_times)
@@ -347,6 +425,7 @@ class LiveEngine:
         except Exception:  # noqa: BLE001 - the write error is the one worth reporting
             log.debug("closing a failed recorder", exc_info=True)
         self.notes.append(f"recording stopped: {exc}")
+        self._emit_event(SourceEvent("error", f"recording stopped: {exc}", "recorder"))  # said at once, not at the end
         self._report_error(exc)
 
     def _close_outputs(self) -> None:
@@ -449,6 +528,7 @@ class LiveEngine:
                 cb(result)
             except Exception as exc:  # a broken view must not stop inference; report it
                 self._report_error(exc)
+        self._feed_compare(result)  # after the views and the recorder: off their path
 
 
 def run_engine(config: LiveConfig, *, frames: int | None = None, timeout: float | None = None,

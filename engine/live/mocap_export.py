@@ -1,21 +1,25 @@
-"""Export a live recording (engine/recording.py HDF5) to motion-capture text formats.
+"""Export a live recording (engine/recording.py HDF5) to the formats people pass on: CSV, TRC, C3D, JSON lines and
+an overlay MP4 (the last three in ``engine.live.export_c3d``, ``export_jsonl``, ``export_video``).
 
 - CSV: one row per frame per person: frame id, time, track id, then x/y/z (or x/y for 2D) per joint.
-- TRC: the OpenSim / biomechanics marker format (tab-separated, mm), one person (a track id; by default the one seen
-  in most frames). TRC wants a constant rate: DataRate is the median frame rate of the recording and the Time column
-  holds the real times (the file's own clock for video/image sources, else the capture clock). Frames where the
-  person is missing have empty marker fields (OpenSim treats them as gaps). Axes: camera coordinates (x right,
-  y down, z forward) are rotated 180° about x to OpenSim's y-up convention:
-  (X, Y, Z) = (x, -y, -z) (a proper rotation, so the skeleton keeps its handedness).
+- TRC: the OpenSim / Pose2Sim marker format (tab-separated), one person (a track id; by default the one seen in
+  most frames). Marker names follow Pose2Sim's naming (``marker_names``: Hip, RHip, RKnee, ..., LShoulder, ...);
+  units are declared in the header, mm (default) or m (``units="m"``). TRC wants a constant rate: DataRate is the
+  median frame rate of the recording and the Time column holds the real times (the file's own clock for
+  video/image sources, else the capture clock). Frames where the person is missing have empty marker fields
+  (OpenSim treats them as gaps). Axes: camera coordinates (x right, y down, z forward) are rotated 180° about x to
+  OpenSim's y-up convention: (X, Y, Z) = (x, -y, -z) (a proper rotation, so the skeleton keeps its handedness).
 
-Exporters register with ``@register_exporter``; files are written atomically (a unique temp file beside the output,
-then os.replace), so a failed write (a full disk) leaves the previous output as it was and no temp file behind.
-``export_recording`` refuses to replace an existing output unless ``overwrite=True``.
+Exporters register with ``@register_exporter`` (one function each; no switch over formats); files are written
+atomically (models.fileio: a unique temp file beside the output, then os.replace), so a failed write (a full disk)
+leaves the previous output as it was and no temp file behind. ``export_recording`` refuses to replace an existing
+output unless ``overwrite=True``, and passes each exporter only the options it takes.
 """
 
 from __future__ import annotations
 
 import errno
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,7 +46,7 @@ def register_exporter(fmt: str):
 
 
 def export_formats() -> list[str]:
-    return list(_EXPORTERS)
+    return _EXPORTERS.known()
 
 
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)})
@@ -110,6 +114,55 @@ def dominant_track(rec: Recording) -> int:
     return int(vals[np.argmax(counts)])
 
 
+# Pose2Sim's marker names for the joints PoseArena's joint sets share with it; others keep a CamelCase form
+_MARKER_NAMES = {"Pelvis": "Hip", "Torso": "Spine", "Head_top": "Head", "Head": "Head", "Nose": "Nose",
+                 "Neck": "Neck", "Thorax": "Thorax", "Spine": "Spine"}
+UNITS = {"mm": 1.0, "m": 0.001}
+
+
+def marker_names(joint_names: list[str] | tuple[str, ...]) -> list[str]:
+    """Joint names as OpenSim / Pose2Sim marker names: ``R_Knee`` -> ``RKnee``, ``Pelvis`` -> ``Hip``,
+    ``Torso`` -> ``Spine``; unique (a repeated name gets a numeric suffix)."""
+    out: list[str] = []
+    for n in joint_names:
+        m = _MARKER_NAMES.get(n)
+        if m is None:
+            side, _, rest = n.partition("_")
+            m = side + rest.replace("_", "") if side in ("R", "L") and rest else n.replace("_", "")
+        base, k = m, 2
+        while m in out:
+            m, k = f"{base}{k}", k + 1
+        out.append(m)
+    return out
+
+
+def _check_units(units: str) -> float:
+    if units not in UNITS:
+        raise ExportError(f"units must be one of {', '.join(UNITS)}, got {units!r}")
+    return UNITS[units]
+
+
+def track_points(rec: Recording, data: np.ndarray, track: int | None, model: str) -> tuple[int, np.ndarray]:
+    """(track id, [N,J,d] points of that track per frame, NaN where it is absent)."""
+    if len(rec) == 0:
+        raise ExportError(f"{rec.path}: the recording has no frames")
+    tid = dominant_track(rec) if track is None else int(track)
+    pts = np.full((len(rec), *data.shape[2:]), np.nan)
+    for i in range(len(rec)):
+        hits = [p for p in range(int(rec.num_persons[i])) if int(rec.track_ids[i, p]) == tid]
+        if hits:
+            pts[i] = data[i, hits[0]]
+    if not np.isfinite(pts).any():
+        raise ExportError(f"{rec.path}: track {tid} never appears for model {model}")
+    return tid, pts
+
+
+def frame_rate(rec: Recording) -> float:
+    """The median frame rate of the recording's clock (30 when it cannot be told)."""
+    dt = np.diff(rec.times())
+    return float(1.0 / np.median(dt)) if len(dt) and np.median(dt) > 0 else 30.0
+
+
 def to_opensim_axes(xyz: np.ndarray) -> np.ndarray:
     """Camera (x right, y down, z forward) -> y-up: (x, -y, -z)."""
     out = np.array(xyz, dtype=np.float64, copy=True)
@@ -119,44 +172,42 @@ def to_opensim_axes(xyz: np.ndarray) -> np.ndarray:
 
 @register_exporter("trc")
 def export_trc(rec: Recording | str | Path, out: str | Path, *, model: str | None = None, kind: str = "smoothed",
-               field: str = "joints_cam_mm", track: int | None = None) -> Path:
-    """One person's 3D joints as a TRC marker file (mm, y up)."""
+               field: str = "joints_cam_mm", track: int | None = None, units: str = "mm") -> Path:
+    """One person's 3D joints as a TRC marker file (y up; mm or m, declared in the header)."""
     rec = rec if isinstance(rec, Recording) else load_recording(rec)
+    scale = _check_units(units)
     model, data, names = _select(rec, model, kind, field)
     if data.shape[-1] != 3:
         raise ExportError(f"TRC needs 3D joints; {field} is 2D")
-    if len(rec) == 0:
-        raise ExportError(f"{rec.path}: the recording has no frames")
-    tid = dominant_track(rec) if track is None else int(track)
+    _, pts = track_points(rec, data, track, model)
+    pts = to_opensim_axes(pts) * scale
     n, j = len(rec), len(names)
-    pts = np.full((n, j, 3), np.nan)
-    for i in range(n):
-        hits = [p for p in range(int(rec.num_persons[i])) if int(rec.track_ids[i, p]) == tid]
-        if hits:
-            pts[i] = data[i, hits[0]]
-    if not np.isfinite(pts).any():
-        raise ExportError(f"{rec.path}: track {tid} never appears for model {model}")
-    pts = to_opensim_axes(pts)
     t = rec.times()
-    dt = np.diff(t)
-    rate = float(1.0 / np.median(dt)) if len(dt) and np.median(dt) > 0 else 30.0
+    rate = frame_rate(rec)
     out = Path(out)
+    digits = 3 if units == "mm" else 6
+    markers = marker_names(names)
     head = [
         f"PathFileType\t4\t(X/Y/Z)\t{out.name}",
         "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\tOrigDataStartFrame\tOrigNumFrames",
-        f"{rate:.2f}\t{rate:.2f}\t{n}\t{j}\tmm\t{rate:.2f}\t1\t{n}",
-        "Frame#\tTime\t" + "\t".join(f"{name}\t\t" for name in names).rstrip("\t"),
+        f"{rate:.2f}\t{rate:.2f}\t{n}\t{j}\t{units}\t{rate:.2f}\t1\t{n}",
+        "Frame#\tTime\t" + "\t".join(f"{name}\t\t" for name in markers).rstrip("\t"),
         "\t\t" + "\t".join(f"X{k + 1}\tY{k + 1}\tZ{k + 1}" for k in range(j)),
         "",
     ]
-    rows = [f"{i + 1}\t{t[i]:.6f}\t" + "\t".join(_fmt(v) for v in pts[i].reshape(-1)) for i in range(n)]
+
+    def fmt(v: float) -> str:
+        return "" if not np.isfinite(v) else f"{v:.{digits}f}"
+
+    rows = [f"{i + 1}\t{t[i]:.6f}\t" + "\t".join(fmt(v) for v in pts[i].reshape(-1)) for i in range(n)]
     return _write_atomic(out, "\n".join(head + rows) + "\n")
 
 
 def export_recording(path: str | Path, fmt: str, out: str | Path, *, overwrite: bool = False, **kwargs: Any) -> Path:
-    """Export with a registered format ("csv", "trc"); an existing ``out`` is replaced only with ``overwrite``."""
-    if fmt not in _EXPORTERS:
-        raise ExportError(f"unknown export format {fmt!r}; available: {', '.join(_EXPORTERS)}")
+    """Export with a registered format (``export_formats()``); an existing ``out`` is replaced only with
+    ``overwrite``."""
+    if fmt not in _EXPORTERS.known():
+        raise ExportError(f"unknown export format {fmt!r}; available: {', '.join(_EXPORTERS.known())}")
     if not overwrite and Path(out).exists():
         raise ExportError(f"{out}: already exists; refusing to replace it: choose another output file or allow "
                           f"overwriting (--overwrite)")
@@ -164,4 +215,20 @@ def export_recording(path: str | Path, fmt: str, out: str | Path, *, overwrite: 
         rec = load_recording(path)
     except RecordingError as e:
         raise ExportError(str(e)) from e
-    return _EXPORTERS[fmt](rec, out, **kwargs)
+    fn = _EXPORTERS[fmt]
+    params = inspect.signature(fn).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    options = {}
+    for k, v in kwargs.items():
+        if k in params or takes_any:
+            options[k] = v
+        elif v is not None:
+            raise ExportError(f"format {fmt!r} has no option {k!r} (it takes: "
+                              f"{', '.join(p for p in params if p not in ('rec', 'out')) or 'none'})")
+    return fn(rec, out, **options)
+
+
+# The exporters kept in their own modules, declared by name (each registers itself when its module loads).
+for _fmt_name, _module in (("c3d", "engine.live.export_c3d"), ("jsonl", "engine.live.export_jsonl"),
+                           ("mp4", "engine.live.export_video")):
+    _EXPORTERS.declare(_fmt_name, _module)

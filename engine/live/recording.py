@@ -15,6 +15,12 @@ by what those chunks need (``posix_fallocate``, else zeros). When that fails (EN
 been touched since its last flush: the recording stops with a ``RecordingError`` naming the file, and the file keeps
 every frame flushed before. The slack left by the reservation is trimmed after each flush.
 
+Size: every dataset is chunked (``CHUNK`` frames) and compressed (gzip level 4 after byte shuffle, both standard
+HDF5 filters that any HDF5 reader decodes); the many NaN slots of absent persons then cost almost nothing
+(``python -m bench.recording_size`` measures MB per hour per model). A compressed chunk that is still filling is
+rewritten at each flush and may move, so the reservation above covers every chunk a flush touches, not only new
+ones.
+
 An existing file is never replaced unless ``overwrite=True``.
 """
 
@@ -43,11 +49,14 @@ from engine.versions import software_versions
 __all__ = ["LiveRecorder", "RecordedModel", "Recording", "RecordingError", "load_recording"]
 
 CHUNK = 64
+COMPRESSION = "gzip"  # None: uncompressed (the layout before version 2; bench/recording_size.py compares both)
+COMPRESSION_LEVEL = 4
 # Growth beyond the raw chunks when new chunks are allocated: a chunk-index B-tree node per dataset (~3.3 kB, on its
 # first chunk and at every node split), object headers of new datasets, heap growth. Measured, then rounded up.
 _INDEX_BYTES = 4096
 _NEW_DATASET_BYTES = 8192
 _SLACK_BYTES = 16384
+_DEFLATE_GROWTH = 1.01  # deflate's worst case on incompressible data: + 5 bytes per 16 kB block, rounded up
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)})
 
 
@@ -86,9 +95,11 @@ class LiveRecorder:
 
     def __init__(self, path: str | Path, models: Sequence[Any], *, max_persons: int = LIVE.max_persons,
                  attrs: Mapping[str, Any] | None = None, flush_interval_s: float = 1.0,
-                 overwrite: bool = False) -> None:
-        """``overwrite``: replace an existing file at ``path`` (else an existing file is a ``RecordingError``)."""
+                 overwrite: bool = False, compression: str | None = COMPRESSION) -> None:
+        """``overwrite``: replace an existing file at ``path`` (else an existing file is a ``RecordingError``);
+        ``compression``: "gzip" (default, with shuffle), "lzf" or None."""
         self.path = Path(path)
+        self.compression = compression
         self.models = list(models)
         self.max_persons = int(max_persons)
         self.flush_interval_s = float(flush_interval_s)
@@ -124,8 +135,13 @@ class LiveRecorder:
     def _ds(self, name: str, tail: tuple[int, ...], dtype: Any, fill: Any) -> None:
         # kept open: a dataset closed after each append writes its chunks from h5py's __dealloc__, where a failed
         # write is only printed ('Exception ignored'), never raised to the recorder
+        filters: dict[str, Any] = {}
+        if self.compression:
+            filters = {"compression": self.compression, "shuffle": True}
+            if self.compression == "gzip":
+                filters["compression_opts"] = COMPRESSION_LEVEL
         self._dsets[name] = self._f.create_dataset(name, shape=(0, *tail), maxshape=(None, *tail), dtype=dtype,
-                                                   chunks=(CHUNK, *tail), fillvalue=fill)
+                                                   chunks=(CHUNK, *tail), fillvalue=fill, **filters)
         self._chunk_bytes += int(np.prod((CHUNK, *tail))) * np.dtype(dtype).itemsize
         self._datasets += 1
 
@@ -140,7 +156,11 @@ class LiveRecorder:
             "smoothed_note": ("'smoothed' = causal One Euro filter per track (engine/smoothing.py); "
                               "'raw' = as predicted"),
         }
-        for k, v in {**base, **attrs}.items():
+        extra = {"compression": f"{self.compression} (shuffle)" if self.compression else "none"}
+        src_path = _source_path(attrs.get("source"))
+        if src_path:
+            extra["source_path"] = src_path  # absolute: overlay exports find the video from anywhere
+        for k, v in {**base, **extra, **attrs}.items():
             f.attrs[k] = v if isinstance(v, str | int | float | bool | np.number) else json.dumps(v)
         self._ds("frames/frame_id", (), np.int64, -1)
         self._ds("frames/capture_ts", (), np.float64, np.nan)
@@ -233,12 +253,17 @@ class LiveRecorder:
         """What appending ``rows`` allocates in the file (0 when every row fits in chunks already allocated)."""
         n0, n1 = self.frames_written, self.frames_written + len(rows)
         new_chunks = -(-n1 // CHUNK) - (-(-n0 // CHUNK))
+        # compressed: the partly filled chunk a flush writes into is compressed anew and may move to the file's end
+        # (its index entry is updated in place: no new index node)
+        rewritten = 1 if self.compression and n1 > n0 and n0 % CHUNK else 0
         new_stages = {s for r in rows for s in r.latency} - set(self._lat_stages)
-        if not new_chunks and not new_stages:
+        if not new_chunks and not rewritten and not new_stages:
             return 0
-        per_chunk = self._chunk_bytes + self._datasets * _INDEX_BYTES
+        growth = _DEFLATE_GROWTH if self.compression else 1.0
+        chunk = int(self._chunk_bytes * growth) + self._datasets * 64
+        per_chunk = chunk + self._datasets * _INDEX_BYTES
         stage = -(-n1 // CHUNK) * CHUNK * 4 + _INDEX_BYTES + _NEW_DATASET_BYTES  # a new [N] f4 dataset, filled to n1
-        return new_chunks * per_chunk + len(new_stages) * stage + _SLACK_BYTES
+        return new_chunks * per_chunk + rewritten * chunk + len(new_stages) * stage + _SLACK_BYTES
 
     def _reserve(self, rows: list[_Row]) -> bool:
         """Grow the file by what ``rows`` will allocate before HDF5 does: a full disk then fails here, cleanly.
@@ -349,6 +374,17 @@ class LiveRecorder:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _source_path(source: Any) -> str:
+    """The absolute path of a file source ("video:clip.mp4", "images:frames/", "demo:/.../demo.mp4"), else ""."""
+    if not isinstance(source, str) or ":" not in source:
+        return ""
+    kind, _, name = source.partition(":")
+    if kind not in ("video", "images", "demo") or not name:
+        return ""
+    p = Path(name).expanduser()
+    return str(p.resolve()) if p.exists() else ""
 
 
 def _reason(e: BaseException) -> str:

@@ -7,6 +7,9 @@ Layout (N frames, M = ``max_persons`` slots; persons beyond M are dropped and co
              root_cam_mm [N,M,3] f4, intrinsics [N,4] f4 (fx, fy, cx, cy)}
     /latency_ms/<stage> [N] f4 (NaN where the stage did not run; "end_to_end" = capture -> result)
     /models/<name>/{raw,smoothed}/{joints_2d [N,M,J,2], joints_rel_mm [N,M,J,3], joints_cam_mm [N,M,J,3]} f4
+Every dataset is chunked along N and (version 2) gzip-compressed after byte shuffle; readers need nothing special.
+Root attributes include ``source`` ("kind:name") and, for file sources, ``source_path`` (absolute), which the
+overlay-video export uses to find the frames again.
 Timestamps are ``time.monotonic()`` seconds; ``start_time`` (ISO 8601) and ``start_monotonic`` relate them to wall
 time.
 """
@@ -16,7 +19,7 @@ from __future__ import annotations
 __all__ = ["FORMAT", "JOINT_FIELDS", "KINDS", "VERSION", "RecordingError"]
 
 FORMAT = "posearena-live-recording"
-VERSION = 1
+VERSION = 2  # 2: compressed chunks, source_path (readers accept 1 too)
 JOINT_FIELDS = (("joints_2d", 2), ("joints_rel_mm", 3), ("joints_cam_mm", 3))
 KINDS = ("raw", "smoothed")
 

@@ -79,7 +79,8 @@ class SourceStats:
 class SourceOptions:
     """Options every kind understands; ``None`` means "the kind's default"."""
 
-    realtime: bool | None = None  # pace files at their nominal fps (like a camera); False = as fast as read
+    realtime: bool | None = None  # True: pace files at their nominal fps (like a camera); False/None for files and
+    # folders: every frame, as fast as read (the demo clip alone defaults to pacing: it stands in for a webcam)
     loop: bool | None = None
     fps: float | None = None  # pacing rate for image folders / files without a rate
     on_event: Callable[[SourceEvent], None] | None = None
@@ -249,8 +250,9 @@ class FrameSource(ABC):
         return self.info.fps if self.info and self.info.fps and self.info.fps > 0 else None
 
     def _pace(self) -> None:
-        """For realtime file sources: wait until the next frame is due (no debt is accumulated when behind)."""
-        if not self.realtime:
+        """For realtime file sources: wait until the next frame is due (no debt is accumulated when behind).
+        Cameras and streams are never paced here: they deliver at their own rate."""
+        if not self.realtime or self.live:
             return
         fps = self._nominal_fps()
         if not fps:

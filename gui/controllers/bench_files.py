@@ -127,6 +127,34 @@ def write_predictions_bundle_h5(path: Path, out_dir: Path, names: Sequence[str])
     return Path(path)
 
 
+def interrupted_runs(out_dir: str | Path) -> list[dict[str, Any]]:
+    """The runs the engine left unfinished in ``out_dir`` (``.partial/<config>/state.json``, newest first): each its
+    fingerprint (data_dir, protocol, root, flip, limit, models), total samples and saved-batch count. Plain file
+    reading (GUI thread is fine): the folder layout is ``engine.h36m.runner``'s."""
+    part = Path(out_dir).expanduser() / ".partial"
+    found = []
+    for state in part.glob("*/state.json") if part.is_dir() else ():
+        try:
+            d = json.loads(state.read_text())
+            fp = d["fingerprint"]
+            found.append({"config_hash": d.get("config_hash", state.parent.name), "total": int(d.get("total", 0)),
+                          "status": d.get("status", ""), "fingerprint": fp, "dir": str(state.parent),
+                          "shards": len(list(state.parent.glob("shard_*.npz"))), "mtime": state.stat().st_mtime})
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return sorted(found, key=lambda r: -r["mtime"])
+
+
+def finished_config(out_dir: str | Path) -> dict[str, Any] | None:
+    """The configuration of the finished run in ``out_dir`` (its ``run.json``), or None."""
+    p = Path(out_dir).expanduser() / "run.json"
+    try:
+        d = json.loads(p.read_text())
+    except (OSError, ValueError):
+        return None
+    return d if isinstance(d, dict) and d.get("status") == "finished" else None
+
+
 def default_export_name(kind: str) -> str:
     return {"csv": "results.csv", "json": "results.json", "markdown": "report.md", "hdf5": "predictions.h5",
             "png": "per_action.png"}[kind]

@@ -1,12 +1,13 @@
 """The Benchmark tab's controller: dataset validation, runs (cancel / resume), synthetic data and exports, each in a
 worker. A run iterates the engine's ``BenchmarkRunner`` generator; cancelling is cooperative (the runner saves its
-finished batches and returns "cancelled"), and Resume runs the same configuration again."""
+finished batches and returns "cancelled"), and Resume runs that configuration again: the cancelled run's, or one the
+engine left unfinished in the results folder (found again after a restart)."""
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,46 @@ class BenchmarkSettings:
     num_workers: int = BENCHMARK.num_workers
     overwrite: bool = False
 
+    def key(self) -> tuple:
+        """What the numbers depend on (as the engine's fingerprint: not batch size, workers or overwrite)."""
+        data = str(Path(self.data_dir).expanduser().resolve()) if self.data_dir else ""
+        return (data, str(Path(self.out_dir).expanduser().resolve()) if self.out_dir else "", int(self.protocol),
+                str(self.root), bool(self.flip), self.limit or None, tuple(self.models))
+
+    def describe(self) -> str:
+        root = {"gt": "ground-truth roots", "rootnet": "RootNet result file", "rootnet-model": "RootNet run live"}
+        return (f"Protocol {self.protocol}, {root.get(self.root, self.root)}, flip {'on' if self.flip else 'off'}"
+                f"{f', {self.limit} samples' if self.limit else ''}, {', '.join(self.models)}")
+
+
+CPU_BATCH = 4  # samples per batch on a CPU: the runner checks Cancel between batches, so a batch must be short
+
+
+def gui_default_batch() -> int:
+    """The Batch field's first value: the engine's default on a GPU, a small batch on a CPU so that Cancel answers
+    within about a second. torch is asked only if the app already imported it (widgets never import it)."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    try:
+        cuda = bool(torch is not None and torch.cuda.is_available())
+    except Exception:  # noqa: BLE001 - no usable CUDA
+        cuda = False
+    return BENCHMARK.batch_size if cuda else min(CPU_BATCH, BENCHMARK.batch_size)
+
+
+def settings_from_fingerprint(fp: dict[str, Any], out_dir: str) -> BenchmarkSettings:
+    """The form settings of an unfinished run found on disk (``bench_files.interrupted_runs``)."""
+    models = [m["name"] for m in fp.get("models", [])]
+    return BenchmarkSettings(
+        data_dir=str(fp["data_dir"]), out_dir=str(out_dir), models=tuple(models), protocol=int(fp["protocol"]),
+        root=str(fp["root"]), flip=bool(fp["flip"]), limit=fp.get("limit") or None,
+        allow_untrained=any(not m.get("trained", True) for m in fp.get("models", [])))
+
+
+RESULTS_EXIST = ("The results folder {out} already holds finished results of another configuration. Choose another "
+                 "results folder, or tick 'Overwrite other results' to replace them.")
+
 
 class BenchmarkController(QObject):
     """Validation, benchmark runs (cancel / resume), synthetic data and exports, each in a worker."""
@@ -59,6 +100,8 @@ class BenchmarkController(QObject):
         self._validate_gen = 0
         self.last_settings: BenchmarkSettings | None = None
         self.last_result: dict[str, Any] | None = None
+        self.resumable: BenchmarkSettings | None = None  # what Resume continues (a cancelled or unfinished run)
+        self.cancelling = False
 
     @property
     def running(self) -> bool:
@@ -93,6 +136,8 @@ class BenchmarkController(QObject):
             return None
         self.last_settings = s
         self.last_result = None
+        self.resumable = None
+        self.cancelling = False
 
         def job(cancel: threading.Event):
             from engine.h36m.runner import BenchmarkConfig, BenchmarkRunner
@@ -118,25 +163,46 @@ class BenchmarkController(QObject):
         w = Worker(job, name="benchmark", close_on_cancel=False)
         w.yielded.connect(self.progress.emit)
         w.returned.connect(self._on_finished)
-        w.errored.connect(self._on_failed)
+        w.errored.connect(lambda m: self._on_failed(m, w.error, s))
         self._run = w
         w.start()
         return w
 
-    def resume(self) -> Worker | None:
-        """Run the last configuration again: the runner continues from its saved batches."""
-        if self.last_settings is None:
+    def resume(self, batch_size: int | None = None) -> Worker | None:
+        """Run the resumable configuration again: the runner continues from its saved batches."""
+        s = self.resumable
+        if s is None:
             self.message.emit("warning", "Nothing to resume.")
             return None
-        return self.run(self.last_settings)
+        self.message.emit("info", f"Resuming the interrupted run: {s.describe()}.")
+        return self.run(replace(s, batch_size=batch_size or s.batch_size))
+
+    def find_interrupted(self, out_dir: str) -> BenchmarkSettings | None:
+        """An unfinished run the engine left in ``out_dir`` (e.g. before the app was closed) becomes resumable."""
+        from gui.controllers.bench_files import interrupted_runs
+
+        if self.running or not out_dir:
+            return None
+        for run in interrupted_runs(out_dir):
+            try:
+                self.resumable = settings_from_fingerprint(run["fingerprint"], out_dir)
+                return self.resumable
+            except (KeyError, TypeError, ValueError):
+                continue
+        if self.resumable is not None and self.resumable.out_dir != out_dir:
+            self.resumable = None
+        return None
 
     def cancel(self) -> None:
-        if self._run is not None:
+        if self._run is not None and not self.cancelling:
+            self.cancelling = True
             self._run.request_cancel()
 
     def _on_finished(self, payload: dict[str, Any]) -> None:
         self._run = None
+        self.cancelling = False
         if payload["status"] == "cancelled":
+            self.resumable = self.last_settings
             self.message.emit("info", f"Benchmark stopped at {payload['done']}/{payload['total']} samples; "
                                       f"Resume continues from there.")
             self.cancelled.emit(payload)
@@ -145,8 +211,14 @@ class BenchmarkController(QObject):
         self.message.emit("info", f"Benchmark {payload['status']}: results in {payload['out_dir']}")
         self.finished.emit(payload)
 
-    def _on_failed(self, msg: str) -> None:
+    def _on_failed(self, msg: str, exc: BaseException | None = None, s: BenchmarkSettings | None = None) -> None:
+        """A failed run is not resumable (Resume would fail the same way); engine wording meant for the command line
+        is put in the window's terms."""
         self._run = None
+        self.cancelling = False
+        self.resumable = None
+        if type(exc).__name__ == "ResultsExistError":
+            msg = RESULTS_EXIST.format(out=s.out_dir if s else "")
         self.message.emit("error", f"Benchmark failed: {msg}")
         self.failed.emit(msg)
 
@@ -183,6 +255,10 @@ class BenchmarkController(QObject):
         w.errored.connect(lambda m: self.message.emit("error", f"Export ({kind}) failed: {m}"))
         w.start()
         return w
+
+    def report_export(self, kind: str, path: str) -> None:
+        """An export written by the window itself (the PNG charts are drawn from the widgets)."""
+        self._on_exported(kind, path)
 
     def _on_exported(self, kind: str, path: str) -> None:
         self.message.emit("info", f"Exported {kind.upper()} to {path}")

@@ -34,7 +34,7 @@ class LiveSettings:
     det_conf: float = DETECTOR.conf
     det_every: int = DETECTOR.every
     record: str | None = None
-    realtime: bool | None = None
+    realtime: bool | None = True  # the live view paces files like a camera (headless runs take every frame)
     extra: dict[str, Any] = field(default_factory=dict)  # any other LiveConfig field
 
 
@@ -227,6 +227,10 @@ class LiveController(QObject):
     def _on_engine_started(self, value: Any) -> None:
         engine, notes = value
         self.engine = engine
+        if self._stop_requested:  # Stop was pressed while it loaded: stop without showing it run
+            self.state = "running"
+            self._stop_engine("stopped")
+            return
         self._set_state("running")
         engine_notes = list(getattr(engine, "notes", []))
         if notes:  # ours already says why RootNet is off (and what to do)
@@ -240,8 +244,6 @@ class LiveController(QObject):
                            for m in engine.models])
         if self._recorder is not None:
             self.recordingChanged.emit(True, str(self._recorder.path))
-        if self._stop_requested:
-            self.stop()
 
     def _on_start_failed(self, msg: str) -> None:
         self._recorder = None
@@ -283,7 +285,9 @@ class LiveController(QObject):
     # -- stop ------------------------------------------------------------------------------------------------------
     def stop(self) -> None:
         if self.state == "starting":
-            self._stop_requested = True  # stop as soon as it has started
+            self._stop_requested = True  # stop as soon as it has started; say so now
+            self._set_state("stopping")
+            self.message.emit("info", "Stopping: the models are still loading; the live view stops once they are.")
             return
         if self.state != "running":
             return

@@ -13,7 +13,8 @@ from PySide6.QtCore import QObject, Signal
 
 from gui.workers import Worker, readable_error
 
-DIRECT_DOWNLOAD_KINDS = ("http", "dropbox", "gdrive")  # checkpoint sources with a direct link
+DIRECT_DOWNLOAD_KINDS = ("http", "dropbox", "gdrive", "gdrive-folder")  # sources `weights download` fetches itself
+DEFAULTS = "default models"  # the name downloadDone carries for "Get default models"
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class ModelRow:
     has_weights: bool
     weights_file: str
     sha256: str
-    downloadable: bool  # a direct link exists (otherwise manual instructions)
+    downloadable: bool  # the registry has a source the app downloads by itself (otherwise manual instructions)
     notes: str
     backend: str
     can_run_untrained: bool = False  # runs with random ("untrained") weights when it has none (speed tests)
@@ -126,13 +127,15 @@ class RegistryController(QObject):
     message = Signal(str, str)  # level (info|warning|error), text
     importDone = Signal(str)  # model name
     downloadProgress = Signal(str, int, object)  # model, done bytes, total bytes or None
-    downloadDone = Signal(str, str)  # model, status: finished | cancelled | failed
+    downloadDone = Signal(str, str)  # model (or DEFAULTS), status: finished | cancelled | failed
+    defaultsItemDone = Signal(str, str, str)  # file name, status (downloaded|present|failed|cancelled|skipped), detail
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.rows: list[ModelRow] = []
         self._download: Worker | None = None
         self._refresh: Worker | None = None
+        self.defaultsItemDone.connect(self._on_default_item)
 
     def refresh(self) -> None:
         if self._refresh is not None and self._refresh.isRunning():
@@ -181,7 +184,8 @@ class RegistryController(QObject):
             def progress(done: int, total: int | None) -> None:
                 self.downloadProgress.emit(name, int(done), total)
 
-            return download(name, progress=progress, cancel=cancel, url_override=url or None)
+            return download(name, progress=progress, cancel=cancel, url_override=url or None,
+                            warn=lambda text: self.message.emit("warning", text))
 
         w = Worker(job, name=f"download {name}")
         w.returned.connect(lambda e: self._on_downloaded(name, e))
@@ -211,3 +215,54 @@ class RegistryController(QObject):
         self._download = None  # finished as far as the user is concerned (its thread is ending)
         self.message.emit("info", f"Download of {name} cancelled; the partial file is kept and will resume.")
         self.downloadDone.emit(name, "cancelled")
+
+    def download_defaults(self) -> Worker | None:
+        """"Get default models": what the default live view needs online (``weights download --defaults``), one
+        file after another with progress; a failure does not stop the others, cancel stops them all."""
+        if self.downloading:
+            self.message.emit("warning", "A download is already running; cancel it first.")
+            return None
+
+        def job(cancel: threading.Event) -> Any:
+            from engine.defaults import ROOT
+            from engine.live.detector import DEFAULT_YOLO
+            from models.weights import default_download_plan, download_defaults
+
+            def progress(item: Any) -> Callable[[int, int | None], None]:
+                return lambda done, total: self.downloadProgress.emit(item.name, int(done), total)
+
+            def on_result(res: Any) -> None:
+                self.defaultsItemDone.emit(res.item.name, res.status, res.detail)
+
+            plan = default_download_plan(ROOT.rootnet, DEFAULT_YOLO[0])
+            self.message.emit("info", "Getting the default models: " + ", ".join(i.name for i in plan) + "…")
+            return download_defaults(plan, progress=progress, cancel=cancel, on_result=on_result,
+                                     warn=lambda text: self.message.emit("warning", text))
+
+        w = Worker(job, name="download defaults", close_on_cancel=False)
+        w.returned.connect(self._on_defaults_done)
+        w.errored.connect(lambda m: self._on_download_failed(DEFAULTS, m))
+        w.cancelled.connect(lambda: self._on_download_cancelled(DEFAULTS))
+        self._download = w
+        w.start()
+        return w
+
+    def _on_default_item(self, name: str, status: str, detail: str) -> None:
+        level, text = {"downloaded": ("info", f"{name}: downloaded ({detail})"),
+                       "present": ("info", f"{name}: already installed ({detail})"),
+                       "failed": ("error", f"{name}: download failed: {detail}"),
+                       "cancelled": ("info", f"{name}: cancelled; the partial file is kept and will resume"),
+                       }.get(status, ("info", f"{name}: {status} ({detail})"))
+        self.message.emit(level, text)
+
+    def _on_defaults_done(self, results: list[Any]) -> None:
+        self._download = None
+        bad = [r for r in results if not r.ok]
+        status = ("cancelled" if any(r.status in ("cancelled", "skipped") for r in bad)
+                  else "failed" if bad else "finished")
+        summary = f"Default models: {len(results) - len(bad)} of {len(results)} ready"
+        if bad:
+            summary += "; not done: " + ", ".join(f"{r.item.name} ({r.status})" for r in bad)
+        self.message.emit("warning" if bad else "info", summary)
+        self.downloadDone.emit(DEFAULTS, status)
+        self.refresh()

@@ -1,0 +1,217 @@
+"""Split one benchmark run over several machines and merge the pieces: ``shard_indices`` and ``merge_runs``.
+
+Why shards of one configuration and not a scheduler: checkpoint and model sweeps already run as array jobs of an
+existing scheduler (SLURM job arrays, Ray tasks; see docs/scaling.md). Each task runs shard ``I`` of ``N`` (a
+contiguous slice of the test set, after ``limit``) into its own output folder; ``merge_runs`` reads the saved
+predictions of all ``N`` folders (``<model>/predictions.h5``, ``run.json``), checks that they are one configuration
+(same models and weights, protocol, root, flip, limit, precision, profile, data: it refuses naming the field that
+differs), and scores them **once** with the runner's own scoring (``run_score.score_runs``) and exporters, so the
+merged results equal those of one whole run exactly (tests/test_h36m_shards.py).
+
+Running a shard: ``run_shard(config, index, count)``. The runner has no shard option yet (only ``limit``, which
+spreads samples evenly rather than slicing); until ``BenchmarkConfig.shard`` exists, ``run_shard`` narrows the
+runner's test-set selection for the duration of the run (under a lock) and writes ``shard.json`` beside ``run.json``.
+Once ``BenchmarkConfig`` has a ``shard`` field it is used instead, unchanged otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from engine.h36m.dataset import LIVE_ROOT, limit_indices, load_test_set
+from engine.h36m.exports import (
+    read_predictions_h5,
+    safe_name,
+    summary_text,
+    write_json,
+    write_model_files,
+    write_run_files,
+)
+from engine.h36m.layout import find_rootnet_file
+from engine.h36m.run_config import BenchmarkConfig, BenchmarkResult
+from engine.h36m.run_score import score_runs
+from engine.h36m.shard_select import parse_shard, shard_indices
+
+__all__ = ["SHARD_FILE", "MergeError", "merge_runs", "parse_shard", "run_shard", "shard_indices"]
+
+SHARD_FILE = "shard.json"
+RUN_FILE = "run.json"  # engine.h36m.runner.RUN_FILE (not imported: the runner pulls in the whole run at import)
+
+
+class MergeError(ValueError):
+    """The shard folders do not make up one run of one configuration (the message names what differs)."""
+
+
+# ---------------------------------------------------------------------------------------------------- run a shard
+
+
+def run_shard(config: BenchmarkConfig, index: int, count: int, *, align: int | None = None,
+              loaded: Sequence[Any] | None = None, rootnet: Any | None = None, on_progress=None) -> BenchmarkResult:
+    """Run shard ``index`` of ``count`` of ``config`` into ``config.out_dir`` (one folder per shard) and record it in
+    ``OUT/shard.json``. ``align``: shard boundaries on multiples of this (default: the config's batch size)."""
+    from engine.h36m.runner import BenchmarkRunner, run_to_completion
+
+    align = int(config.batch_size if align is None else align)
+    shard_indices(0, index, count, align)  # validate before loading anything
+    res = run_to_completion(BenchmarkRunner(replace(config, shard=(index, count)), loaded=loaded, rootnet=rootnet),
+                            on_progress)
+    if res.status in ("finished", "reused"):
+        write_json(Path(config.out_dir) / SHARD_FILE, {"index": int(index), "count": int(count), "align": align,
+                                                       "samples": int(res.total), "config_hash": res.config_hash})
+    return res
+
+
+# ---------------------------------------------------------------------------------------------------- merge
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise MergeError(f"{path} is missing: not a finished shard run") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise MergeError(f"{path} cannot be read ({exc})") from None
+
+
+def _shard_of(d: Path, run: dict[str, Any]) -> tuple[int, int]:
+    fp_shard = run.get("fingerprint", {}).get("shard") or run.get("config", {}).get("shard")
+    if fp_shard:  # written by the runner itself once it supports shards
+        return int(fp_shard[0]), int(fp_shard[1])
+    s = _read_json(d / SHARD_FILE)
+    if s.get("config_hash") != run.get("config_hash"):
+        raise MergeError(f"{d / SHARD_FILE} belongs to another run than {d / RUN_FILE} (config "
+                         f"{s.get('config_hash')} vs {run.get('config_hash')}); rerun that shard")
+    return int(s["index"]), int(s["count"])
+
+
+def _first_difference(a: Any, b: Any, path: str) -> str | None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if k == "shard":
+                continue
+            diff = _first_difference(a.get(k), b.get(k), f"{path}.{k}" if path else k)
+            if diff:
+                return diff
+        return None
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            diff = _first_difference(x, y, f"{path}[{i}]")
+            if diff:
+                return diff
+        return None
+    return None if a == b else f"{path}: {a!r} vs {b!r}"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _stand_in(name: str, label: str, trained: bool, checkpoint: str | None, sha256: str | None) -> Any:
+    """What scoring reads of a loaded model (spec, label, trained, checkpoint, sha256): no weights are loaded."""
+    from models import get_spec
+
+    return SimpleNamespace(spec=get_spec(name), label=label, trained=bool(trained),
+                           checkpoint=Path(checkpoint) if checkpoint else None, sha256=sha256)
+
+
+def merge_runs(dirs: Sequence[str | Path], out_dir: str | Path) -> BenchmarkResult:
+    """Merge the finished shard runs in ``dirs`` (any order, all ``count`` shards of one configuration) into
+    ``out_dir``: predictions concatenated in test-set order, scored once, every output file written as a whole
+    run writes it (``run.json`` records ``merged_from``). Raises ``MergeError`` naming what does not fit."""
+    from engine.h36m.runner import BenchmarkRunner, OutputLock
+
+    dirs = [Path(d) for d in dirs]
+    if not dirs:
+        raise MergeError("no shard folders given")
+    runs = []
+    for d in dirs:
+        r = _read_json(d / RUN_FILE)
+        if r.get("status") != "finished":
+            raise MergeError(f"{d}: the run is not finished (status {r.get('status')!r}); rerun that shard")
+        runs.append((d, r, *_shard_of(d, r)))
+    d0, r0 = runs[0][0], runs[0][1]
+    for d, r, _, _ in runs[1:]:
+        diff = _first_difference(r0.get("fingerprint", {}), r.get("fingerprint", {}), "")
+        if diff:
+            raise MergeError(f"{d} is another configuration than {d0}: {diff}")
+    counts = {c for *_, c in runs}
+    if len(counts) != 1:
+        raise MergeError(f"the folders are shards of different splits (counts {sorted(counts)})")
+    count = counts.pop()
+    by_index: dict[int, Path] = {}
+    for d, _, i, _ in runs:
+        if i in by_index:
+            raise MergeError(f"shard {i}/{count} given twice: {by_index[i]} and {d}")
+        by_index[i] = d
+    missing = sorted(set(range(count)) - set(by_index))
+    if missing:
+        raise MergeError(f"shards {', '.join(f'{i}/{count}' for i in missing)} are missing")
+    ordered = [by_index[i] for i in range(count)]
+
+    fp = r0["fingerprint"]
+    conf = {k: v for k, v in r0["config"].items() if k not in ("out_dir", "shard")}
+    out_dir = Path(out_dir)
+    cfg = BenchmarkConfig(**conf, out_dir=out_dir)
+    rn_file = None
+    if cfg.root == "rootnet":
+        rn_file = cfg.rootnet_file or find_rootnet_file(cfg.data_dir, cfg.protocol)
+        if rn_file is None or _sha256(Path(rn_file)) != fp.get("rootnet_file_sha256"):
+            raise MergeError(f"the RootNet result file {rn_file} is not the one the shards used")
+    test = load_test_set(cfg.data_dir, cfg.protocol, root_source=cfg.root, rootnet_file=rn_file, images="none")
+    test = test.subset(limit_indices(len(test), cfg.limit))
+
+    names = [m["name"] for m in r0["models"]]
+    models, preds = [], {}
+    roots: dict[str, np.ndarray] | None = None
+    for m in r0["models"]:
+        parts = [read_predictions_h5(d / m["folder"] / "predictions.h5") for d in ordered]
+        ids = np.concatenate([p["image_id"] for p in parts])
+        if ids.shape != test.image_ids.shape or not np.array_equal(ids, test.image_ids):
+            raise MergeError(f"{m['name']}: the shards' {ids.size} samples are not the test set's {len(test)} "
+                             f"in order (data folder {cfg.data_dir} changed, or a shard was run differently)")
+        preds[m["name"]] = {"joints_cam": np.concatenate([p["joints_cam"] for p in parts]),
+                            "cells": np.concatenate([p["coords_cells"] for p in parts])}
+        if cfg.root == LIVE_ROOT and roots is None:
+            roots = {"output": np.concatenate([p["rootnet_output"] for p in parts]),
+                     "root_cam": np.concatenate([p["root_cam"] for p in parts])}
+        res = _read_json(d0 / m["folder"] / "results.json")
+        models.append(_stand_in(m["name"], res["label"], res["trained"], res.get("checkpoint"),
+                                res.get("checkpoint_sha256")))
+    rootnet = None
+    if cfg.root == LIVE_ROOT:
+        rm = r0.get("root_model") or {}
+        rootnet = _stand_in(rm["name"], rm["label"], rm["trained"], rm.get("checkpoint"),
+                            rm.get("checkpoint_sha256"))
+
+    scored = score_runs(cfg, test, models, preds, rn_file, roots, rootnet)
+    files: dict[str, Path] = {}
+    summary = summary_text(scored)
+    fp_out = {k: v for k, v in fp.items() if k != "shard"}
+    key = BenchmarkRunner.config_hash(fp_out)  # the whole run's hash: rerunning it whole into out_dir reuses this
+    with OutputLock(out_dir):
+        for r in scored:
+            for name, p in write_model_files(out_dir, r).items():
+                files[f"{r.folder}/{name}"] = p
+        files.update(write_run_files(out_dir, scored))
+        write_json(out_dir / RUN_FILE, {
+            "status": "finished", "config_hash": key, "fingerprint": fp_out,
+            "config": {**conf, "out_dir": str(out_dir)},
+            "models": [{"name": r.name, "folder": r.folder, "trained": r.trained} for r in scored],
+            "root_model": scored[0].root_model if scored else None,
+            "num_samples": len(test), "summary": summary,
+            "merged_from": [str(d) for d in ordered],
+        })
+    assert [safe_name(n) for n in names] == [r.folder for r in scored]
+    return BenchmarkResult("finished", out_dir, len(test), len(test), key, summary=summary, runs=scored, files=files)
