@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.model_speed import device_name, device_slug
+from bench import common
 from engine.inference.fast_paths import (
     FastPath,
     get_profile,
@@ -39,11 +39,9 @@ from engine.inference.fast_paths import (
     profiles_for,
 )
 from engine.inference.net_io import dummy_inputs, torch_built
-from models import all_specs, get_spec
-from models.fileio import atomic_write_json
+from models import get_spec
 from models.spec import ModelSpec
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 IMAGE = Path(__file__).resolve().parents[1] / "assets" / "still_person.jpg"
 QUICK_MODEL = "mhp-lpski-w0.5"
 
@@ -145,6 +143,25 @@ def bench_model(name: str, profiles: list[str], batches: list[int], iters: int, 
     return out
 
 
+def fp32_first(profiles: list[str]) -> list[str]:
+    """``profiles`` with fp32 (the speed-up baseline) first, when it is there, so that it is timed first."""
+    return ["fp32", *[p for p in profiles if p != "fp32"]] if "fp32" in profiles else profiles
+
+
+def bench_models(names: list[str], profiles: list[str], batches: list[int], iters: int, warmup: int,
+                 device: torch.device, cache_dir: str | None) -> dict[str, dict]:
+    """``bench_model`` for each name (one that cannot be benchmarked is reported and left out), then the summary."""
+    models: dict[str, dict] = {}
+    for name in names:
+        try:
+            models[name] = bench_model(name, profiles, batches, iters, warmup, device, cache_dir)
+        except Exception as exc:  # noqa: BLE001 - report and go on with the others
+            print(f"  {name}: cannot benchmark ({type(exc).__name__}: {exc})", file=sys.stderr)
+    print()
+    print(summary(models, batches))
+    return models
+
+
 def fastest(profiles: dict[str, dict], batch: int) -> str | None:
     """The profile with the lowest latency at ``batch`` among those within their parity threshold."""
     ok = [(row["batches"][str(batch)]["ms"], p) for p, row in profiles.items()
@@ -185,30 +202,26 @@ def summary(models: dict[str, dict], batches: list[int]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", default="", help="comma-separated names (default: every torch model)")
+    ap.add_argument("--models", default="", help=common.TORCH_MODELS_HELP)
     ap.add_argument("--profiles", default="", help="comma-separated profiles (default: all for the device)")
     ap.add_argument("--batches", default="1,8")
-    ap.add_argument("--iters", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--device", default="auto")
-    ap.add_argument("--threads", type=int, default=0, help="torch/onnxruntime threads (default: torch's)")
+    common.add_timing_args(ap, iters=10, warmup=2)
+    common.add_threads_arg(ap, "torch/onnxruntime")
     ap.add_argument("--compile", action="store_true", help="also time torch.compile (slow to compile on CPU)")
     ap.add_argument("--cache-dir", default=None, help="ONNX export cache (default: the fast-path cache)")
     ap.add_argument("--quick", action="store_true", help=f"CI smoke mode: {QUICK_MODEL}, batch 1, one iteration")
     ap.add_argument("--json", default=None, help="output JSON (default bench/results/fast_paths-<device>.json)")
     a = ap.parse_args(argv)
-    if a.threads > 0:
-        torch.set_num_threads(a.threads)
+    common.set_threads(a.threads)
     from engine.inference.device import pick_device
 
     device = pick_device(a.device)
-    names = [n for n in a.models.split(",") if n] or [s.name for s in all_specs() if torch_built(s)]
-    batches = [int(b) for b in a.batches.split(",") if b]
-    profiles = [p for p in a.profiles.split(",") if p] or profiles_for(device, a.compile)
+    names = common.torch_model_names(a.models)
+    batches = common.csv_list(a.batches, int)
+    profiles = common.csv_list(a.profiles) or profiles_for(device, a.compile)
     for p in profiles:
         get_profile(p).validate(device)  # fail early, before any model is built
-    if "fp32" in profiles:  # the speed-up baseline is timed first
-        profiles = ["fp32", *[p for p in profiles if p != "fp32"]]
+    profiles = fp32_first(profiles)
     if a.quick:
         names, batches, a.iters, a.warmup = (names[:1] if a.models else [QUICK_MODEL]), [1], 1, 0
     for n in names:
@@ -217,22 +230,15 @@ def main(argv: list[str] | None = None) -> int:
     names = [n for n in names if torch_built(get_spec(n))]
     import onnxruntime
 
-    print(f"Fast paths on {device_name(device)} (torch {torch.__version__}, onnxruntime {onnxruntime.__version__}); "
-          f"parity = max joint drift vs fp32 eager in nominal mm (1000 mm-wide box)")
-    models: dict[str, dict] = {}
-    for name in names:
-        try:
-            models[name] = bench_model(name, profiles, batches, a.iters, a.warmup, device, a.cache_dir)
-        except Exception as exc:  # noqa: BLE001 - report and go on with the others
-            print(f"  {name}: cannot benchmark ({type(exc).__name__}: {exc})", file=sys.stderr)
-    print()
-    print(summary(models, batches))
+    print(f"Fast paths on {common.device_name(device)} (torch {torch.__version__}, onnxruntime "
+          f"{onnxruntime.__version__}); parity = max joint drift vs fp32 eager in nominal mm (1000 mm-wide box)")
+    models = bench_models(names, profiles, batches, a.iters, a.warmup, device, a.cache_dir)
     rows = [{"model": m, "profile": p, "batch": int(b), **r, "parity_mm": row.get("parity_mm"),
              "within": row.get("within", False)}
             for m, mr in models.items() for p, row in mr["profiles"].items()
             for b, r in row.get("batches", {}).items()]
     result = {
-        "device": device_name(device),
+        "device": common.device_name(device),
         "device_type": device.type,
         "torch": torch.__version__,
         "onnxruntime": onnxruntime.__version__,
@@ -248,10 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         "fastest": {m: mr["fastest"] for m, mr in models.items()},
         "rows": rows,
     }
-    suffix = "-quick" if a.quick else ""
-    out = Path(a.json) if a.json else RESULTS_DIR / f"fast_paths-{device_slug(device)}{suffix}.json"
-    atomic_write_json(out, result, indent=1, end="", allow_nan=False)
-    print(f"wrote {out}")
+    common.save_result(result, a.json, common.RESULTS_ROOT, f"fast_paths-{common.device_slug(device)}",
+                       "-quick" if a.quick else "", indent=1, end="", allow_nan=False)
     return 0 if models or not names else 1
 
 

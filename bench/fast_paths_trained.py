@@ -21,19 +21,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import torch
 
-from bench.fast_paths import bench_model, crops, summary
-from bench.model_speed import device_name, device_slug
-from models.fileio import atomic_write_json
+from bench import common
+from bench.fast_paths import bench_models, crops, fp32_first
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TRAINED = "blazepose-full"
 TORCH_MODELS = ("mhp-lpski-w0.5", "convnextpose-xs")
 
@@ -90,42 +86,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", default=",".join(TORCH_MODELS), help="torch models (random weights unless present)")
     ap.add_argument("--profiles", default="", help="default: every profile for the device except compile")
     ap.add_argument("--batches", default="1,8")
-    ap.add_argument("--iters", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--device", default="auto")
+    common.add_timing_args(ap, iters=10, warmup=2)
     ap.add_argument("--cache-dir", default=None, help="ONNX export cache (default: the fast-path cache)")
     ap.add_argument("--quick", action="store_true", help="smoke: 1 thread count, mhp-lpski-w0.5, fp32+bf16, b1")
-    ap.add_argument("--note", default="", help="free text stored with the results (e.g. 'shared, loaded machine')")
-    ap.add_argument("--json", default=None)
+    common.add_note_json_args(ap)
     a = ap.parse_args(argv)
     from engine.inference.device import pick_device
     from engine.inference.fast_paths import profiles_for
 
     device = pick_device(a.device)
-    threads = [int(v) for v in a.threads.split(",") if v]
-    names = [v for v in a.models.split(",") if v]
-    batches = [int(v) for v in a.batches.split(",") if v]
-    profiles = [p for p in a.profiles.split(",") if p] or profiles_for(device)
-    if "fp32" in profiles:
-        profiles = ["fp32", *[p for p in profiles if p != "fp32"]]
+    threads = common.csv_list(a.threads, int)
+    names = common.csv_list(a.models)
+    batches = common.csv_list(a.batches, int)
+    profiles = fp32_first(common.csv_list(a.profiles) or profiles_for(device))
     if a.quick:
         threads, names, profiles, batches, a.iters, a.warmup = [1], names[:1], ["fp32", "bf16"], [1], 2, 0
     load0 = os.getloadavg()
-    print(f"Fast paths with trained weights on {device_name(device)} (load {load0[0]:.1f})")
+    print(f"Fast paths with trained weights on {common.device_name(device)} (load {load0[0]:.1f})")
     print(f"1) {TRAINED}: the bundled trained model is LiteRT, not torch: torch fast paths do not apply; its thread "
           "count does")
     bp = blazepose_threads(threads, batches, a.iters, a.warmup)
     print("2) torch nets, every profile (weights: checkpoint if present, else random = untrained)")
-    models = {}
-    for n in names:
-        try:
-            models[n] = bench_model(n, profiles, batches, a.iters, a.warmup, device, a.cache_dir)
-        except Exception as exc:  # noqa: BLE001 - report and go on with the others
-            print(f"  {n}: cannot benchmark ({type(exc).__name__}: {exc})", file=sys.stderr)
-    print()
-    print(summary(models, batches))
-    from engine.h36m.exports import software_versions
-
+    models = bench_models(names, profiles, batches, a.iters, a.warmup, device, a.cache_dir)
+    info = common.machine_info(device, load0, a.note)
+    info = {("torch_threads" if k == "threads" else k): v for k, v in info.items()}  # this file's name for it
     result = {
         "what": "fast-path speed and parity: the bundled trained model's LiteRT threads; torch profiles of torch nets",
         "trained_model": bp,
@@ -133,16 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         "torch_weights_note": "untrained (random) unless a checkpoint is present: speed meaningful, parity rough",
         "not_applicable": f"{TRAINED} is a {bp['backend']} model: bf16, channels_last, compile, CUDA graphs and "
                           "onnxruntime are torch fast paths and do not change how it runs",
-        "device": device_name(device), "device_type": device.type, "torch_threads": torch.get_num_threads(),
-        "cpu_count": os.cpu_count(), "loadavg_start": [round(v, 2) for v in load0],
-        "loadavg_end": [round(v, 2) for v in os.getloadavg()], "note": a.note, "iters": a.iters,
-        "batches": batches, "profiles": profiles, "python": platform.python_version(),
-        "software_versions": software_versions(), "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "quick": a.quick,
+        **info, "iters": a.iters, "batches": batches, "profiles": profiles, "quick": a.quick,
     }
-    out = Path(a.json) if a.json else RESULTS_DIR / f"fast_paths_trained-{device_slug(device)}" \
-        f"{'-quick' if a.quick else ''}.json"
-    atomic_write_json(out, result, indent=1, end="", allow_nan=False)
-    print(f"wrote {out}")
+    common.save_result(result, a.json, common.RESULTS_ROOT, f"fast_paths_trained-{common.device_slug(device)}",
+                       "-quick" if a.quick else "", indent=1, end="", allow_nan=False)
     return 0
 
 

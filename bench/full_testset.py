@@ -21,19 +21,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-import torch
+from bench import common
 
-from bench.model_speed import device_name, device_slug
-from models.fileio import atomic_write_json
-
-RESULTS_DIR = Path(__file__).resolve().parent / "results" / "full_testset"
+RESULTS_DIR = common.RESULTS_ROOT / "full_testset"
 FULL = 8695  # Human3.6M Protocol 2 test samples (S9 + S11, every 64th frame)
 MODEL = "mhp-lpski-w0.5"
 
@@ -136,11 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--seconds", type=float, default=3.0, help="forward timing window")
-    ap.add_argument("--note", default="", help="free text stored with the results (e.g. 'shared, loaded machine')")
-    ap.add_argument("--json", default=None)
+    common.add_note_json_args(ap)
     a = ap.parse_args(argv)
     from bench.runner_throughput import forward_throughput
-    from engine.h36m.exports import software_versions
     from engine.h36m.synthetic import generate
     from engine.inference.device import pick_device
     from engine.inference.predictor import Predictor
@@ -149,8 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     device = pick_device(a.device)
     workers = a.workers if a.workers is not None else max(1, min(8, (os.cpu_count() or 2) - 1))
     load0 = os.getloadavg()
-    print(f"Full-size Protocol 2 run on {device_name(device)}: {a.samples} samples, {a.model} (untrained), batch "
-          f"{a.batch_size}, flip {a.flip}, {workers} workers (load {load0[0]:.1f})")
+    print(f"Full-size Protocol 2 run on {common.device_name(device)}: {a.samples} samples, {a.model} (untrained), "
+          f"batch {a.batch_size}, flip {a.flip}, {workers} workers (load {load0[0]:.1f})")
     with tempfile.TemporaryDirectory(prefix="posearena-full-testset-") as tmp:
         tmp = Path(tmp)
         t0 = time.perf_counter()
@@ -172,16 +166,10 @@ def main(argv: list[str] | None = None) -> int:
         "weights": "untrained (random): speed only", "model": a.model, "batch_size": a.batch_size, "flip": a.flip,
         "workers": workers, "requested_samples": a.samples, "synthetic_generation_s": round(gen_s, 2),
         "forward_crops_per_s": round(fwd, 2), "runner_vs_forward": round(ratio, 3) if ratio else None, **run,
-        "device": device_name(device), "device_type": device.type, "threads": torch.get_num_threads(),
-        "cpu_count": os.cpu_count(), "loadavg_start": [round(v, 2) for v in load0],
-        "loadavg_end": [round(v, 2) for v in os.getloadavg()], "note": a.note,
-        "python": platform.python_version(), "software_versions": software_versions(),
-        "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        **common.machine_info(device, load0, a.note),
     }
-    suffix = "" if a.samples >= FULL else "-smoke"
-    out = Path(a.json) if a.json else RESULTS_DIR / f"{device_slug(device)}{suffix}.json"
-    atomic_write_json(out, result, indent=1, end="")
-    print(f"wrote {out}")
+    common.save_result(result, a.json, RESULTS_DIR, common.device_slug(device), "" if a.samples >= FULL else "-smoke",
+                       indent=1, end="")
     return 0
 
 

@@ -33,10 +33,9 @@ from pathlib import Path
 
 import torch
 
-from bench.model_speed import device_name, device_slug
+from bench.common import RESULTS_ROOT, device_name, device_slug
 from models.fileio import atomic_write_json
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 PIPELINE_MODELS = ("posenet-r50", "convnextpose-xs", "mhp-lpski", "integral-r50", "mhp-lpski-w0.5")
 ROOTNET = "rootnet-r50"
 FAST_PATH_MODELS = ("posenet-r50", "convnextpose-xs", "convnextpose-s", "mhp-lpski", "mhp-lpski-w0.5",
@@ -175,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     from engine.h36m.exports import software_versions
 
     result["software_versions"] = software_versions()
-    out = Path(a.json) if a.json else RESULTS_DIR / f"gpu_suite-{device_slug(device)}{'-smoke' if smoke else ''}.json"
+    out = Path(a.json) if a.json else RESULTS_ROOT / f"gpu_suite-{device_slug(device)}{'-smoke' if smoke else ''}.json"
     atomic_write_json(out, result, indent=1, end="", allow_nan=False)
     print(f"total {result['total_s']} s; skipped: {', '.join(result['skipped']) or 'none'}; wrote {out}")
     return 0

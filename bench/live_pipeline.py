@@ -28,10 +28,10 @@ from typing import Any
 
 import numpy as np
 
+from bench.common import RESULTS_ROOT, device_name, save_result, slugify
 from engine.live.detector import Detections, PersonDetector, WholeFrameDetector, YoloPersonDetector, make_detector
-from models.fileio import atomic_write_json
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results" / "live"
+RESULTS_DIR = RESULTS_ROOT / "live"
 PROFILES: dict[str, dict[str, Any]] = {
     "cpu": dict(models=None, imgsz=320, rootnet_every=5),  # None: the lightest registered pose model
     "gpu": dict(models=("posenet-r50", "convnextpose-l", "mhp-lpski"), imgsz=640, rootnet_every=1),
@@ -65,8 +65,7 @@ class TimingDetector(PersonDetector):
 
 
 def _device_name(device: str) -> str:
-    """bench.model_speed's name, with the device's "CUDA " prefix on a GPU (as earlier result files have it)."""
-    from bench.model_speed import device_name
+    """bench.common's device name, with the device's "CUDA " prefix on a GPU (as earlier result files have it)."""
     from engine.inference.device import pick_device
 
     d = pick_device(device)
@@ -150,8 +149,6 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     import torch
 
-    from bench.model_speed import slugify
-
     if a.threads:
         torch.set_num_threads(a.threads)
     profile = a.profile or ("gpu" if torch.cuda.is_available() and a.device != "cpu" else "cpu")
@@ -165,9 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"FPS {res['fps']:.2f} | busy {res['busy_ms_mean']:.1f} ms/frame vs network forwards "
           f"{res['forwards_ms_mean']:.1f} ms -> engine overhead {res['overhead_ms_mean']:.1f} ms, "
           f"ratio {res['ratio_busy_over_forwards']}")
-    out = Path(a.json) if a.json else RESULTS_DIR / f"{slugify(res['device'])}{'-quick' if a.quick else ''}.json"
-    atomic_write_json(out, res, indent=1, end="")
-    print(f"wrote {out}")
+    save_result(res, a.json, RESULTS_DIR, slugify(res["device"]), "-quick" if a.quick else "", indent=1, end="")
     return 0
 
 

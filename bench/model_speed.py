@@ -11,35 +11,16 @@ from __future__ import annotations
 
 import argparse
 import platform
-import re
 import statistics
 import sys
 import time
 from contextlib import nullcontext
-from pathlib import Path
 
 import torch
 
+from bench import common
 from engine.inference.net_io import dummy_inputs, torch_built
-from models import all_specs, build, get_spec
-from models.fileio import atomic_write_json
-
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"{platform.processor() or platform.machine()} CPU x{torch.get_num_threads()} threads"
-
-
-def slugify(name: str) -> str:
-    """A device name as a file-name stem: lower case, runs of other characters as one dash."""
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-
-
-def device_slug(device: torch.device) -> str:
-    return slugify(device_name(device))
+from models import build, get_spec
 
 
 def _sync(device: torch.device) -> None:
@@ -104,7 +85,7 @@ def run(names: list[str], batches: list[int], modes: list[str], iters: int, warm
             rows[-1]["peak_mem_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
         del net
     return {
-        "device": device_name(device),
+        "device": common.device_name(device),
         "device_type": device.type,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
@@ -129,27 +110,24 @@ def _fastest(rows: list[dict]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", default="", help="comma-separated names (default: every torch model)")
+    ap.add_argument("--models", default="", help=common.TORCH_MODELS_HELP)
     ap.add_argument("--batches", default="1,8,32")
     ap.add_argument("--modes", default="fp32,bf16,channels_last", help="fp32,bf16,fp16,channels_last")
-    ap.add_argument("--iters", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--device", default="auto")
+    common.add_timing_args(ap, iters=10, warmup=2)
     ap.add_argument("--quick", action="store_true", help="CI smoke mode: one small model, batch 1, 1 iteration")
     ap.add_argument("--json", default=None, help="output JSON path (default bench/results/<device>.json)")
     a = ap.parse_args(argv)
     device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if a.device == "auto" else a.device))
-    names = [n for n in a.models.split(",") if n] or [s.name for s in all_specs() if torch_built(s)]
+    names = common.torch_model_names(a.models)
     batches = [int(b) for b in a.batches.split(",")]
     modes = a.modes.split(",")
     if a.quick:
         names, batches, modes, a.iters, a.warmup = names[:1] if a.models else ["mhp-lpski-w0.5"], [1], ["fp32"], 1, 0
-    print(f"Forward speed on {device_name(device)} (torch {torch.__version__}), random weights")
+    print(f"Forward speed on {common.device_name(device)} (torch {torch.__version__}), random weights")
     result = run(names, batches, modes, a.iters, a.warmup, device)
-    out = Path(a.json) if a.json else RESULTS_DIR / f"{device_slug(device)}{'-quick' if a.quick else ''}.json"
-    atomic_write_json(out, result, indent=1, end="")
-    print(f"wrote {out}")
+    common.save_result(result, a.json, common.RESULTS_ROOT, common.device_slug(device), "-quick" if a.quick else "",
+                       indent=1, end="")
     return 0
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from bench.common import TORCH_MODELS_HELP, add_threads_arg, set_threads, torch_model_names
 from bench.fast_paths import crops
 from engine.inference.fast_paths import (
     DEFAULT_OPSET,
@@ -32,7 +33,7 @@ from engine.inference.fast_paths import (
     weights_tag,
 )
 from engine.inference.net_io import dummy_inputs, torch_built
-from models import all_specs, get_spec
+from models import get_spec
 from models.fileio import atomic_write_json
 
 
@@ -71,19 +72,18 @@ def check_model(name: str, out_dir: Path, opset: int, batch: int, reuse: bool) -
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", default="", help="comma-separated names (default: every torch model)")
+    ap.add_argument("--models", default="", help=TORCH_MODELS_HELP)
     ap.add_argument("--out", default=None, help="output directory (default: the fast-path ONNX cache)")
     ap.add_argument("--opset", type=int, default=DEFAULT_OPSET)
     ap.add_argument("--batch", type=int, default=2, help="parity batch size")
     ap.add_argument("--tolerance-mm", type=float, default=0.1)
     ap.add_argument("--reuse", action="store_true", help="keep files already exported instead of re-exporting")
-    ap.add_argument("--threads", type=int, default=0, help="torch/onnxruntime threads (default: torch's)")
+    add_threads_arg(ap, "torch/onnxruntime")
     ap.add_argument("--json", default=None, help="also write the table as JSON here")
     a = ap.parse_args(argv)
-    if a.threads > 0:
-        torch.set_num_threads(a.threads)
+    set_threads(a.threads)
     out_dir = onnx_cache_dir(a.out)
-    names = [n for n in a.models.split(",") if n] or [s.name for s in all_specs() if torch_built(s)]
+    names = torch_model_names(a.models)
     print(f"ONNX export (opset {a.opset}) to {out_dir}; onnxruntime CPU vs torch fp32, batch {a.batch}")
     print(f"{'model':24s} {'MB':>7s} {'export s':>9s} {'ort ms':>8s} {'parity mm':>10s} {'max |diff|':>11s}  status")
     rows, failed = [], 0

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import statistics
 import sys
 import time
@@ -34,10 +33,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.model_speed import device_name, device_slug
-from models.fileio import atomic_write_json
+from bench import common
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results" / "persons"
+RESULTS_DIR = common.RESULTS_ROOT / "persons"
 DEFAULT_MODELS = ("blazepose-full", "mhp-lpski-w0.5", "convnextpose-xs")
 # bus.jpg (810x1080): the four people, (x, y, w, h) in pixels, read off the image by hand
 BUS_BOXES = np.array([[48, 398, 197, 504], [221, 405, 123, 452], [670, 380, 140, 495], [0, 550, 63, 323]],
@@ -151,41 +149,30 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--persons", default="1,2,4,8")
     ap.add_argument("--models", default=",".join(DEFAULT_MODELS))
-    ap.add_argument("--iters", type=int, default=30)
-    ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--device", default="auto")
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
+    common.add_timing_args(ap, iters=30, warmup=3)
+    common.add_threads_arg(ap)
     ap.add_argument("--quick", action="store_true", help="smoke run: 1,2 persons, first model, 3 iterations")
-    ap.add_argument("--note", default="", help="free text stored with the results (e.g. 'shared, loaded machine')")
-    ap.add_argument("--json", default=None)
+    common.add_note_json_args(ap)
     a = ap.parse_args(argv)
-    if a.threads > 0:
-        torch.set_num_threads(a.threads)
+    common.set_threads(a.threads)
     from engine.inference.device import pick_device
 
     device = pick_device(a.device)
-    persons = [int(v) for v in a.persons.split(",") if v]
-    names = [v for v in a.models.split(",") if v]
+    persons = common.csv_list(a.persons, int)
+    names = common.csv_list(a.models)
     if a.quick:
         persons, names, a.iters, a.warmup = [1, 2], names[:1], 3, 1
     load0 = os.getloadavg()
-    print(f"Persons per frame on {device_name(device)} (torch {torch.__version__}, load {load0[0]:.1f})")
+    print(f"Persons per frame on {common.device_name(device)} (torch {torch.__version__}, load {load0[0]:.1f})")
     res = run(names, persons, a.iters, a.warmup, str(device))
-    from engine.h36m.exports import software_versions
-
     result = {
         "what": "Predictor.predict_frame end-to-end latency by persons per frame and models per frame",
         "frames": "ultralytics bus.jpg (4 persons, hand-given boxes); more persons = copies side by side",
         "ratio": "one more person = (median(P) - median(1)) / (P - 1) / median(1); target <= 0.6",
-        "device": device_name(device), "device_type": device.type, "threads": torch.get_num_threads(),
-        "cpu_count": os.cpu_count(), "loadavg_start": [round(v, 2) for v in load0],
-        "loadavg_end": [round(v, 2) for v in os.getloadavg()], "note": a.note,
-        "python": platform.python_version(), "software_versions": software_versions(),
-        "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "quick": a.quick, **res,
+        **common.machine_info(device, load0, a.note), "quick": a.quick, **res,
     }
-    out = Path(a.json) if a.json else RESULTS_DIR / f"{device_slug(device)}{'-quick' if a.quick else ''}.json"
-    atomic_write_json(out, result, indent=1, end="")
-    print(f"wrote {out}")
+    common.save_result(result, a.json, RESULTS_DIR, common.device_slug(device), "-quick" if a.quick else "",
+                       indent=1, end="")
     return 0
 
 

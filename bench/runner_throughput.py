@@ -22,11 +22,11 @@ from pathlib import Path
 
 import torch
 
-from bench.model_speed import device_name, slugify
+from bench.common import RESULTS_ROOT, device_name, slugify
 from engine.defaults import BENCHMARK
 from models.fileio import atomic_write_json
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results" / "runner"
+RESULTS_DIR = RESULTS_ROOT / "runner"
 
 
 def forward_throughput(predictor, name: str, batch: int, seconds: float, device: torch.device) -> float:

@@ -246,6 +246,19 @@ def _write_json(path: Path, report: SoakReport) -> None:
     atomic_write_text(path, json.dumps(data, indent=1, default=float) + "\n")
 
 
+def add_verdict_args(p: argparse.ArgumentParser, json_help: str, *, latency: bool = True) -> None:
+    """The soak's limits (``--max-rss-slope``, with ``latency`` ``--max-latency-slope``) and ``--json OUT``."""
+    p.add_argument("--max-rss-slope", type=float, default=3.0, help="MB per minute allowed after warm-up")
+    if latency:
+        p.add_argument("--max-latency-slope", type=float, default=60.0, help="ms per minute allowed (p50 end-to-end)")
+    p.add_argument("--json", default=None, metavar="OUT", help=json_help)
+
+
+def parse_models(text: str) -> tuple[str, ...]:
+    """``--models``: comma-separated names, blanks stripped and empty ones skipped."""
+    return tuple(m.strip() for m in text.split(",") if m.strip())
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.soak_live", description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=120.0, help="how long to run (default 120)")
@@ -257,9 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--asap", action="store_true", help="process every frame as fast as possible (no 10 fps pacing)")
     p.add_argument("--record", default=None, metavar="FILE.h5", help="also record (soaks the recorder's buffer)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
-    p.add_argument("--max-rss-slope", type=float, default=3.0, help="MB per minute allowed after warm-up")
-    p.add_argument("--max-latency-slope", type=float, default=60.0, help="ms per minute allowed (p50 end-to-end)")
-    p.add_argument("--json", default=None, metavar="OUT", help="write samples and verdicts as JSON")
+    add_verdict_args(p, "write samples and verdicts as JSON")
     args = p.parse_args(argv)
     if args.seconds <= 0:
         p.error("--seconds must be positive")
@@ -269,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.record and Path(args.record).exists():
         print(f"error: {args.record} exists; the soak does not overwrite recordings", file=sys.stderr)
         return 2
-    models = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    models = parse_models(args.models)
     report = run_soak(args.seconds, args.interval, models=models, detector=args.detector, device=args.device,
                       asap=args.asap, record=args.record, max_rss_slope=args.max_rss_slope,
                       max_latency_slope=args.max_latency_slope)

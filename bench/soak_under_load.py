@@ -50,7 +50,7 @@ def _bench_loop(data: Path, work: Path, model: str, device: str, stop: threading
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.soak_live import DEFAULT_MODEL, run_soak, summary
+    from bench.soak_live import DEFAULT_MODEL, add_verdict_args, parse_models, run_soak, summary
     from engine.live.recording_reader import load_recording
 
     p = argparse.ArgumentParser(prog="python -m bench.soak_under_load", description=__doc__.split("\n\n")[0])
@@ -58,12 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", default=DEFAULT_MODEL, help="comma-separated pose models (random weights)")
     p.add_argument("--device", default="cpu", help="device of the live engine and the benchmark")
     p.add_argument("--samples", type=int, default=240, help="synthetic test images per benchmark round")
-    p.add_argument("--max-rss-slope", type=float, default=3.0, help="MB per minute allowed after warm-up")
-    p.add_argument("--json", default=None, metavar="OUT", help="write the numbers as JSON")
+    add_verdict_args(p, "write the numbers as JSON", latency=False)
     args = p.parse_args(argv)
     if args.minutes <= 0:
         p.error("--minutes must be positive")
-    models = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    models = parse_models(args.models)
     with tempfile.TemporaryDirectory(prefix="posearena-soak-load-") as tmp:
         work = Path(tmp)
         data = work / "h36m"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cli import command
 from cli.console import error
-from engine.defaults import DETECTOR, INFERENCE, ROOT
+from cli.live_cmd import add_engine_args
 
 
 def _window(text: str) -> int:
@@ -48,10 +48,7 @@ class CompareCommand:
         g.add_argument("--overwrite", action="store_true", help="replace an existing recording file")
         g.add_argument("--allow-untrained", action="store_true",
                        help="run models without weights on random weights (labelled untrained; flagged in the report)")
-        g.add_argument("--detector", default=DETECTOR.kind, help="auto | YOLO .pt | none (whole-frame box)")
-        g.add_argument("--imgsz", type=int, default=DETECTOR.imgsz, help="detector input size")
-        g.add_argument("--rootnet", default=ROOT.rootnet, help="RootNet model for absolute depth, or 'none'")
-        g.add_argument("--device", default=INFERENCE.device, help="auto | cpu | cuda | cuda:N")
+        add_engine_args(g, tuning=False)
         g.add_argument("--no-smoothing", action="store_true", help="record raw poses only (smoothed = raw)")
         g.add_argument("--weights-dir", default=None)
 

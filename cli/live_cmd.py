@@ -49,6 +49,27 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def add_engine_args(p: argparse.ArgumentParser | argparse._ArgumentGroup, *, tuning: bool = True) -> None:
+    """The detector, RootNet and device arguments of ``live`` (``compare`` records with them too). ``tuning``: also
+    ``--conf``, ``--det-every``, ``--tracker`` and ``--rootnet-every``."""
+    p.add_argument("--detector", default=DETECTOR.kind,
+                   help="auto | YOLO .pt path | YOLO model name | none (whole-frame box)")
+    p.add_argument("--imgsz", type=int, default=DETECTOR.imgsz,
+                   help="detector input size (default %(default)s: for a CPU; 640 suits a GPU)")
+    if tuning:
+        p.add_argument("--conf", type=float, default=DETECTOR.conf,
+                       help="detector confidence threshold (default %(default)s)")
+        p.add_argument("--det-every", type=_positive_int, default=DETECTOR.every,
+                       help="detect every N frames; boxes follow the poses in between")
+        p.add_argument("--tracker", default=DETECTOR.tracker, choices=DETECTOR.trackers,
+                       help="person ids across frames (default %(default)s)")
+    p.add_argument("--rootnet", default=ROOT.rootnet,
+                   help="RootNet model for absolute depth, or 'none' (default %(default)s)")
+    if tuning:
+        p.add_argument("--rootnet-every", type=_positive_int, default=ROOT.every, help="run RootNet every K frames")
+    p.add_argument("--device", default=INFERENCE.device, help="auto | cpu | cuda | cuda:N")
+
+
 @command("live", help="run the live pipeline (source -> detector -> models) headless; 'live export' converts a "
                       "recording to CSV/TRC/C3D/JSON lines/MP4")
 class LiveCommand:
@@ -66,20 +87,7 @@ class LiveCommand:
         p.add_argument("--overwrite", action="store_true", help="let --record / --save-video replace existing files")
         p.add_argument("--allow-untrained", action="store_true",
                        help="run models without weights on random weights (labelled untrained; speed tests only)")
-        p.add_argument("--detector", default=DETECTOR.kind,
-                       help="auto | YOLO .pt path | YOLO model name | none (whole-frame box)")
-        p.add_argument("--imgsz", type=int, default=DETECTOR.imgsz,
-                       help="detector input size (default %(default)s: for a CPU; 640 suits a GPU)")
-        p.add_argument("--conf", type=float, default=DETECTOR.conf,
-                       help="detector confidence threshold (default %(default)s)")
-        p.add_argument("--det-every", type=_positive_int, default=DETECTOR.every,
-                       help="detect every N frames; boxes follow the poses in between")
-        p.add_argument("--tracker", default=DETECTOR.tracker, choices=DETECTOR.trackers,
-                       help="person ids across frames (default %(default)s)")
-        p.add_argument("--rootnet", default=ROOT.rootnet,
-                       help="RootNet model for absolute depth, or 'none' (default %(default)s)")
-        p.add_argument("--rootnet-every", type=_positive_int, default=ROOT.every, help="run RootNet every K frames")
-        p.add_argument("--device", default=INFERENCE.device, help="auto | cpu | cuda | cuda:N")
+        add_engine_args(p)
         p.add_argument("--precision", default=INFERENCE.precision, choices=PRECISIONS)
         p.add_argument("--channels-last", action="store_true")
         p.add_argument("--profile", metavar="NAME", default=None, choices=PROFILE_NAMES,

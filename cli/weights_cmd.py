@@ -76,7 +76,7 @@ def defaults_plan() -> list:
     """What ``weights download --defaults`` (and the Models tab's "Get default models") fetches."""
     from engine.defaults import ROOT
     from engine.live.detector import DEFAULT_YOLO
-    from models.weights import default_download_plan
+    from models.weights_defaults import default_download_plan
 
     return default_download_plan(ROOT.rootnet, DEFAULT_YOLO[0])
 
@@ -86,7 +86,8 @@ def _warn(text: str) -> None:
 
 
 def _download(args: argparse.Namespace) -> int:
-    from models.weights import download, resolve_weights_dir
+    from models.weights import resolve_weights_dir
+    from models.weights_download import download
 
     if args.defaults:
         if args.name or args.url or args.sha256 or args.file:
@@ -112,7 +113,7 @@ def _download(args: argparse.Namespace) -> int:
 
 
 def _download_defaults(args: argparse.Namespace) -> int:
-    from models.weights import DefaultResult, download_defaults
+    from models.weights_defaults import DefaultResult, download_defaults
 
     plan = defaults_plan()
     print("downloading what the default live view needs: "

@@ -16,7 +16,8 @@ import torch
 
 from models.checkpoint import MAX_CHECKPOINT_BYTES, CheckpointError, check_checkpoint_file, sha256_file
 from models.spec import ModelSpec, build, get_spec
-from models.weights import find_entry, find_weights, manual_instructions, resolve_weights_dir
+from models.weights import find_entry, find_weights, resolve_weights_dir
+from models.weights_download import manual_instructions
 
 __all__ = ["MAX_CHECKPOINT_BYTES", "UNTRAINED_SUFFIX", "LoadedModel", "WeightsMissingError", "check_checkpoint_file",
            "checkpoint_sha256", "load_model"]

@@ -133,6 +133,7 @@ class _FakeDefaults:
 
     def download(self, name, weights_dir=None, progress=None, cancel=None, warn=None, **kw):
         import models.weights as W
+        import models.weights_download as WD
 
         self.calls.append(name)
         if progress:
@@ -140,7 +141,7 @@ class _FakeDefaults:
         while self.block and not cancel.is_set():
             time.sleep(0.02)
         if self.block:
-            raise W.DownloadCancelled("download cancelled; the partial file is kept for resuming")
+            raise WD.DownloadCancelled("download cancelled; the partial file is kept for resuming")
         if name in self.fail:
             raise W.WeightsError(f"{name}: Google Drive's download quota for it is exceeded for now")
         d = W.resolve_weights_dir(weights_dir)
@@ -159,13 +160,13 @@ class _FakeDefaults:
 
 @pytest.fixture
 def fake_defaults(monkeypatch):
-    import models.weights as W
+    import models.weights_defaults as WDF
 
     def install(**kw):
         fakes = _FakeDefaults(**kw)
-        monkeypatch.setattr(W, "download", fakes.download)
-        monkeypatch.setattr(W, "_fetch_yolo", fakes.fetch_yolo)
-        monkeypatch.setattr(W, "_check_yolo", lambda path: None)
+        monkeypatch.setattr(WDF, "download", fakes.download)
+        monkeypatch.setattr(WDF, "_fetch_yolo", fakes.fetch_yolo)
+        monkeypatch.setattr(WDF, "_check_yolo", lambda path: None)
         return fakes
 
     return install

@@ -17,7 +17,7 @@ MODEL = "mhp-lpski-w0.5"
 BOXES = [[100, 80, 120, 300], [380, 60, 100, 280]]
 
 
-def _engine(frames=6, *, detector=None, predictor_box=None, **cfg):
+def _engine(frames=6, *, detector=None, predictor_box=None, root_async=True, **cfg):
     cfg.setdefault("realtime", False)
     config = LiveConfig(source="demo", models=(MODEL,), max_frames=frames, **cfg)
     holder = predictor_box if predictor_box is not None else {}
@@ -27,11 +27,12 @@ def _engine(frames=6, *, detector=None, predictor_box=None, **cfg):
         return holder["p"]
 
     det = detector or FixedDetector(BOXES, [3, 8])
-    return LiveEngine(config, detector=det, model_loader=fake_loader, predictor_factory=factory), holder
+    return LiveEngine(config, detector=det, model_loader=fake_loader, predictor_factory=factory,
+                      root_async=root_async), holder
 
 
 def test_demo_run_ids_timestamps_shapes_latency_tracks():
-    engine, holder = _engine(6, rootnet_every=3)
+    engine, holder = _engine(6, rootnet_every=3, root_async=False)
     results = []
     engine.subscribe(results.append)
     with engine:
@@ -59,8 +60,8 @@ def test_demo_run_ids_timestamps_shapes_latency_tracks():
     assert "frames processed" in st.summary()
 
 
-def test_rootnet_every_k_holds_filtered_depth_per_track():
-    engine, holder = _engine(6, rootnet_every=3)
+def test_rootnet_every_k_holds_filtered_depth_per_track():  # RootNet inside the frame (root_async=False)
+    engine, holder = _engine(6, rootnet_every=3, root_async=False)
     results = []
     engine.subscribe(results.append)
     with engine:
@@ -77,6 +78,53 @@ def test_rootnet_every_k_holds_filtered_depth_per_track():
     assert results[3].outputs[MODEL].joints_cam_mm[:, 0, 2] == pytest.approx(z3)
     rel = results[3].outputs[MODEL].joints_rel_mm
     assert np.allclose(rel[:, 0], 0.0)
+
+
+def test_slow_rootnet_runs_off_the_critical_path_and_its_depths_are_used():
+    """Issue 20: a RootNet of 0.3 s on its own thread; no frame waits for it, and its depths reach the poses."""
+    from engine.defaults import ROOT
+
+    class PoseTakes20ms(FakePredictor):
+        def predict_frame(self, *a, **k):
+            time.sleep(0.02)
+            return super().predict_frame(*a, **k)
+
+    box: dict = {}
+
+    def factory(models, rootnet, **kw):
+        box["p"] = PoseTakes20ms(models, rootnet, **kw)
+        box["p"].root_sleep_s = 0.3
+        return box["p"]
+
+    config = LiveConfig(source="demo", models=(MODEL,), max_frames=60, realtime=False, rootnet_every=3)
+    engine = LiveEngine(config, detector=FixedDetector(BOXES, [3, 8]), model_loader=fake_loader,
+                        predictor_factory=factory)
+    results = []
+    engine.subscribe(results.append)
+    with engine:
+        assert engine.wait(60)
+    assert engine.error is None and len(results) == 60
+    pred = box["p"]
+    assert not any(c["run_rootnet"] for c in pred.calls)  # RootNet never inside a frame
+    assert len(pred.root_calls) >= 2 and all(c["t1"] - c["t0"] >= 0.3 for c in pred.root_calls)
+    busy = np.array([r.latencies_ms["end_to_end"] - r.latencies_ms["wait"] for r in results])
+    e2e = np.array([r.latencies_ms["end_to_end"] for r in results])
+    assert np.percentile(busy, 95) < 100.0 and np.percentile(e2e, 95) < 150.0  # RootNet takes 300 ms
+    assert all("rootnet" not in r.latencies_ms for r in results)
+    assert engine.stats().stages["rootnet"].mean >= 300.0  # its own time is still measured
+    # before the first run finishes: the fixed default depth, said as "pending"; then RootNet's depth, held
+    sources = [r.root_source for r in results]
+    assert sources[0] == "pending" and sources[-1] == "held" and set(sources) == {"pending", "held"}
+    first_held = sources.index("held")
+    assert all(s == "pending" for s in sources[:first_held]) and all(s == "held" for s in sources[first_held:])
+    assert results[0].root_cam_mm[:, 2] == pytest.approx(ROOT.default_root_mm)
+    z = results[first_held].root_cam_mm[:, 2]
+    assert z == pytest.approx(3000.0)  # the first run's depth (the filter passes its first value through)
+    assert results[first_held].capture_ts > pred.root_calls[0]["t0"] - 1.0  # results keep their capture times
+    assert all(r.capture_ts < r.result_ts for r in results)
+    zs = np.array([r.root_cam_mm[:, 2] for r in results[first_held:]])
+    assert np.all(zs >= 3000.0 - 1e-6) and np.all(zs <= 3000.0 + 10.0 * len(pred.root_calls))
+    assert np.any(zs > 3000.0 + 1e-6)  # later runs (3010 mm, ...) reach the poses through the filter
 
 
 def test_zero_persons_are_handled():

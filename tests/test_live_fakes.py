@@ -3,6 +3,7 @@ carried boxes, smoothing and recording can be checked exactly), fake loaded mode
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -27,7 +28,9 @@ def fake_loader(name: str, allow_untrained: bool = False):
 
 
 class FakePredictor:
-    """Pose = a fixed pattern spread over the box; depth = RootNet-like 3000 + 10*frame or the given depth."""
+    """Pose = a fixed pattern spread over the box; depth = RootNet-like 3000 + 10*frame or the given depth.
+    ``predict_roots`` is the RootNet-only step of the off-thread RootNet (``engine.live.root_worker``): 3000 + 10*run
+    mm per box, after sleeping ``root_sleep_s`` (a slow RootNet)."""
 
     def __init__(self, models, rootnet=None, **kwargs):
         self.models = {m.spec.name: m for m in models}
@@ -35,6 +38,17 @@ class FakePredictor:
         self.kwargs = kwargs
         self.calls: list[dict] = []
         self.fail_on_call: int | None = None
+        self.root_calls: list[dict] = []
+        self.root_sleep_s = 0.0
+
+    def predict_roots(self, frame_bgr, boxes_xywh, intrinsics):
+        n_run = len(self.root_calls)
+        boxes = np.asarray(boxes_xywh, np.float64).reshape(-1, 4)
+        self.root_calls.append(dict(n=len(boxes), t0=time.monotonic()))
+        if self.root_sleep_s:
+            time.sleep(self.root_sleep_s)
+        self.root_calls[-1]["t1"] = time.monotonic()
+        return np.full(len(boxes), 3000.0 + 10.0 * n_run)
 
     def predict_frame(self, frame_bgr, boxes_xywh, intrinsics, root_depth_mm=None, run_rootnet=True):
         n_call = len(self.calls)

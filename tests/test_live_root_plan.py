@@ -91,3 +91,57 @@ def get_decoding(name: str) -> str:
     from models.spec import get_spec
 
     return get_spec(name).decoding
+
+
+# ------------------------------------------------------------------------------- RootNet on its own thread (issue 20)
+
+
+def test_off_thread_depths_are_held_per_track_and_pending_before_the_first_run():
+    depths = RootDepths(RootPlan("rootnet", default_root_mm=5000.0), every=3)
+    keys = RootDepths.keys(np.array([4, -1, -1]))
+    assert keys[0] == 4 and keys[1] != keys[2] and min(keys[1:]) > 4  # untracked: matched by order in the frame
+    assert depths.want(keys)  # nothing measured yet
+    depths.submitted()
+    given, pending = depths.held(keys)
+    assert pending and given.tolist() == [5000.0] * 3
+    assert depths.want(keys)  # still nobody has a depth
+    depths.add_run(keys, np.array([3000.0, np.nan, 3200.0]), 1.0)  # a box RootNet could not crop: NaN
+    given, pending = depths.held(keys)
+    assert pending and given.tolist() == [3000.0, 5000.0, 3200.0]
+    depths.add_run(keys, np.array([3000.0, 3100.0, 3200.0]), 2.0)
+    depths.submitted()
+    given, pending = depths.held(keys)
+    assert not pending and given.tolist() == pytest.approx([3000.0, 3100.0, 3200.0])
+    assert [depths.want(keys) for _ in range(4)] == [False, False, True, True]  # due again every 3rd frame
+    assert not RootDepths(RootPlan("fixed", DISABLED)).want(keys)
+
+
+def test_rootnet_alone_gives_the_depths_predict_frame_gives():
+    from engine.inference.predictor import Predictor
+    from engine.live.root_worker import predict_roots
+    from models.spec import get_spec
+    from tests.test_predictor import CAM, POSENET, FakePoseNet, FakeRootNet, boxes_for, loaded, make_frame
+
+    p = Predictor([loaded(POSENET, FakePoseNet(POSENET))], rootnet=loaded(get_spec("rootnet-r50"), FakeRootNet()),
+                  device="cpu")
+    boxes = np.vstack([boxes_for([0, 1]), [[5.0, 5.0, 0.0, 10.0]]])  # the last box is empty: NaN, like a skip
+    full = p.predict_frame(make_frame(), boxes, CAM)
+    z = predict_roots(p, make_frame(), boxes, CAM)
+    assert full.kept.tolist() == [0, 1] and z[:2] == pytest.approx(full.root_cam_mm[:, 2]) and np.isnan(z[2])
+
+
+def test_an_off_thread_rootnet_error_ends_the_run():
+    class BrokenRootNet(FakePredictor):
+        def predict_roots(self, *a, **k):
+            raise RuntimeError("stand-in RootNet failure")
+
+    cfg = LiveConfig(source="demo", models=(MODEL,), rootnet="rootnet-r50", realtime=False, max_frames=200)
+    errors = []
+    engine = LiveEngine(cfg, detector=FixedDetector([[100, 80, 120, 300]], [1]),
+                        model_loader=lambda name, allow_untrained=False: fake_loaded(name),
+                        predictor_factory=lambda models, rootnet, **kw: BrokenRootNet(models, rootnet, **kw),
+                        on_error=errors.append)
+    with engine:
+        assert engine.wait(30)
+    assert len(errors) == 1 and "stand-in RootNet failure" in str(errors[0])
+    assert engine.stats().frames_processed < 200

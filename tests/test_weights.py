@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import models.weights as W
+import models.weights_download as WD
 from models import get_spec
 from models.checkpoint import CheckpointError
 from models.loader import LoadedModel, WeightsMissingError, load_model
@@ -180,20 +181,20 @@ def test_download_with_progress_and_sha256(server: tuple[str, bytes], wdir: Path
     url, body = server
     sha = hashlib.sha256(body).hexdigest()
     seen: list[tuple[int, int | None]] = []
-    entry = W.download(SMALL, progress=lambda d, t: seen.append((d, t)), url_override=url, sha256=sha)
+    entry = WD.download(SMALL, progress=lambda d, t: seen.append((d, t)), url_override=url, sha256=sha)
     assert (wdir / f"{SMALL}.pth").read_bytes() == body
     assert entry.sha256 == sha and entry.source == url and not entry.trusted
     assert seen[-1] == (len(body), len(body)) and len(seen) > 2
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
-    assert not W.part_path(SMALL).exists()
+    assert not WD.part_path(SMALL).exists()
     assert load_model(SMALL).trained
 
 
 def test_download_sha256_mismatch_leaves_nothing(server: tuple[str, bytes], wdir: Path) -> None:
     url, _ = server
     with pytest.raises(W.WeightsError, match="sha256 mismatch"):
-        W.download(SMALL, url_override=url, sha256="0" * 64)
-    assert not (wdir / f"{SMALL}.pth").exists() and not W.part_path(SMALL).exists()
+        WD.download(SMALL, url_override=url, sha256="0" * 64)
+    assert not (wdir / f"{SMALL}.pth").exists() and not WD.part_path(SMALL).exists()
     assert W.find_weights(SMALL) is None
 
 
@@ -201,9 +202,9 @@ def test_download_resumes_a_partial_file(server: tuple[str, bytes], wdir: Path) 
     url, body = server
     wdir.mkdir(parents=True)
     half = len(body) // 2
-    W.part_path(SMALL).write_bytes(body[:half])
+    WD.part_path(SMALL).write_bytes(body[:half])
     seen: list[int] = []
-    W.download(SMALL, progress=lambda d, t: seen.append(d), url_override=url, sha256=hashlib.sha256(body).hexdigest())
+    WD.download(SMALL, progress=lambda d, t: seen.append(d), url_override=url, sha256=hashlib.sha256(body).hexdigest())
     assert _Handler.ranges == [f"bytes={half}-"]
     assert seen[0] == half
     assert (wdir / f"{SMALL}.pth").read_bytes() == body
@@ -217,9 +218,9 @@ def test_download_cancel_keeps_partial(server: tuple[str, bytes], wdir: Path) ->
         if done > 0:
             cancel.set()
 
-    with pytest.raises(W.DownloadCancelled):
-        W.download(SMALL, progress=progress, cancel=cancel, url_override=url)
-    part = W.part_path(SMALL)
+    with pytest.raises(WD.DownloadCancelled):
+        WD.download(SMALL, progress=progress, cancel=cancel, url_override=url)
+    part = WD.part_path(SMALL)
     assert 0 < part.stat().st_size < len(body) and not (wdir / f"{SMALL}.pth").exists()
 
 
@@ -228,15 +229,15 @@ def test_download_registry_source(server: tuple[str, bytes], wdir: Path, monkeyp
     url, body = server
     real = get_spec(SMALL)
     spec = replace(real, checkpoints=(CheckpointSource(url, "ckpt.pth", hashlib.sha256(body).hexdigest()),))
-    monkeypatch.setattr(W, "get_spec", lambda name: spec)
-    entry = W.download(SMALL)
+    monkeypatch.setattr(WD, "get_spec", lambda name: spec)
+    entry = WD.download(SMALL)
     assert entry.trusted and entry.source == url
     wrong = replace(get_spec(CNP), checkpoints=(CheckpointSource(url, "ckpt.pth", kind="http"),))
-    monkeypatch.setattr(W, "get_spec", lambda name: wrong)
+    monkeypatch.setattr(WD, "get_spec", lambda name: wrong)
     with pytest.raises(W.WeightsError, match=f"not a usable {CNP} checkpoint") as err:
-        W.download(CNP)
+        WD.download(CNP)
     assert f"checkpoint of {SMALL}" in str(err.value)
-    assert not (wdir / f"{CNP}.pth").exists() and not W.part_path(CNP).exists()
+    assert not (wdir / f"{CNP}.pth").exists() and not WD.part_path(CNP).exists()
 
 
 def test_download_without_direct_link_explains_manual_route(wdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -248,14 +249,14 @@ def test_download_without_direct_link_explains_manual_route(wdir: Path, monkeypa
 
     monkeypatch.setattr(gdown, "download_folder", refused)
     with pytest.raises(W.WeightsError) as err:
-        W.download("posenet-r50")
+        WD.download("posenet-r50")
     msg = str(err.value)
     assert "drive.google.com/drive/folders/" in msg and "snapshot_24.pth.tar" in msg and "quota" in msg
     assert "python main.py weights import FILE" in msg
     with pytest.raises(W.WeightsError, match="no trained weights are published"):
-        W.download("mhp-lpski")
+        WD.download("mhp-lpski")
     with pytest.raises(W.WeightsError, match="Google Drive folder"):
-        W.download(SMALL, url_override="https://drive.google.com/drive/folders/abc")
+        WD.download(SMALL, url_override="https://drive.google.com/drive/folders/abc")
 
 
 def test_tests_use_a_temporary_weights_dir(wdir: Path) -> None:

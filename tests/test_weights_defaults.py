@@ -10,6 +10,8 @@ import pytest
 
 import main
 import models.weights as W
+import models.weights_defaults as WDF
+import models.weights_download as WD
 from cli.weights_cmd import defaults_plan
 from engine.live.detector import DEFAULT_YOLO, find_detector_weights
 
@@ -55,24 +57,24 @@ class Fakes:
 @pytest.fixture
 def fakes(monkeypatch: pytest.MonkeyPatch) -> Fakes:
     f = Fakes()
-    monkeypatch.setattr(W, "download", f.download)
-    monkeypatch.setattr(W, "_fetch_yolo", f.fetch_yolo)
-    monkeypatch.setattr(W, "_check_yolo", lambda path: None)
+    monkeypatch.setattr(WDF, "download", f.download)
+    monkeypatch.setattr(WDF, "_fetch_yolo", f.fetch_yolo)
+    monkeypatch.setattr(WDF, "_check_yolo", lambda path: None)
     return f
 
 
 def test_plan_is_the_default_live_view() -> None:
     plan = defaults_plan()
     assert [i.name for i in plan] == PLAN and [i.kind for i in plan] == ["model", "model", "detector"]
-    assert DEFAULT_YOLO[0] == "yolo11n.pt" and W.lightest_downloadable_pose_model() == "convnextpose-xs"
+    assert DEFAULT_YOLO[0] == "yolo11n.pt" and WDF.lightest_downloadable_pose_model() == "convnextpose-xs"
 
 
 def test_one_failure_does_not_stop_the_rest(fakes: Fakes, wdir: Path) -> None:
     fakes.fail = {"convnextpose-xs"}
     progressed: list[str] = []
-    got: list[W.DefaultResult] = []
-    results = W.download_defaults(defaults_plan(), progress=lambda item: lambda d, t: progressed.append(item.name),
-                                  on_result=got.append)
+    got: list[WDF.DefaultResult] = []
+    results = WDF.download_defaults(defaults_plan(), progress=lambda item: lambda d, t: progressed.append(item.name),
+                                    on_result=got.append)
     assert fakes.calls == PLAN and got == results
     assert [r.status for r in results] == ["failed", "downloaded", "downloaded"]
     assert "quota" in results[0].detail
@@ -85,9 +87,9 @@ def test_one_failure_does_not_stop_the_rest(fakes: Fakes, wdir: Path) -> None:
 
 
 def test_installed_files_are_not_downloaded_again(fakes: Fakes, wdir: Path) -> None:
-    W.download_defaults(defaults_plan())
+    WDF.download_defaults(defaults_plan())
     fakes.calls.clear()
-    results = W.download_defaults(defaults_plan())
+    results = WDF.download_defaults(defaults_plan())
     assert fakes.calls == [] and [r.status for r in results] == ["present"] * 3
 
 
@@ -97,17 +99,17 @@ def test_cancel_stops_the_rest(fakes: Fakes, wdir: Path, monkeypatch: pytest.Mon
     def cancelled(name, *a, **kw):
         fakes.calls.append(name)
         cancel.set()
-        raise W.DownloadCancelled("download cancelled; the partial file is kept")
+        raise WD.DownloadCancelled("download cancelled; the partial file is kept")
 
-    monkeypatch.setattr(W, "download", cancelled)
-    results = W.download_defaults(defaults_plan(), cancel=cancel)
+    monkeypatch.setattr(WDF, "download", cancelled)
+    results = WDF.download_defaults(defaults_plan(), cancel=cancel)
     assert fakes.calls == ["convnextpose-xs"]
     assert [r.status for r in results] == ["cancelled", "skipped", "skipped"]
 
 
 def test_failed_yolo_download_leaves_nothing(fakes: Fakes, wdir: Path) -> None:
     fakes.fail = {"yolo11n.pt"}
-    results = W.download_defaults(defaults_plan())
+    results = WDF.download_defaults(defaults_plan())
     assert [r.status for r in results] == ["downloaded", "downloaded", "failed"]
     assert "ultralytics" in results[2].detail
     assert not (wdir / "detectors" / "yolo11n.pt").exists() and find_detector_weights("yolo11n.pt") is None

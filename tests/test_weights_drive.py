@@ -19,6 +19,7 @@ import pytest
 from gdown.download import GoogleDriveFileToDownload  # what download_folder(skip_download=True) lists
 
 import models.weights as W
+import models.weights_download as WD
 from engine.defaults import ROOT
 from models import get_spec
 from models.spec import CheckpointSource, all_specs
@@ -113,7 +114,7 @@ def folder_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """SMALL with the registry source of a RootNet/PoseNet: one file in a Drive folder, told apart by a note."""
     spec = replace(get_spec(SMALL), checkpoints=(CheckpointSource(
         FOLDER, "snapshot_24.pth.tar", kind="gdrive-folder", note="pre-trained models: Human3.6M protocol 2 model"),))
-    monkeypatch.setattr(W, "get_spec", lambda name: spec)
+    monkeypatch.setattr(WD, "get_spec", lambda name: spec)
 
 
 def _serve_several(drive: FakeDrive, tmp_path: Path, seed: int = 1) -> bytes:
@@ -129,7 +130,7 @@ def test_folder_file_is_picked_by_name_with_progress(drive: FakeDrive, folder_mo
                                                      tmp_path: Path) -> None:
     body = _serve_several(drive, tmp_path)
     seen: list[tuple[int, int | None]] = []
-    entry = W.download(SMALL, progress=lambda d, t: seen.append((d, t)))
+    entry = WD.download(SMALL, progress=lambda d, t: seen.append((d, t)))
     assert drive.listed == [FOLDER] and [f for f, _ in drive.fetched] == ["ID_P2"]
     assert drive.fetched[0][1]["resume"] is True and "cancel" in drive.fetched[0][1]
     assert (wdir / f"{SMALL}.pth").read_bytes() == body
@@ -150,8 +151,8 @@ def test_folder_download_cancel_keeps_partial_then_resumes(drive: FakeDrive, fol
         if done > 0:
             cancel.set()
 
-    with pytest.raises(W.DownloadCancelled, match="kept"):
-        W.download(SMALL, progress=progress, cancel=cancel)
+    with pytest.raises(WD.DownloadCancelled, match="kept"):
+        WD.download(SMALL, progress=progress, cancel=cancel)
     parts = [p for p in wdir.iterdir() if p.name.endswith(".part")]
     assert len(parts) == 1 and 0 < parts[0].stat().st_size < len(body)
     assert not (wdir / f"{SMALL}.pth").exists() and W.find_weights(SMALL) is None
@@ -159,7 +160,7 @@ def test_folder_download_cancel_keeps_partial_then_resumes(drive: FakeDrive, fol
 
     _Handler.ranges.clear()
     seen: list[int] = []
-    W.download(SMALL, progress=lambda d, t: seen.append(d))
+    WD.download(SMALL, progress=lambda d, t: seen.append(d))
     assert f"bytes={have}-" in _Handler.ranges  # gdown asked for the rest only
     assert seen[0] > have and (wdir / f"{SMALL}.pth").read_bytes() == body
     assert not [p for p in wdir.iterdir() if p.name.endswith(".part")]
@@ -170,9 +171,9 @@ def test_missing_name_lists_what_the_folder_has(drive: FakeDrive, wdir: Path, mo
     _serve_several(drive, tmp_path)
     spec = replace(get_spec(SMALL), checkpoints=(CheckpointSource(FOLDER, "snapshot_7.pth.tar",
                                                                   kind="gdrive-folder"),))
-    monkeypatch.setattr(W, "get_spec", lambda name: spec)
+    monkeypatch.setattr(WD, "get_spec", lambda name: spec)
     with pytest.raises(W.WeightsError) as err:
-        W.download(SMALL)
+        WD.download(SMALL)
     msg = str(err.value)
     assert "no file snapshot_7.pth.tar" in msg and FOLDER in msg and "--file" in msg
     for path in ("README.txt", "Human36M_Protocol1/snapshot_24.pth.tar", "MuCo/snapshot_24.pth.tar"):
@@ -185,25 +186,25 @@ def test_ambiguous_name_needs_a_path_and_file_option_picks(drive: FakeDrive, wdi
     body = _serve_several(drive, tmp_path)
     spec = replace(get_spec(SMALL), checkpoints=(CheckpointSource(FOLDER, "snapshot_24.pth.tar",
                                                                   kind="gdrive-folder"),))
-    monkeypatch.setattr(W, "get_spec", lambda name: spec)
+    monkeypatch.setattr(WD, "get_spec", lambda name: spec)
     with pytest.raises(W.WeightsError, match="3 files named snapshot_24.pth.tar") as err:
-        W.download(SMALL)
+        WD.download(SMALL)
     assert "MuCo/snapshot_24.pth.tar" in str(err.value) and "--file" in str(err.value)
-    entry = W.download(SMALL, folder_file="Human36M_Protocol2/snapshot_24.pth.tar")
+    entry = WD.download(SMALL, folder_file="Human36M_Protocol2/snapshot_24.pth.tar")
     assert entry.sha256 == hashlib.sha256(body).hexdigest()
 
 
 def test_pick_folder_file_rules() -> None:
-    files = [W.DriveFile("a", "snapshot_7.pth.tar"), W.DriveFile("b", "P1/snapshot_19.pth.tar"),
-             W.DriveFile("c", "Human36M_Protocol2/x.tar"), W.DriveFile("d", "MuCo/x.tar")]
-    assert W.pick_folder_file(files, "snapshot_7.pth.tar").id == "a"
-    assert W.pick_folder_file(files, "SNAPSHOT_19.pth.tar").id == "b"  # by name, any sub-folder, any case
-    assert W.pick_folder_file(files, "MuCo/x.tar").id == "d"  # an exact path
-    assert W.pick_folder_file(files, "x.tar", hint="Human3.6M protocol 2 model").id == "c"
+    files = [WD.DriveFile("a", "snapshot_7.pth.tar"), WD.DriveFile("b", "P1/snapshot_19.pth.tar"),
+             WD.DriveFile("c", "Human36M_Protocol2/x.tar"), WD.DriveFile("d", "MuCo/x.tar")]
+    assert WD.pick_folder_file(files, "snapshot_7.pth.tar").id == "a"
+    assert WD.pick_folder_file(files, "SNAPSHOT_19.pth.tar").id == "b"  # by name, any sub-folder, any case
+    assert WD.pick_folder_file(files, "MuCo/x.tar").id == "d"  # an exact path
+    assert WD.pick_folder_file(files, "x.tar", hint="Human3.6M protocol 2 model").id == "c"
     with pytest.raises(W.WeightsError, match="2 files named x.tar"):
-        W.pick_folder_file(files, "x.tar", hint="something else")
+        WD.pick_folder_file(files, "x.tar", hint="something else")
     with pytest.raises(W.WeightsError, match="it has: nothing"):
-        W.pick_folder_file([], "x.tar")
+        WD.pick_folder_file([], "x.tar")
 
 
 @pytest.mark.parametrize(("reason", "words"), [
@@ -215,7 +216,7 @@ def test_folder_listing_refused_in_the_users_words(drive: FakeDrive, folder_mode
                                                    reason: str, words: str) -> None:
     drive.refuse_listing = reason
     with pytest.raises(W.WeightsError) as err:
-        W.download(SMALL)
+        WD.download(SMALL)
     msg = str(err.value)
     assert words in msg and FOLDER in msg and "snapshot_24.pth.tar" in msg
     assert "python main.py weights import FILE" in msg and "\n" not in msg
@@ -227,7 +228,7 @@ def test_drive_file_quota_is_in_the_users_words(wdir: Path, monkeypatch: pytest.
 
     monkeypatch.setattr(gdown, "download", refuse)
     with pytest.raises(W.WeightsError) as err:
-        W.download("rootnet-r50-muco")
+        WD.download("rootnet-r50-muco")
     assert "quota" in str(err.value) and "weights import FILE" in str(err.value)
     assert W.find_weights("rootnet-r50-muco") is None
 
@@ -241,32 +242,32 @@ def test_old_gdown_without_progress_or_cancel_still_downloads(tmp_path: Path, mo
         return output
 
     monkeypatch.setattr(gdown, "download", old_download)
-    W._gdrive_fetch("https://drive.google.com/uc?id=X", tmp_path / "f", None, threading.Event())
+    WD._gdrive_fetch("https://drive.google.com/uc?id=X", tmp_path / "f", None, threading.Event())
     assert calls == [{"url": "https://drive.google.com/uc?id=X", "quiet": True, "resume": True}]
     cancel = threading.Event()
     cancel.set()
-    with pytest.raises(W.DownloadCancelled):
-        W._gdrive_fetch("https://drive.google.com/uc?id=X", tmp_path / "g", None, cancel)
+    with pytest.raises(WD.DownloadCancelled):
+        WD._gdrive_fetch("https://drive.google.com/uc?id=X", tmp_path / "g", None, cancel)
 
 
 def test_changed_file_is_reported_and_kept_only_if_it_loads(drive: FakeDrive, folder_model: None, wdir: Path,
                                                             tmp_path: Path) -> None:
     first = _serve_several(drive, tmp_path, seed=1)
-    old = W.download(SMALL)
+    old = WD.download(SMALL)
     warnings: list[str] = []
-    W.download(SMALL, warn=warnings.append)  # the same file again: nothing to report
+    WD.download(SMALL, warn=warnings.append)  # the same file again: nothing to report
     assert warnings == []
 
     second = _serve_several(drive, tmp_path, seed=2)  # upstream replaced the file with another valid one
     assert second != first
-    new = W.download(SMALL, warn=warnings.append)
+    new = WD.download(SMALL, warn=warnings.append)
     assert len(warnings) == 1 and old.sha256 in warnings[0] and new.sha256 in warnings[0]
     assert "loaded strictly" in warnings[0] and "replaces" in warnings[0]
     assert W.find_entry(SMALL).sha256 == new.sha256 == hashlib.sha256(second).hexdigest()
 
     drive.put("ID_P2", "Human36M_Protocol2/snapshot_24.pth.tar", b"not a checkpoint at all")  # a broken change
     with pytest.raises(W.WeightsError) as err:
-        W.download(SMALL, warn=warnings.append)
+        WD.download(SMALL, warn=warnings.append)
     msg = str(err.value)
     assert "not a usable" in msg and "earlier file is kept" in msg and new.sha256 in msg
     assert (wdir / f"{SMALL}.pth").read_bytes() == second and W.find_entry(SMALL).sha256 == new.sha256
@@ -290,6 +291,6 @@ def test_rootnet_entries_are_distinct() -> None:
 def test_every_official_file_has_a_download_plan() -> None:
     for spec in all_specs():
         if spec.checkpoints:
-            assert W.download_plan(spec).kind in W.DOWNLOAD_KINDS, spec.name
-    assert W.download_plan(get_spec("convnextpose-xs")).filename == "ConvNeXtPose_XS.tar"
-    assert W.download_plan(get_spec("convnextpose-xs"), folder_file="x/y.tar").filename == "x/y.tar"
+            assert WD.download_plan(spec).kind in WD.DOWNLOAD_KINDS, spec.name
+    assert WD.download_plan(get_spec("convnextpose-xs")).filename == "ConvNeXtPose_XS.tar"
+    assert WD.download_plan(get_spec("convnextpose-xs"), folder_file="x/y.tar").filename == "x/y.tar"

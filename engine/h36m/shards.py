@@ -16,7 +16,6 @@ Once ``BenchmarkConfig`` has a ``shard`` field it is used instead, unchanged oth
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import replace
@@ -110,14 +109,6 @@ def _first_difference(a: Any, b: Any, path: str) -> str | None:
     return None if a == b else f"{path}: {a!r} vs {b!r}"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _stand_in(name: str, label: str, trained: bool, checkpoint: str | None, sha256: str | None) -> Any:
     """What scoring reads of a loaded model (spec, label, trained, checkpoint, sha256): no weights are loaded."""
     from models import get_spec
@@ -130,7 +121,7 @@ def merge_runs(dirs: Sequence[str | Path], out_dir: str | Path) -> BenchmarkResu
     """Merge the finished shard runs in ``dirs`` (any order, all ``count`` shards of one configuration) into
     ``out_dir``: predictions concatenated in test-set order, scored once, every output file written as a whole
     run writes it (``run.json`` records ``merged_from``). Raises ``MergeError`` naming what does not fit."""
-    from engine.h36m.runner import BenchmarkRunner, OutputLock
+    from engine.h36m.runner import BenchmarkRunner, OutputLock, _sha256
 
     dirs = [Path(d) for d in dirs]
     if not dirs:

@@ -10,6 +10,9 @@ Design (published-and-practice.md D.2, house-style C.iii):
 - Detection can run every N frames (boxes carried from the previous poses in between), RootNet every K frames
   (depth held per track in between); root depth is filtered causally per track, and poses are One Euro smoothed per
   model per track (raw and smoothed are both published and recorded).
+- RootNet runs on a third thread (``root_worker``; issue 20), one run in flight on the newest due frame, so no frame
+  waits for it: poses use the newest finished depth per track, the fixed default until the first one ("pending").
+  ``root_async=False`` runs it inside the frame instead.
 - Errors in either thread go to the error callbacks (and ``engine.error``), and end the run; they are never
   swallowed. Subscriber exceptions are reported the same way but do not stop inference.
 
@@ -17,11 +20,14 @@ Subscribers run on the inference thread: they must return quickly (the GUI adapt
 
 Parts: ``config`` (LiveConfig), ``results`` (ModelInfo, LiveResult, statistics records), ``root_planner`` (RootPlan:
 RootNet or a fixed depth and why, decided at ``prepare()`` and exposed as ``LiveEngine.root_plan``; the per-frame
-RootNet schedule and depth filter). This module keeps the lifecycle and re-exports the records.
+RootNet schedule and depth filter), ``frame_step`` (FrameStep: one frame through detection, root depth, the
+predictor and smoothing into a LiveResult), ``compare_feed`` (CompareFeed: the model comparison). This module keeps
+the lifecycle (prepare, start/stop, the inference thread, callbacks, statistics) and re-exports the records.
 
-Model comparison (issue 17): the engine owns an ``engine.compare.CompareAccumulator`` over its models (made in
-``prepare()``, so a new model set or source, which means a new engine, starts a new one), fed after the subscribers
-and the recorder; ``compare_snapshot()`` reads it from any thread (the GUI's Compare panel, twice a second).
+Model comparison (issue 17): the engine owns a ``compare_feed.CompareFeed`` (an ``engine.compare.CompareAccumulator``
+over its models, made in ``prepare()``, so a new model set or source, which means a new engine, starts a new one),
+fed after the subscribers and the recorder; ``compare_snapshot()`` reads it from any thread (the GUI's Compare
+panel, twice a second).
 """
 
 from __future__ import annotations
@@ -34,25 +40,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from engine.inference.camera import CameraIntrinsics
 from engine.live.capture import CaptureThread
+from engine.live.compare_feed import COMPARE_WINDOW_FRAMES, COMPARE_WINDOW_S, CompareFeed
 from engine.live.config import LiveConfig
-from engine.live.detector import Detections, PersonDetector, make_detector
-from engine.live.results import EngineStats, LiveResult, ModelInfo, RollingStats, StageStats, empty_output
+from engine.live.detector import PersonDetector, make_detector
+from engine.live.frame_step import FrameStep, IntrinsicsCache, fps_of
+from engine.live.results import EngineStats, LiveResult, ModelInfo, RollingStats, StageStats
 from engine.live.root_planner import RootDepths, RootPlan, plan_root
-from engine.live.smoothing import PoseSmoother, SmoothedPose
-from engine.live.sources import Frame, FrameSource, SourceEvent, SourceOptions, make_source
+from engine.live.root_worker import RootWorker
+from engine.live.smoothing import PoseSmoother
+from engine.live.sources import FrameSource, SourceEvent, SourceOptions, make_source
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EngineStats", "LiveConfig", "LiveEngine", "LiveResult", "ModelInfo", "RollingStats", "RootPlan",
-           "StageStats", "run_engine"]
+__all__ = ["COMPARE_WINDOW_FRAMES", "COMPARE_WINDOW_S", "EngineStats", "LiveConfig", "LiveEngine", "LiveResult",
+           "ModelInfo", "RollingStats", "RootPlan", "StageStats", "run_engine"]
 
-
-COMPARE_WINDOW_FRAMES = 120  # the live comparison's rolling window: at most this many frames ...
-COMPARE_WINDOW_S = 4.0  # ... and at most this many seconds
 Subscriber = Callable[[LiveResult], None]
 ErrorCallback = Callable[[BaseException], None]
 
@@ -67,7 +70,7 @@ class LiveEngine:
                  on_result: Subscriber | None = None, on_error: ErrorCallback | None = None,
                  on_event: Callable[[SourceEvent], None] | None = None, compare: bool = True,
                  compare_window: int = COMPARE_WINDOW_FRAMES, compare_window_s: float | None = COMPARE_WINDOW_S,
-                 ) -> None:
+                 root_async: bool = True) -> None:
         self.config = config or LiveConfig()
         if not self.config.models:
             raise ValueError("LiveConfig.models is empty: select at least one pose model")
@@ -94,18 +97,14 @@ class LiveEngine:
         self._finished = threading.Event()
         self._thread: threading.Thread | None = None
         self._prepared = False
-        self._intr_cache: dict[tuple[int, int], CameraIntrinsics] = {}
-        self._calib: CameraIntrinsics | None = None
+        self._intrinsics = IntrinsicsCache(self.config)  # camera intrinsics per frame size
         self._smoothers: dict[str, PoseSmoother] = {}
         self._depths: RootDepths | None = None
+        self._step: FrameStep | None = None  # made by prepare()
+        self._root_async = root_async  # RootNet on its own thread (root_worker), off the frames' critical path
         self._lock = threading.Lock()
         # model comparison (engine.compare): fed after each result, read by compare_snapshot() from any thread
-        self._compare_on = compare
-        self._compare_window = (int(compare_window), compare_window_s)
-        self._compare: Any = None  # CompareAccumulator once prepared
-        self._compare_lock = threading.Lock()
-        self._compare_last_t = float("-inf")
-        self.compare_error: str | None = None  # why the comparison stopped (it never stops inference)
+        self._compare_feed = CompareFeed(compare, compare_window, compare_window_s)
 
     # -- callbacks -------------------------------------------------------------------------------------------------
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
@@ -158,17 +157,18 @@ class LiveEngine:
                                            tracker=cfg.tracker, device=device)
         if self._detector.note:
             self.notes.append(f"{self._detector.label} ({self._detector.note})")
-        self._make_compare()
+        self._compare_feed.make(self.models, self.notes)
         if cfg.smoothing is not None:
             self._smoothers = {m.name: PoseSmoother(m.root_index, cfg.smoothing) for m in self.models}
         # root depth per track: filtered, and held between RootNet frames
         self._depths = RootDepths(self.root_plan, cfg.rootnet_every, cfg.root_filter)
-        if isinstance(cfg.intrinsics, str | Path):
-            from engine.inference.camera import load_intrinsics
-
-            self._calib = load_intrinsics(cfg.intrinsics)
-        elif isinstance(cfg.intrinsics, CameraIntrinsics):
-            self._calib = cfg.intrinsics
+        self._intrinsics.load(cfg.intrinsics)
+        self._step = FrameStep(detector=self._detector, predictor=self.predictor, models=self.models,
+                               rootnet_info=self.rootnet_info, depths=self._depths, smoothers=self._smoothers,
+                               intrinsics=self._intrinsics, result_times=self._result_times, notes=self.notes,
+                               dropped=lambda: self.capture.dropped if self.capture else 0,
+                               root_worker=RootWorker(self.predictor) if self._root_async and rootnet else None,
+                               on_stage=self._stats.add)
         if self._source is None:
             self._source = make_source(cfg.source, SourceOptions(realtime=cfg.realtime, loop=cfg.loop,
                                                                  on_event=self._emit_event))
@@ -198,28 +198,9 @@ class LiveEngine:
 
     def recording_attrs(self) -> dict[str, Any]:
         """Root attributes for a ``LiveRecorder`` of this run (after ``prepare()``): source, models, hashes, ..."""
-        cfg = self.config
-        src = self._source
-        info = src.info if src is not None else None
-        intr = self._intrinsics(info.width, info.height) if info and info.width > 0 else None
-        return {
-            "source": cfg.source if src is None or info is None else f"{info.kind}:{info.name}",
-            "detector": self._detector.label if self._detector else "",
-            "labels": {m.name: m.label for m in self.models},
-            "checkpoint_sha256": {m.name: m.sha256 or "" for m in self.models},
-            "trained": {m.name: m.trained for m in self.models},
-            "rootnet": self.rootnet_info.label if self.rootnet_info else "none",
-            "rootnet_sha256": (self.rootnet_info.sha256 or "") if self.rootnet_info else "",
-            "rootnet_every": cfg.rootnet_every, "det_every": cfg.det_every, "imgsz": cfg.imgsz,
-            "intrinsics": (dict(fx=intr.fx, fy=intr.fy, cx=intr.cx, cy=intr.cy, width=intr.width,
-                                height=intr.height, source=intr.source) if intr else {}),
-            "smoothing": vars(cfg.smoothing) if cfg.smoothing else {},
-            "root_filter": vars(cfg.root_filter) if cfg.root_filter else {},
-            "device": str(getattr(self.predictor, "device", cfg.device)), "precision": cfg.precision,
-            "profile": str(getattr(self.predictor, "profile_label", cfg.profile or cfg.precision)),
-            "flip_test": cfg.flip_test,
-            "notes": list(self.notes),
-        }
+        from engine.live.run_attrs import recording_attrs
+
+        return recording_attrs(self)
 
     # -- run control -----------------------------------------------------------------------------------------------
     def start(self) -> LiveEngine:
@@ -284,72 +265,34 @@ class LiveEngine:
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
-    # -- model comparison ----------------------------------------------------------------------------------------
-    def _make_compare(self) -> None:
-        if not self._compare_on or not self.models:
-            return
-        from engine.compare import CompareAccumulator
+    # -- model comparison (compare_feed.CompareFeed) ---------------------------------------------------------------
+    @property
+    def _compare(self) -> Any:
+        """The CompareAccumulator once prepared (None when off or stopped)."""
+        return self._compare_feed.acc
 
-        frames, seconds = self._compare_window
-        try:
-            acc = CompareAccumulator(self.models, window_frames=frames, window_s=seconds)
-        except (ValueError, KeyError) as exc:  # a joint set the comparison cannot map: no comparison, still live
-            self.compare_error = f"model comparison off: {exc}"
-            self.notes.append(self.compare_error)
-            return
-        with self._compare_lock:
-            self._compare = acc
-            self._compare_last_t = float("-inf")
-
-    def _feed_compare(self, result: LiveResult) -> None:
-        """Add one result to the comparison window (a few array copies, tens of µs; timed as stage "compare").
-        The clock is the file position when the source has one (so a file processed faster or slower than real
-        time gives the same mm/s²), else the capture time; a clock going back (a looped file) starts a new window."""
-        acc = self._compare
-        if acc is None:
-            return
-        t0 = time.perf_counter()
-        media = result.media_ts
-        t = float(media) if media is not None and np.isfinite(media) else float(result.capture_ts)
-        try:
-            with self._compare_lock:
-                if t <= self._compare_last_t:
-                    acc.reset()
-                self._compare_last_t = t
-                acc.update_from_result(result, t)
-        except Exception as exc:  # noqa: BLE001 - the comparison must never stop inference
-            log.warning("model comparison stopped: %s", exc, exc_info=exc)
-            self.compare_error = f"model comparison stopped: {type(exc).__name__}: {exc}"
-            self._compare = None
-            return
-        self._stats.add("compare", (time.perf_counter() - t0) * 1e3)
+    @property
+    def compare_error(self) -> str | None:
+        """Why the comparison is off or stopped (it never stops inference); None while it runs."""
+        return self._compare_feed.error
 
     @property
     def compare_models(self) -> list[Any]:
         """The ``engine.compare.ModelDesc`` of each compared model (empty before ``prepare()`` or when off)."""
-        acc = self._compare
-        return list(acc.descs) if acc is not None else []
+        return self._compare_feed.models
 
     def compare_snapshot(self) -> Any:
         """The comparison over the recent window (``engine.compare.Snapshot``), or None before ``prepare()`` / when
-        the comparison is off. Thread-safe and never holds up inference: the window is copied under the lock
-        (microseconds) and the measures are computed on the copy, in the caller's thread."""
-        with self._compare_lock:
-            acc = self._compare
-            frozen = acc.frozen() if acc is not None else None
-        return frozen.snapshot() if frozen is not None else None
+        the comparison is off. Thread-safe and never holds up inference (see ``CompareFeed.snapshot``)."""
+        return self._compare_feed.snapshot()
 
     def reset_compare(self) -> None:
         """Start a new comparison window (e.g. the scene changed)."""
-        with self._compare_lock:
-            if self._compare is not None:
-                self._compare.reset()
-            self._compare_last_t = float("-inf")
+        self._compare_feed.reset()
 
     # -- statistics ------------------------------------------------------------------------------------------------
     def fps(self) -> float:
-        t = list(self._result_times)
-        return (len(t) - 1) / (t[-1] - t[0]) if len(t) >= 2 and t[-1] > t[0] else 0.0
+        return fps_of(self._result_times)
 
     def stats(self) -> EngineStats:
         src = self._source
@@ -400,7 +343,8 @@ class LiveEngine:
                     if cap.mailbox.exhausted:
                         break
                     continue
-                result = self._process(frame)
+                assert self._step is not None  # made by prepare()
+                result = self._step(frame)
                 self._processed += 1
                 self._publish(result)
                 if self.config.max_frames is not None and self._processed >= self.config.max_frames:
@@ -409,6 +353,8 @@ class LiveEngine:
             self._report_error(exc)
         finally:
             cap.stop(timeout=2.0)
+            if self._step is not None:
+                self._step.close()
             self._close_outputs()
             self._finished.set()
             for cb in list(self._finished_cbs):
@@ -435,81 +381,6 @@ class LiveEngine:
             except Exception as exc:
                 self._report_error(exc)
 
-    def _intrinsics(self, w: int, h: int) -> CameraIntrinsics:
-        intr = self._intr_cache.get((w, h))
-        if intr is None:
-            intr = self._calib.scaled_to(w, h) if self._calib else CameraIntrinsics.from_fov(w, h,
-                                                                                              self.config.hfov_deg)
-            self._intr_cache[(w, h)] = intr
-        return intr
-
-    def _process(self, frame: Frame) -> LiveResult:
-        lat: dict[str, float] = {"capture": frame.read_ms, "wait": (time.monotonic() - frame.timestamp) * 1e3}
-        image = frame.image
-        h, w = image.shape[:2]
-        intr = self._intrinsics(w, h)
-
-        t = time.perf_counter()
-        dets: Detections = self._detector(image)  # type: ignore[misc]
-        if dets.origin != "carried":  # like RootNet: the stage's latency counts only when it ran
-            lat["detect"] = (time.perf_counter() - t) * 1e3
-        ids_all = np.asarray(dets.track_ids, np.int64)
-
-        depths = self._depths
-        assert depths is not None  # made by prepare()
-        root_source = "none"
-        if len(dets) == 0:
-            outputs = {m.name: empty_output(m) for m in self.models}
-            kept = np.zeros(0, np.int64)
-            crop_boxes = np.zeros((0, 4))
-            root = np.zeros((0, 3))
-            skipped: list[tuple[int, str]] = []
-            depths.keep_only([])
-        else:
-            run_root, given = depths.schedule(ids_all)
-            pred = self.predictor.predict_frame(image, dets.boxes_xywh, intr, root_depth_mm=given,
-                                                run_rootnet=run_root)
-            for k, v in pred.timings_ms.items():
-                if k != "rootnet" or pred.root_source == "rootnet":
-                    lat[k] = float(v)
-            kept = np.asarray(pred.kept, np.int64)
-            outputs, root = dict(pred.outputs), np.asarray(pred.root_cam_mm, np.float64)
-            crop_boxes, skipped = np.asarray(pred.boxes), list(pred.skipped)
-            root_source = "held" if pred.root_source == "given" and self.rootnet_info is not None else \
-                pred.root_source
-            if pred.root_source == "rootnet":
-                index = {m.name: m.root_index for m in self.models}
-                outputs, root = depths.filter(ids_all[kept], outputs, root, intr, frame.timestamp, index)
-            else:
-                depths.keep_only(ids_all[kept])
-        ids = ids_all[kept]
-
-        t = time.perf_counter()
-        smoothed: dict[str, SmoothedPose] = {}
-        for m in self.models:
-            out = outputs[m.name]
-            sm = self._smoothers.get(m.name)
-            smoothed[m.name] = (sm.update(ids, out.joints_2d, out.joints_rel_mm, out.joints_cam_mm, frame.timestamp)
-                                if sm is not None else SmoothedPose(out.joints_2d, out.joints_rel_mm,
-                                                                    out.joints_cam_mm))
-        first = outputs[self.models[0].name]
-        self._detector.update_from_poses(ids, first.joints_2d, (h, w))  # type: ignore[union-attr]
-        lat["smooth"] = (time.perf_counter() - t) * 1e3
-
-        result_ts = time.monotonic()
-        self._result_times.append(result_ts)
-        lat["end_to_end"] = (result_ts - frame.timestamp) * 1e3
-        labels = {m.name: m.label for m in self.models}
-        return LiveResult(
-            frame_id=frame.frame_id, capture_ts=frame.timestamp, media_ts=frame.media_ts, result_ts=result_ts,
-            image=image,
-            boxes=np.asarray(dets.boxes_xywh, np.float32)[kept], crop_boxes=crop_boxes, track_ids=ids,
-            scores=np.asarray(dets.scores, np.float32)[kept], root_cam_mm=root, root_source=root_source,
-            outputs=outputs, smoothed=smoothed, latencies_ms=lat, labels=labels,
-            untrained=tuple(m.name for m in self.models if not m.trained), detector_label=self._detector.label,
-            detection_origin=dets.origin, intrinsics=intr, fps=self.fps(),
-            dropped_frames=self.capture.dropped if self.capture else 0, skipped=skipped, notes=tuple(self.notes))
-
     def _publish(self, result: LiveResult) -> None:
         for k, v in result.latencies_ms.items():
             self._stats.add(k, v)
@@ -528,7 +399,7 @@ class LiveEngine:
                 cb(result)
             except Exception as exc:  # a broken view must not stop inference; report it
                 self._report_error(exc)
-        self._feed_compare(result)  # after the views and the recorder: off their path
+        self._compare_feed.feed(result, self._stats)  # after the views and the recorder: off their path
 
 
 def run_engine(config: LiveConfig, *, frames: int | None = None, timeout: float | None = None,

@@ -10,16 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.live.source_base import (
-    IMAGE_EXTENSIONS,
-    EndOfSource,
-    FrameSource,
-    SourceError,
-    SourceInfo,
-    SourceOptions,
-    register_source,
-)
-from engine.live.source_base import cv2_quiet as _cv2
+from engine.live import source_base as base
+from engine.live.source_base import IMAGE_EXTENSIONS  # re-exported: engine.live.sources imports it from here
 
 __all__ = ["IMAGE_EXTENSIONS", "ImageFolderSource", "image_data_problem", "read_image"]
 
@@ -49,7 +41,7 @@ def read_image(path: str | Path) -> tuple[np.ndarray | None, str]:
     """``(BGR uint8 image, "")``, or ``(None, why)`` for a file that cannot be read, is cut off or does not decode.
 
     The file is read once and decoded from memory (``cv2.imdecode``, the same decoder as ``cv2.imread``)."""
-    cv2 = _cv2()
+    cv2 = base.cv2_quiet()
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
@@ -67,8 +59,8 @@ def _natural_key(p: Path) -> list[Any]:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", p.name)]
 
 
-@register_source("images")
-class ImageFolderSource(FrameSource):
+@base.register_source("images")
+class ImageFolderSource(base.FrameSource):
     """A folder of images (natural sort order) or a single image file. Images may differ in size (each is its own
     photo). Not paced unless ``fps`` is given.
 
@@ -81,7 +73,7 @@ class ImageFolderSource(FrameSource):
     priority = 40
     check_shape = False
 
-    def __init__(self, name: str, options: SourceOptions | None = None) -> None:
+    def __init__(self, name: str, options: base.SourceOptions | None = None) -> None:
         super().__init__(name, options)
         self._files: list[Path] = []
         self._pos = 0
@@ -98,17 +90,17 @@ class ImageFolderSource(FrameSource):
     def realtime(self) -> bool:
         return bool(self.options.fps) if self.options.realtime is None else bool(self.options.realtime)
 
-    def _open(self) -> SourceInfo:
+    def _open(self) -> base.SourceInfo:
         path = Path(self.name).expanduser()
         if path.is_dir():
             self._files = sorted((p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS),
                                  key=_natural_key)
             if not self._files:
-                raise SourceError(f"image folder {str(path)!r} contains no images ({', '.join(IMAGE_EXTENSIONS)})")
+                raise base.SourceError(f"image folder {str(path)!r} contains no images ({', '.join(IMAGE_EXTENSIONS)})")
         elif path.is_file():
             self._files = [path]
         else:
-            raise SourceError(f"image folder {str(path)!r} does not exist")
+            raise base.SourceError(f"image folder {str(path)!r} does not exist")
         self._pos = 0
         first = None
         for f in self._files:
@@ -116,9 +108,9 @@ class ImageFolderSource(FrameSource):
             if first is not None:
                 break
         if first is None:
-            raise SourceError(f"image folder {str(path)!r}: none of its {len(self._files)} images can be read")
-        return SourceInfo(self.kind, self.name, first.shape[1], first.shape[0], self.options.fps, False,
-                          len(self._files))
+            raise base.SourceError(f"image folder {str(path)!r}: none of its {len(self._files)} images can be read")
+        return base.SourceInfo(self.kind, self.name, first.shape[1], first.shape[0], self.options.fps, False,
+                               len(self._files))
 
     def _media_time(self) -> float | None:
         return (self._served - 1) / self.options.fps if self.options.fps else None
@@ -127,7 +119,7 @@ class ImageFolderSource(FrameSource):
         self._served += 1
         if self._pos >= len(self._files):
             if not self.options.loop:
-                raise EndOfSource
+                raise base.EndOfSource
             self._pos = 0
             self.stats.loops += 1
             self._emit("looped", f"restarted after {self.stats.delivered} frames")

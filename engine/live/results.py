@@ -57,7 +57,8 @@ class LiveResult:
     track_ids: np.ndarray  # [P] int64 (-1 = untracked)
     scores: np.ndarray  # [P]
     root_cam_mm: np.ndarray  # [P,3] root position used for the absolute poses (filtered depth)
-    root_source: str  # "rootnet" | "held" | "given" | "default" | "none"
+    root_source: str  # "rootnet" | "held" | "pending" (RootNet not done yet: default depth) | "given" | "default"
+    # | "none"
     outputs: dict[str, Any]  # model name -> engine.inference.predictor.ModelOutput (raw)
     smoothed: dict[str, SmoothedPose]  # model name -> smoothed joints (same person order)
     latencies_ms: dict[str, float]  # stage -> ms for this frame, including "end_to_end"

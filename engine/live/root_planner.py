@@ -1,6 +1,8 @@
 """Absolute root depth in the live engine: the decision made once per run (``RootPlan``: RootNet, or a fixed depth
 and why) and the per-frame schedule (``RootDepths``: RootNet every K frames and for persons without a depth,
-the depth held per track in between, filtered causally, the poses re-back-projected to the filtered depth).
+the depth held per track in between, filtered causally, the poses re-back-projected to the filtered depth). With
+RootNet on its own thread (``root_worker.RootWorker``, the live default) ``RootDepths`` holds the depths of the runs
+that finished and hands the pose path the newest one per person, or the fixed default while none has come yet.
 
 The plan is a record so that callers (the GUI, the CLI) read ``LiveEngine.root_plan.mode`` / ``.reason`` instead of
 matching note text; the note shown to the user is derived from it (``RootPlan.note``).
@@ -29,6 +31,7 @@ NO_WEIGHTS = "no weights"  # fixed: the configured RootNet has no weights file
 UNTRAINED = "untrained weights"  # rootnet: running random weights, the absolute depth is meaningless
 
 _PASS_THROUGH = OneEuroParams(min_cutoff=1e9, beta=0.0, d_cutoff=1.0)
+UNTRACKED_KEY = 1 << 40  # an untracked person's depth key: this + its order in the frame
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,7 @@ class RootDepths:
         self.every = max(1, int(every))
         self._tracks = TrackFilters(root_filter or _PASS_THROUGH, SCALE_MM)  # no filter = pass-through
         self._since = 0
+        self._since_run = self.every  # frames since the last RootNet submission (off-thread RootNet)
 
     def schedule(self, ids: np.ndarray) -> tuple[bool, np.ndarray | None]:
         """(run RootNet now?, depths per input box when not). RootNet runs every ``every`` frames, and whenever a
@@ -131,3 +135,35 @@ class RootDepths:
         safe = np.where(np.abs(z_raw) > 1e-6, z_raw, 1.0)
         root = root * (z_f / safe)[:, None]
         return {k: rebackproject(v, z_raw, z_f, intr, root_index[k]) for k, v in outputs.items()}, root
+
+    # -- RootNet on its own thread (root_worker.RootWorker) ----------------------------------------------------------
+    @staticmethod
+    def keys(ids: np.ndarray) -> np.ndarray:
+        """The depth key of each person: its track id; an untracked one (-1) is matched by its order in the frame."""
+        ids = np.asarray(ids, np.int64)
+        return np.where(ids >= 0, ids, UNTRACKED_KEY + np.arange(len(ids), dtype=np.int64))
+
+    def want(self, keys: np.ndarray) -> bool:
+        """Call once per frame with persons: is a RootNet run wanted now (every ``every`` frames since the last
+        submission, or a person without a depth)? Never when the plan is a fixed depth."""
+        if self.plan.fixed:
+            return False
+        self._since_run += 1
+        return self._since_run >= self.every or any(self._tracks.last(int(k)) is None for k in keys)
+
+    def submitted(self) -> None:
+        """A RootNet run was started on this frame: count ``every`` frames from here."""
+        self._since_run = 0
+
+    def add_run(self, keys: np.ndarray, depth_mm: np.ndarray, ts: float) -> None:
+        """A finished RootNet run (its frame's capture time ``ts``): filter its depths per person and hold them."""
+        depth = np.asarray(depth_mm, np.float64).reshape(-1)
+        ok = np.isfinite(depth)
+        self._tracks.update(np.asarray(keys, np.int64)[ok], depth[ok][:, None], ts)
+
+    def held(self, keys: np.ndarray) -> tuple[np.ndarray, bool]:
+        """(depth per person: the held one, else ``plan.default_root_mm``; True when some person has none yet)."""
+        vals = [self._tracks.last(int(k)) for k in keys]
+        pending = any(v is None for v in vals)
+        depth = [self.plan.default_root_mm if v is None else float(np.asarray(v).reshape(-1)[0]) for v in vals]
+        return np.array(depth, np.float64), pending

@@ -74,7 +74,8 @@ def registry_rows(weights_dir: str | None = None) -> list[ModelRow]:
     """Read the registry and the weights directory (worker thread: imports torch, reads the manifest)."""
     from engine.speed_results import last_speed, speed_label
     from models.spec import all_specs
-    from models.weights import find_entry, find_weights, manual_instructions
+    from models.weights import find_entry, find_weights
+    from models.weights_download import manual_instructions
 
     rows = []
     speed = last_speed()
@@ -179,7 +180,7 @@ class RegistryController(QObject):
             return None
 
         def job(cancel: threading.Event) -> Any:
-            from models.weights import download
+            from models.weights_download import download
 
             def progress(done: int, total: int | None) -> None:
                 self.downloadProgress.emit(name, int(done), total)
@@ -226,7 +227,7 @@ class RegistryController(QObject):
         def job(cancel: threading.Event) -> Any:
             from engine.defaults import ROOT
             from engine.live.detector import DEFAULT_YOLO
-            from models.weights import default_download_plan, download_defaults
+            from models.weights_defaults import default_download_plan, download_defaults
 
             def progress(item: Any) -> Callable[[int, int | None], None]:
                 return lambda done, total: self.downloadProgress.emit(item.name, int(done), total)
