@@ -305,3 +305,29 @@ def test_the_lock_file_is_not_left_behind_by_a_refused_run(syn_data, tmp_path, c
                          tmp_path / "x.json", *BENCH_FAST], capfd)
     assert rc == 1 and not out.exists()
     assert not os.path.exists(out / LOCK_FILE)
+
+
+def test_video_damaged_mid_file_says_it_ended_early_and_at_which_frame(tmp_path):
+    """Case 11: a video cut off mid-file used to end with exit 0 and "corrupt 0"; now the end is named."""
+    import cv2
+
+    from engine.live.sources import SourceOptions, open_source
+
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 120))
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        writer.write(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8))
+    writer.release()
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * 0.6)])  # the header still announces 40 frames
+    events = []
+    src = open_source(str(path), SourceOptions(realtime=False, on_event=events.append))
+    frames = 0
+    while src.read() is not None:
+        frames += 1
+    src.close()
+    assert 0 < frames < 40
+    assert src.stats.corrupt >= 1
+    msgs = [e.message for e in events if e.kind == "corrupt"]
+    assert any(f"ended early, at frame {frames} of the 40" in m for m in msgs), msgs

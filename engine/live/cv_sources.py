@@ -33,6 +33,7 @@ from engine.live.source_base import cv2_quiet as _cv2
 __all__ = ["DEMO_VIDEO", "STREAM_SCHEMES", "CameraInfo", "CaptureFactory", "DemoSource", "StreamSource",
            "VideoFileSource", "WebcamSource", "list_cameras"]
 
+EARLY_END_TOLERANCE = 2  # container frame counts may be off by a frame or two: more missing means damage
 DEMO_VIDEO = asset_path("demo_person.mp4")  # one close, full-body walker: the bundled model finds her
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
 
@@ -239,6 +240,10 @@ class VideoFileSource(_CvCaptureSource):
             ok, image = self._cap.read()
             self._decoded += 1
             return image if ok else None
+        if total is not None and total - self._decoded > EARLY_END_TOLERANCE:  # the header promised more frames
+            self.stats.corrupt += 1
+            self._emit("corrupt", f"{self.name}: the file ended early, at frame {self._decoded} of the {total} its "
+                                  "header announces (damaged or cut off?)")
         raise EndOfSource
 
 
