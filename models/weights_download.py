@@ -63,12 +63,16 @@ def _gdrive_stage(name: str, d: Path) -> Path:
     return d / f"{name}.pth.gdrive"
 
 
-def manual_instructions(spec: ModelSpec) -> str:
-    """How to get a model's weights by hand (when the automatic download failed, or none is published)."""
+def manual_instructions(spec: ModelSpec, *, import_hint: str | None = None, with_notes: bool = True) -> str:
+    """How to get a model's weights by hand (when the automatic download failed, or none is published).
+
+    ``import_hint``: what to do with the file, in the words of the interface asking (default: the CLI command);
+    ``with_notes``: repeat the spec's notes (a view that shows them already passes False)."""
+    cli_import = "run: python main.py weights import FILE"
     if not spec.checkpoints:
-        why = f" ({spec.notes})" if spec.notes else ""
+        why = f" ({spec.notes})" if spec.notes and with_notes else ""
         return (f"{spec.name}: no trained weights are published for this model{why}. If you have a checkpoint "
-                f"file, run: python main.py weights import FILE")
+                f"file, {import_hint or cli_import}")
     lines = [f"{spec.name}: the weights cannot be downloaded automatically. Download by hand:"]
     for s in spec.checkpoints:
         note = f" ({s.note})" if s.note else ""
@@ -76,8 +80,8 @@ def manual_instructions(spec: ModelSpec) -> str:
             lines.append(f"  - open the Google Drive folder {s.url} in a browser and download {s.filename}{note}")
         else:
             lines.append(f"  - download {s.filename} from {s.url}{note}")
-    lines.append(f"then run: python main.py weights import FILE  (or: python main.py weights download {spec.name} "
-                 f"--url DIRECT_LINK)")
+    lines.append(f"then {import_hint}" if import_hint else
+                 f"then {cli_import}  (or: python main.py weights download {spec.name} --url DIRECT_LINK)")
     return "\n".join(lines)
 
 

@@ -208,3 +208,16 @@ def test_get_default_models_cancel(window, qtbot, fake_defaults):
         tab.cancel_button.click()
     assert blocker.args == [DEFAULTS, "cancelled"]
     assert fakes.calls == ["convnextpose-xs"]  # the rest was not started
+
+
+def test_models_tab_text_says_each_thing_once_in_gui_words():
+    """Issue 19 item 12: integral-r50's detail text repeated its notes; the GUI never shows a command line."""
+    from gui.controllers.models import registry_rows
+
+    for row in registry_rows():
+        if row.how_to_get:
+            assert "python main.py" not in row.how_to_get and "--url" not in row.how_to_get, row.name
+            if row.notes:
+                assert row.notes not in row.how_to_get, row.name
+    integral = next(r for r in registry_rows() if r.name == "integral-r50")
+    assert "Import checkpoint" in integral.how_to_get

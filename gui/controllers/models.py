@@ -109,8 +109,8 @@ def _downloadable(spec: Any) -> bool:
 def _how_to_get(spec: Any, manual: Callable[[Any], str]) -> str:
     if _downloadable(spec):
         return ""
-    try:
-        return manual(spec)
+    try:  # the GUI's words (no command line), and not the notes again: the detail text shows them
+        return manual(spec, import_hint="import it with “Import checkpoint…” above", with_notes=False)
     except Exception:  # noqa: BLE001 - instructions are a courtesy
         return ""
 
