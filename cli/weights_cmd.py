@@ -42,7 +42,7 @@ class ProgressBar(ProgressLine):
 
 
 def _import(args: argparse.Namespace) -> int:
-    from models.checkpoint import identification_note
+    from models.matching import identification_note
     from models.spec import get_spec
     from models.weights import import_checkpoint, resolve_weights_dir
 

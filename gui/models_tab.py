@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QTableWidget,
@@ -100,6 +101,7 @@ class ModelsTab(QWidget):
         lay.addWidget(self.detail)
 
         registry.rowsReady.connect(self.set_rows)
+        registry.importFailed.connect(self._on_import_failed)
         registry.downloadProgress.connect(self._on_progress)
         registry.downloadDone.connect(self._on_download_done)
         self._set_downloading(False)
@@ -165,6 +167,18 @@ class ModelsTab(QWidget):
                             f"{html.escape(m.notes)}{how}")
 
     # --------------------------------------------------------------------------------------------------- import
+    def _on_import_failed(self, summary: str, details: str) -> None:
+        """A foreign file: the summary (likely family, nearest models with counts) with the key lists behind
+        Qt's "Show Details…" toggle, not a wall of key names in the message panel."""
+        if not details:
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, "Not a checkpoint PoseArena knows", summary,
+                          QMessageBox.StandardButton.Close, self)
+        box.setDetailedText(details)
+        box.setModal(False)
+        self.import_error_box = box
+        box.show()
+
     def _pick_import(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import a checkpoint", str(Path.home()), CHECKPOINT_FILTER)
         if path:

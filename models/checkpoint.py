@@ -1,4 +1,4 @@
-"""Reading released checkpoints safely, unwrapping them, strict loading and identifying which model a file is.
+"""Reading released checkpoints safely and unwrapping them (strict loading and identification: models/matching.py).
 
 Why so careful: the upstream files come in several shapes (``{'network': sd}`` with DataParallel's ``module.``
 prefix; ConvNeXtPose's zip archives named ``.tar`` whose entries sit under a ``snapshot_83.pth/`` folder; torch 0.4
@@ -19,22 +19,16 @@ import re
 import stat
 import tarfile
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from models.spec import ModelSpec, all_specs, build
-
 __all__ = [
+    "MAX_CHECKPOINT_BYTES",
     "CheckpointError",
-    "KeyReport",
-    "compare_keys",
-    "expected_shapes",
-    "identification_note",
-    "identify_checkpoint",
-    "load_strict",
+    "check_checkpoint_file",
     "read_checkpoint",
     "sha256_file",
     "unwrap_state_dict",
@@ -42,18 +36,7 @@ __all__ = [
 
 WRAPPER_KEYS = ("network", "state_dict", "model", "model_state_dict", "net")
 DP_PREFIX = "module."
-BENIGN_MISSING_SUFFIX = "num_batches_tracked"  # torch <= 0.4.0 checkpoints lack it (spec 1.6)
 _LIST_CAP = 8
-
-# Files that identify as one model but are published as another: the message says so.
-IDENTIFICATION_NOTES = {
-    "posenet-r50": "mks0601's Integral R50 re-implementation (the practical 'Integral R50 on Human3.6M P2') has "
-                   "exactly the PoseNet key layout and 0..255 input convention, so its checkpoint identifies as "
-                   "posenet-r50 too",
-    "rootnet-r50": "rootnet-r50 (Human3.6M) and rootnet-r50-muco (MuCo demo snapshot_18) have the same "
-                   "architecture, so a RootNet file identifies as rootnet-r50; import the MuCo snapshot with "
-                   "--as rootnet-r50-muco",
-}
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
@@ -304,166 +287,3 @@ def read_checkpoint(path: str | Path, trusted_sha256: set[str] | None = None) ->
     path = Path(path)
     check_checkpoint_file(path)
     return unwrap_state_dict(_load_object(path, trusted_sha256), path)
-
-
-# ---------------------------------------------------------------------------------------------------- strict load
-
-
-class KeyReport:
-    """Differences between a checkpoint's keys/shapes and a model's."""
-
-    def __init__(self, missing: list[str], unexpected: list[str],
-                 mismatched: list[tuple[str, tuple[int, ...], tuple[int, ...]]]) -> None:
-        self.benign = [k for k in missing if k.rsplit(".", 1)[-1] == BENIGN_MISSING_SUFFIX]
-        self.missing = [k for k in missing if k.rsplit(".", 1)[-1] != BENIGN_MISSING_SUFFIX]
-        self.unexpected = unexpected
-        self.mismatched = mismatched  # (key, checkpoint shape, model shape)
-
-    @property
-    def ok(self) -> bool:
-        return not (self.missing or self.unexpected or self.mismatched)
-
-    @property
-    def distance(self) -> int:
-        return len(self.missing) + len(self.unexpected) + len(self.mismatched)
-
-    def describe(self, cap: int = _LIST_CAP) -> str:
-        parts = []
-        if self.missing:
-            parts.append(f"{len(self.missing)} missing key(s): {_capped(self.missing, cap)}")
-        if self.unexpected:
-            parts.append(f"{len(self.unexpected)} unexpected key(s): {_capped(self.unexpected, cap)}")
-        if self.mismatched:
-            items = [f"{k} (checkpoint {list(a)} vs model {list(b)})" for k, a, b in self.mismatched]
-            parts.append(f"{len(self.mismatched)} shape mismatch(es): {_capped(items, cap)}")
-        return "; ".join(parts) or "keys and shapes match"
-
-
-def _capped(items: list[str], cap: int) -> str:
-    shown = ", ".join(items[:cap])
-    return shown + (f", ... and {len(items) - cap} more" if len(items) > cap else "")
-
-
-def compare_keys(expected: Mapping[str, tuple[int, ...]], sd: Mapping[str, Any]) -> KeyReport:
-    """Compare a model's ``{key: shape}`` with a state_dict (tensors or shapes)."""
-    got = {k: tuple(v.shape) if isinstance(v, torch.Tensor) else tuple(v) for k, v in sd.items()}
-    missing = [k for k in expected if k not in got]
-    unexpected = [k for k in got if k not in expected]
-    mismatched = [(k, got[k], tuple(expected[k])) for k in expected if k in got and got[k] != tuple(expected[k])]
-    return KeyReport(missing, unexpected, mismatched)
-
-
-def load_strict(net: torch.nn.Module, sd: Mapping[str, torch.Tensor], path: str | Path,
-                model: str | None = None) -> None:
-    """Load ``sd`` into ``net`` strictly; every difference is an error except missing ``num_batches_tracked``."""
-    own = net.state_dict()
-    report = compare_keys({k: tuple(v.shape) for k, v in own.items()}, sd)
-    if not report.ok:
-        who = f" {model}" if model else f" this {type(net).__name__}"
-        hint = _other_model_hint(sd, model)
-        raise CheckpointError(f"{path}: checkpoint does not fit{who}{hint}: {report.describe()}")
-    full = dict(sd)
-    for k in report.benign:
-        full[k] = torch.zeros_like(own[k])
-    try:
-        net.load_state_dict(full, strict=True)
-    except RuntimeError as e:  # dtype trouble and the like, after our key/shape check passed
-        raise CheckpointError(f"{path}: loading into{' ' + model if model else ''} failed: {_first_line(e)}") \
-            from None
-
-
-def _other_model_hint(sd: Mapping[str, torch.Tensor], model: str | None) -> str:
-    """' (it is a checkpoint of X)' when the state_dict matches another registered model exactly."""
-    try:
-        other, _ = identify_state_dict(sd)
-    except Exception:
-        return ""
-    return "" if other.name == model else f" (it is a checkpoint of {other.name})"
-
-
-# ---------------------------------------------------------------------------------------------------- identify
-
-_SHAPES_CACHE: dict[str, dict[str, tuple[int, ...]]] = {}
-
-
-def _arch_key(family: str, arch: Mapping[str, Any]) -> str:
-    return family + repr(sorted((k, repr(v)) for k, v in arch.items()))
-
-
-def expected_shapes(spec: ModelSpec, arch: Mapping[str, Any] | None = None) -> dict[str, tuple[int, ...]]:
-    """``{key: shape}`` of the network a spec (or an arch of its family) builds; built on the meta device."""
-    from dataclasses import replace
-
-    if arch is not None:
-        spec = replace(spec, arch=dict(arch))
-    key = _arch_key(spec.family, spec.arch)
-    if key not in _SHAPES_CACHE:
-        try:
-            with torch.device("meta"):
-                net = build(spec)
-        except Exception:  # a builder that needs real data: build on CPU (slower, same shapes)
-            net = build(spec)
-        _SHAPES_CACHE[key] = {k: tuple(v.shape) for k, v in net.state_dict().items()}
-    return _SHAPES_CACHE[key]
-
-
-def _variant_inferers() -> dict[str, Any]:
-    """Families whose variant follows from tensor shapes (for messages about unregistered variants)."""
-    try:
-        import models.variant_inference as vi
-    except ImportError:
-        return {}
-    return {fam: getattr(vi, fn) for fam, fn in (("convnextpose", "infer_convnextpose_arch"),
-                                                  ("mobilehumanpose", "infer_mobilehumanpose_arch"))
-            if hasattr(vi, fn)}
-
-
-def identification_note(spec: ModelSpec) -> str:
-    return IDENTIFICATION_NOTES.get(spec.name, "")
-
-
-def identify_state_dict(sd: Mapping[str, torch.Tensor], path: str | Path = "<checkpoint>",
-                        candidates: Iterable[ModelSpec] | None = None) -> tuple[ModelSpec, dict[str, Any]]:
-    """The registered model whose keys and shapes equal the state_dict's; CheckpointError naming the closest."""
-    specs = [s for s in (candidates if candidates is not None else all_specs()) if s.loads_torch_checkpoint]
-    scored: list[tuple[int, int, ModelSpec, KeyReport]] = []
-    for i, spec in enumerate(specs):
-        try:
-            report = compare_keys(expected_shapes(spec), sd)
-        except Exception:  # a family whose builder is not available cannot be a match
-            continue
-        scored.append((report.distance, i, spec, report))
-    exact = [s for d, _, s, _ in sorted(scored, key=lambda t: (t[0], not t[2].official, t[1])) if d == 0]
-    if exact:
-        return exact[0], dict(exact[0].arch)
-    msg = f"{path}: matches no registered model ({len(sd)} tensors)"
-    inferred = _describe_inferred(sd)
-    if inferred:
-        msg += f"; {inferred}"
-    closest = sorted(scored, key=lambda t: (t[0], t[1]))[:3]
-    if closest:
-        msg += ". Closest: " + " | ".join(f"{s.name}: {r.describe(cap=3)}" for _, _, s, r in closest)
-    raise CheckpointError(msg)
-
-
-def _describe_inferred(sd: Mapping[str, torch.Tensor]) -> str:
-    for family, infer in _variant_inferers().items():
-        try:
-            arch = infer(sd)
-        except Exception:
-            continue
-        if arch:
-            return f"its shapes describe a {family} network {dict(arch)} that no registered model has"
-    return ""
-
-
-def identify_checkpoint(path: str | Path, trusted_sha256: set[str] | None = None
-                        ) -> tuple[ModelSpec, dict[str, Any], dict[str, torch.Tensor]]:
-    """Which registered model a file belongs to, by key layout and shapes -> (spec, arch, state_dict).
-
-    Matching is exact (every key and shape, missing ``num_batches_tracked`` excepted), so ResNet depth, joint count,
-    depth bins, head type and ConvNeXtPose / MobileHumanPose variants all follow from the file itself.
-    """
-    sd = read_checkpoint(path, trusted_sha256)
-    spec, arch = identify_state_dict(sd, path)
-    return spec, arch, sd

@@ -13,8 +13,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.checkpoint import load_strict, sha256_file
+from models.checkpoint import sha256_file
 from models.fileio import atomic_path
+from models.matching import load_strict
 from models.normalisation import normalise
 from models.onnx_backend import OnnxPoseNet
 from models.onnx_inspect import ConversionRefusedError

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from models.checkpoint import expected_shapes
+from models.matching import expected_shapes
 from models.normalisation import NORMALISATIONS
 from models.onnx_align import OnnxMapping, align, torch_layers
 from models.onnx_graph import fold_constants, input_affine, onnx_layers

@@ -14,7 +14,8 @@ from typing import ClassVar
 
 from torch import nn
 
-from models.checkpoint import load_strict, read_checkpoint
+from models.checkpoint import read_checkpoint
+from models.matching import load_strict
 from models.onnx_backend import BACKEND as ONNX_BACKEND
 from models.onnx_backend import build_onnx_net
 from models.spec import ModelSpec, build, register_runtime

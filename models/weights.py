@@ -16,14 +16,9 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
-from models.checkpoint import (
-    check_checkpoint_file,
-    identify_state_dict,
-    load_strict,
-    read_checkpoint,
-    sha256_file,
-)
+from models.checkpoint import check_checkpoint_file, read_checkpoint, sha256_file
 from models.fileio import atomic_copy, atomic_write_json
+from models.matching import identify_state_dict, load_strict
 from models.spec import RUNTIMES, ModelSpec, all_specs, build, get_spec
 
 __all__ = [

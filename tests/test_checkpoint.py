@@ -17,15 +17,8 @@ import pytest
 import torch
 
 from models import all_specs, build, get_spec
-from models.checkpoint import (
-    CheckpointError,
-    identification_note,
-    identify_checkpoint,
-    identify_state_dict,
-    load_strict,
-    read_checkpoint,
-    sha256_file,
-)
+from models.checkpoint import CheckpointError, read_checkpoint, sha256_file
+from models.matching import identification_note, identify_checkpoint, identify_state_dict, load_strict
 
 SMALL = "mhp-lpski-w0.5"
 CNP = "convnextpose-xs"

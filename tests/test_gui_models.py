@@ -74,6 +74,25 @@ def test_bad_import_is_a_message(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: any("notes.pth" in m for m in window.messages.messages("error")), timeout=30_000)
 
 
+def test_foreign_checkpoint_import_names_the_family_and_keeps_key_lists_behind_details(window, qtbot, tmp_path):
+    """Issue 19 item 11: a ResNet-18 state_dict gets a summary line (likely family, nearest models with counts);
+    the key lists sit behind the dialog's "Show Details..." toggle, not in the message panel."""
+    import torch
+    import torchvision
+
+    path = tmp_path / "resnet18.pth"
+    torch.save(torchvision.models.resnet18().state_dict(), path)
+    tab = window.models_tab
+    tab.import_file(str(path))
+    qtbot.waitUntil(lambda: getattr(tab, "import_error_box", None) is not None, timeout=60_000)
+    box = tab.import_error_box
+    assert "torchvision-style ResNet" in box.text() and "missing" in box.text() and "\n" not in box.text()
+    assert "conv1.weight" in box.detailedText() and "conv1.weight" not in box.text()
+    (line,) = [m for m in window.messages.messages("error") if "resnet18.pth" in m]
+    assert "Nearest:" in line and "layer1" not in line  # one readable line, no key lists
+    box.close()
+
+
 class _SlowHandler(http.server.SimpleHTTPRequestHandler):
     delay = 0.0
 

@@ -23,7 +23,8 @@ from torch import nn
 import models.zoo_onnx  # noqa: F401  (registers the ONNX specs until models/zoo.py imports it)
 from engine.inference.geometry import normalise
 from models import onnx_convert as onnx_import  # the module whose match_architecture convert_to_checkpoint calls
-from models.checkpoint import load_strict, read_checkpoint
+from models.checkpoint import read_checkpoint
+from models.matching import load_strict
 from models.onnx_backend import OnnxPoseNet
 from models.onnx_import import (
     ConversionRefusedError,

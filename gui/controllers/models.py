@@ -127,6 +127,7 @@ class RegistryController(QObject):
     rowsReady = Signal(list)  # list[ModelRow]
     message = Signal(str, str)  # level (info|warning|error), text
     importDone = Signal(str)  # model name
+    importFailed = Signal(str, str)  # the one-line reason, the details (key lists) or ""
     downloadProgress = Signal(str, int, object)  # model, done bytes, total bytes or None
     downloadDone = Signal(str, str)  # model (or DEFAULTS), status: finished | cancelled | failed
     defaultsItemDone = Signal(str, str, str)  # file name, status (downloaded|present|failed|cancelled|skipped), detail
@@ -161,9 +162,15 @@ class RegistryController(QObject):
 
         w = Worker(job, name="import")
         w.returned.connect(self._on_imported)
-        w.errored.connect(lambda m: self.message.emit("error", f"Import of {path} failed: {m}"))
+        w.errored.connect(lambda m: self._on_import_failed(path, m))
         w.start()
         return w
+
+    def _on_import_failed(self, path: str, text: str) -> None:
+        """One line in the messages; the key lists (the lines after the first) go behind the tab's details view."""
+        first, _, details = str(text).partition("\n")
+        self.message.emit("error", f"Import of {path} failed: {first}")
+        self.importFailed.emit(first, details.strip())
 
     def _on_imported(self, entry: Any) -> None:
         self.message.emit("info", f"Imported {entry.file} as {entry.model} (sha256 {entry.sha256[:12]}…)")
