@@ -251,7 +251,7 @@ class CropDataset(Dataset):
             item[ERROR_KEY] = ""
         for key, (h, w) in self.input_hw.items():
             # geometry.crop_patch's warp, kept in uint8 (its float32 output holds these same integers): 4x less
-            # to move between processes; tests/test_h36m_dataset.py checks the equality
+            # to move between processes; tests/engine/h36m/test_h36m_dataset.py checks the equality
             patch = cv2.warpAffine(img, crop_affine(self.boxes[key][i], (h, w)), (w, h), flags=cv2.INTER_LINEAR)
             item[key] = torch.from_numpy(np.ascontiguousarray(patch[:, :, ::-1].transpose(2, 0, 1)))
         return item

@@ -6,7 +6,7 @@ contiguous slice of the test set, after ``limit``) into its own output folder; `
 predictions of all ``N`` folders (``<model>/predictions.h5``, ``run.json``), checks that they are one configuration
 (same models and weights, protocol, root, flip, limit, precision, profile, data: it refuses naming the field that
 differs), and scores them **once** with the runner's own scoring (``run_score.score_runs``) and exporters, so the
-merged results equal those of one whole run exactly (tests/test_h36m_shards.py).
+merged results equal those of one whole run exactly (tests/engine/h36m/test_h36m_shards.py).
 
 Running a shard: ``run_shard(config, index, count)``. The runner has no shard option yet (only ``limit``, which
 spreads samples evenly rather than slicing); until ``BenchmarkConfig.shard`` exists, ``run_shard`` narrows the

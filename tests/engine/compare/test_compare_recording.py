@@ -18,7 +18,7 @@ from engine.live.engine import ModelInfo
 from engine.live.recording import LiveRecorder, load_recording
 from models.joint_mapping import to_joint_set
 from models.joints import H36M18, MUCO21
-from tests.test_compare_metrics import maxwell_mean, noisy_track, project
+from tests.engine.compare.test_compare_metrics import maxwell_mean, noisy_track, project
 
 INFOS = [ModelInfo("good", "good", True, "h36m18", H36M18.names, H36M18.root),
          ModelInfo("muco", "muco", True, "muco21", MUCO21.names, MUCO21.root),

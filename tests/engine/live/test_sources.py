@@ -27,7 +27,7 @@ from engine.live.sources import (
     source_kinds,
 )
 from tests.conftest import ROOT
-from tests.test_live_fakes import ListSource
+from tests.engine.live.test_live_fakes import ListSource
 
 
 def _write_clip(path, n=6, size=(64, 48), fps=10):

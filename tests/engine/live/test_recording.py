@@ -87,7 +87,7 @@ def test_not_a_recording_is_refused(tmp_path):
 WRITER = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {root!r})
-    from tests.test_recording import INFO, _result
+    from tests.engine.live.test_recording import INFO, _result
     from engine.live.recording import LiveRecorder
     rec = LiveRecorder({path!r}, [INFO], max_persons=3, flush_interval_s=0.1)
     i, flushed = 0, 0

@@ -23,7 +23,7 @@ import models.weights_download as WD
 from engine.defaults import ROOT
 from models import get_spec
 from models.spec import CheckpointSource, all_specs
-from tests.test_checkpoint import SMALL, save_official, small_net
+from tests.models.test_checkpoint import SMALL, save_official, small_net
 
 FOLDER = "https://drive.google.com/drive/folders/FAKEFOLDERID"
 REAL_DOWNLOAD = gdown.download

@@ -15,7 +15,7 @@ from models.normalisation import NORMALISATIONS, normalise
 from models.registry import Registry
 from models.spec import RUNTIMES, all_specs, get_spec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_registry_refuses_duplicates_and_names_its_kind() -> None:

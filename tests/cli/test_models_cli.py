@@ -13,7 +13,7 @@ import pytest
 import main
 from models import get_spec, model_names
 from tests.conftest import ROOT
-from tests.test_checkpoint import CNP, SMALL, save_official, small_net
+from tests.models.test_checkpoint import CNP, SMALL, save_official, small_net
 
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

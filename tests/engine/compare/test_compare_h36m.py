@@ -12,7 +12,7 @@ import pytest
 
 from engine.compare.h36m import SAMPLE_STEP, h36m_measures, sequence_tracks
 from engine.compare.skeleton import BONES
-from tests.test_compare_metrics import pose
+from tests.engine.compare.test_compare_metrics import pose
 
 N_PER_VIDEO = 10
 

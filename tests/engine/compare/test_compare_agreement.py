@@ -15,7 +15,7 @@ from engine.compare import CompareAccumulator, ModelDesc, agreement_matrix, make
 from engine.compare.agreement import PairAgreement, PairSums, pair_sums
 from models.joint_mapping import to_joint_set
 from models.joints import H36M18, MUCO21
-from tests.test_compare_metrics import feed, make_desc, noisy_track, pose
+from tests.engine.compare.test_compare_metrics import feed, make_desc, noisy_track, pose
 
 TIMES = np.arange(90) / 30.0
 

@@ -18,7 +18,7 @@ from engine.h36m.metrics import ACTIONS
 from engine.h36m.synthetic import generate
 from engine.inference.geometry import cam2pixel, crop_patch, normalise, process_bbox
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 SAMPLES = 36
 
 

@@ -20,7 +20,7 @@ from models import get_spec
 from models.checkpoint import CheckpointError
 from models.loader import LoadedModel, WeightsMissingError, load_model
 from models.spec import CheckpointSource
-from tests.test_checkpoint import CNP, SMALL, assert_same_weights, save_official, small_net
+from tests.models.test_checkpoint import CNP, SMALL, assert_same_weights, save_official, small_net
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from engine.live.capture import CaptureThread, Mailbox
 from engine.live.sources import SourceError, SourceOptions
-from tests.test_live_fakes import ListSource
+from tests.engine.live.test_live_fakes import ListSource
 
 
 def test_mailbox_keeps_only_the_newest_and_counts_drops():

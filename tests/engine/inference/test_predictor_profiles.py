@@ -3,7 +3,7 @@ the fp32
 answer within their tolerance, contradicting switches fail clearly, and the live engine, the live CLI and the H36M
 benchmark pass the profile through to the Predictor.
 
-The model is mhp-lpski-w0.5 with seeded random weights (~1.4M parameters) on the scene of tests/test_predictor.py
+The model is mhp-lpski-w0.5 with seeded random weights (~1.4M parameters) on the scene of test_predictor.py
 (two persons, flip test). Each onnxruntime test exports into its own temporary ONNX cache, so "it ran through
 onnxruntime" is checked by the exported file, not assumed.
 """
@@ -29,11 +29,20 @@ from engine.live.engine import LiveConfig, LiveEngine
 from main import main
 from models.loader import load_model
 from models.spec import get_spec
-from tests.test_live_fakes import FakePredictor, FixedDetector, fake_loader
-from tests.test_predictor import CAM, POSENET, FakePoseNet, assert_recovers, boxes_for, depths_for, loaded, make_frame
+from tests.engine.inference.test_predictor import (
+    CAM,
+    POSENET,
+    FakePoseNet,
+    assert_recovers,
+    boxes_for,
+    depths_for,
+    loaded,
+    make_frame,
+)
+from tests.engine.live.test_live_fakes import FakePredictor, FixedDetector, fake_loader
 
 MODEL = "mhp-lpski-w0.5"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

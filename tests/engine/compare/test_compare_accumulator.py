@@ -13,7 +13,7 @@ import pytest
 from engine.compare import CompareAccumulator, ModelFrame
 from engine.live.engine import ModelInfo
 from models.joints import H36M18, MUCO21
-from tests.test_compare_metrics import make_desc, noisy_track, project
+from tests.engine.compare.test_compare_metrics import make_desc, noisy_track, project
 
 
 def _frame(cam: np.ndarray, ids) -> ModelFrame:

@@ -11,7 +11,7 @@ import pytest
 
 from engine.live.engine import LiveConfig, LiveEngine, run_engine
 from engine.live.recording import load_recording
-from tests.test_live_fakes import FakePredictor, FixedDetector, fake_loader
+from tests.engine.live.test_live_fakes import FakePredictor, FixedDetector, fake_loader
 
 MODEL = "mhp-lpski-w0.5"
 BOXES = [[100, 80, 120, 300], [380, 60, 100, 280]]

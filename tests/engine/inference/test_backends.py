@@ -21,7 +21,7 @@ from engine.inference.fast_paths import PROFILES, FastPathConfig, prepare
 from engine.inference.net_io import DUMMY_K_VALUE, check_inputs, dummy_inputs, onnx_input_names, output_name
 from engine.inference.predictor import CropBatch, Predictor, whole
 from models.spec import get_spec
-from tests.test_predictor import (
+from tests.engine.inference.test_predictor import (
     CAM,
     INTEGRAL,
     POSENET,
@@ -34,7 +34,7 @@ from tests.test_predictor import (
     make_frame,
 )
 
-ROOT_DIR = Path(__file__).resolve().parents[1]
+ROOT_DIR = Path(__file__).resolve().parents[3]
 SWITCH = re.compile(r"""\.(decoding|family|backend)\s*(==|!=)\s*["']\w[\w-]*["']""")
 
 

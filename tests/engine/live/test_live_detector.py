@@ -18,7 +18,7 @@ from engine.live.detector import (
     make_detector,
 )
 from tests.conftest import ROOT
-from tests.test_live_fakes import FixedDetector
+from tests.engine.live.test_live_fakes import FixedDetector
 
 STILL = ROOT / "assets" / "still_person.jpg"
 

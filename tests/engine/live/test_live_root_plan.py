@@ -12,7 +12,7 @@ from engine.defaults import ROOT
 from engine.live.engine import LiveConfig, LiveEngine
 from engine.live.root_planner import DISABLED, NO_WEIGHTS, UNTRAINED, RootDepths, RootPlan, plan_root
 from models.loader import WeightsMissingError
-from tests.test_live_fakes import FakePredictor, FixedDetector, fake_loaded
+from tests.engine.live.test_live_fakes import FakePredictor, FixedDetector, fake_loaded
 
 MODEL = "mhp-lpski-w0.5"
 
@@ -120,7 +120,15 @@ def test_rootnet_alone_gives_the_depths_predict_frame_gives():
     from engine.inference.predictor import Predictor
     from engine.live.root_worker import predict_roots
     from models.spec import get_spec
-    from tests.test_predictor import CAM, POSENET, FakePoseNet, FakeRootNet, boxes_for, loaded, make_frame
+    from tests.engine.inference.test_predictor import (
+        CAM,
+        POSENET,
+        FakePoseNet,
+        FakeRootNet,
+        boxes_for,
+        loaded,
+        make_frame,
+    )
 
     p = Predictor([loaded(POSENET, FakePoseNet(POSENET))], rootnet=loaded(get_spec("rootnet-r50"), FakeRootNet()),
                   device="cpu")
