@@ -12,16 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.live.mocap_export import (
-    ExportError,
-    _check_units,
-    _select,
-    frame_rate,
-    marker_names,
-    register_exporter,
-    to_opensim_axes,
-    track_points,
-)
+from engine.live.mocap_export import ExportError, frame_rate, marker_names, marker_track, register_exporter
 from engine.live.recording_reader import Recording, load_recording
 from models.fileio import atomic_path
 
@@ -36,12 +27,7 @@ def export_c3d(rec: Recording | str | Path, out: str | Path, *, model: str | Non
     except ImportError:  # pragma: no cover - a dependency; said plainly when absent
         raise ExportError("C3D export needs the ezc3d package (pip install ezc3d)") from None
     rec = rec if isinstance(rec, Recording) else load_recording(rec)
-    scale = _check_units(units)
-    model, data, names = _select(rec, model, kind, field)
-    if data.shape[-1] != 3:
-        raise ExportError(f"C3D needs 3D joints; {field} is 2D")
-    tid, pts = track_points(rec, data, track, model)
-    pts = to_opensim_axes(pts) * scale  # [N,J,3]
+    model, tid, pts, names = marker_track(rec, "C3D", model=model, kind=kind, field=field, track=track, units=units)
     n, j = pts.shape[:2]
     c = ezc3d.c3d()
     c["parameters"]["POINT"]["RATE"]["value"] = [frame_rate(rec)]

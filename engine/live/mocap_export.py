@@ -170,17 +170,24 @@ def to_opensim_axes(xyz: np.ndarray) -> np.ndarray:
     return out
 
 
+def marker_track(rec: Recording, fmt: str, *, model: str | None, kind: str, field: str, track: int | None,
+                 units: str) -> tuple[str, int, np.ndarray, list[str]]:
+    """One person's 3D joints for a marker format (TRC, C3D): (model, track id, points [N,J,3] y up in ``units``,
+    joint names). ExportError for 2D fields, unknown units or models."""
+    scale = _check_units(units)
+    model, data, names = _select(rec, model, kind, field)
+    if data.shape[-1] != 3:
+        raise ExportError(f"{fmt} needs 3D joints; {field} is 2D")
+    tid, pts = track_points(rec, data, track, model)
+    return model, tid, to_opensim_axes(pts) * scale, names
+
+
 @register_exporter("trc")
 def export_trc(rec: Recording | str | Path, out: str | Path, *, model: str | None = None, kind: str = "smoothed",
                field: str = "joints_cam_mm", track: int | None = None, units: str = "mm") -> Path:
     """One person's 3D joints as a TRC marker file (y up; mm or m, declared in the header)."""
     rec = rec if isinstance(rec, Recording) else load_recording(rec)
-    scale = _check_units(units)
-    model, data, names = _select(rec, model, kind, field)
-    if data.shape[-1] != 3:
-        raise ExportError(f"TRC needs 3D joints; {field} is 2D")
-    _, pts = track_points(rec, data, track, model)
-    pts = to_opensim_axes(pts) * scale
+    model, _, pts, names = marker_track(rec, "TRC", model=model, kind=kind, field=field, track=track, units=units)
     n, j = len(rec), len(names)
     t = rec.times()
     rate = frame_rate(rec)

@@ -7,22 +7,14 @@ import json
 
 import pytest
 
-from tests.conftest import show_main_window
-
 pytestmark = pytest.mark.gui
 
 MODEL = "mhp-lpski-w0.5"
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    import torch
-
-    torch.set_num_threads(1)
-    w = show_main_window(qtbot, tmp_path, monkeypatch, lambda w: w.benchmark_tab.model_list.count() > 0,
-                         tab="benchmark_tab")
-    yield w
-    w.close()
+def window(benchmark_window):
+    return benchmark_window
 
 
 def test_invalid_folder_lists_errors_and_app_stays_usable(window, qtbot, tmp_path):

@@ -21,6 +21,7 @@ from models.checkpoint import CheckpointError
 from models.loader import LoadedModel, WeightsMissingError, load_model
 from models.spec import CheckpointSource
 from tests.models.test_checkpoint import CNP, SMALL, assert_same_weights, save_official, small_net
+from tests.range_server import RangeHandler
 
 
 @pytest.fixture
@@ -134,32 +135,9 @@ def test_load_model_with_explicit_weights(tmp_path: Path, wdir: Path) -> None:
 # ---------------------------------------------------------------------------------------------------- download
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(RangeHandler):
     files: dict[str, bytes] = {}
     ranges: list[str | None] = []
-
-    def do_GET(self) -> None:  # noqa: N802  (http.server's name)
-        body = self.files.get(self.path)
-        self.ranges.append(self.headers.get("Range"))
-        if body is None:
-            self.send_error(404)
-            return
-        start, status = 0, 200
-        rng = self.headers.get("Range")
-        if rng and rng.startswith("bytes=") and rng.endswith("-"):
-            start, status = int(rng[6:-1]), 206
-        self.send_response(status)
-        if status == 206:
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        self.send_header("Content-Length", str(len(body) - start))
-        self.end_headers()
-        try:
-            self.wfile.write(body[start:])
-        except (BrokenPipeError, ConnectionResetError):  # the client cancelled
-            pass
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from engine.defaults import ROOT
 from models import get_spec
 from models.spec import CheckpointSource, all_specs
 from tests.models.test_checkpoint import SMALL, save_official, small_net
+from tests.range_server import RangeHandler
 
 FOLDER = "https://drive.google.com/drive/folders/FAKEFOLDERID"
 REAL_DOWNLOAD = gdown.download
@@ -36,34 +37,9 @@ def wdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return d
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(RangeHandler):
     files: dict[str, bytes] = {}
     ranges: list[str | None] = []
-
-    def do_GET(self) -> None:  # noqa: N802  (http.server's name)
-        body = self.files.get(self.path)
-        self.ranges.append(self.headers.get("Range"))
-        if body is None:
-            self.send_error(404)
-            return
-        start, status = 0, 200
-        rng = self.headers.get("Range")
-        if rng and rng.startswith("bytes=") and rng.endswith("-"):
-            start, status = int(rng[6:-1]), 206
-        self.send_response(status)
-        self.send_header("Content-Type", "application/octet-stream")
-        if status == 206:
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        self.send_header("Content-Length", str(len(body) - start))
-        self.end_headers()
-        try:
-            for i in range(start, len(body), 256 * 1024):
-                self.wfile.write(body[i:i + 256 * 1024])
-        except (BrokenPipeError, ConnectionResetError):  # the client cancelled
-            pass
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @dataclass
