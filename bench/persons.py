@@ -1,6 +1,6 @@
 """What one more person, and one more model, costs per frame: ``Predictor.predict_frame`` end to end.
 
-    python -m bench.persons [--persons 1,2,4,8] [--models blazepose-full,mhp-lpski-w0.5,convnextpose-xs]
+    python -m bench.persons [--persons 1,2,4,8] [--models blazepose-full,mhp-lpski-w0.5,convnextpose-xs] [--profile P]
                             [--iters 30] [--warmup 3] [--device auto] [--threads N] [--quick] [--note TEXT] [--json OUT]
 
 Frames are real: ultralytics' bundled ``bus.jpg`` (four people, hand-given boxes; the BlazePose detector finds only
@@ -111,7 +111,8 @@ def load(names: list[str]) -> list:
     return [load_model(n, allow_untrained=True) for n in names]
 
 
-def run(names: list[str], persons: list[int], iters: int, warmup: int, device: str, log=print) -> dict:
+def run(names: list[str], persons: list[int], iters: int, warmup: int, device: str, log=print,
+        profile: str | None = None) -> dict:
     from engine.inference.predictor import Predictor
 
     loaded = load(names)
@@ -120,7 +121,7 @@ def run(names: list[str], persons: list[int], iters: int, warmup: int, device: s
     sets = []
     for k in range(1, len(loaded) + 1):
         models = loaded[:k]
-        pred = Predictor(models, None, device=device)
+        pred = Predictor(models, None, device=device, profile=profile)
         rows = []
         for p in persons:
             frame, boxes = frames[p]
@@ -141,7 +142,7 @@ def run(names: list[str], persons: list[int], iters: int, warmup: int, device: s
                      "rows": rows, "one_more_person_ratio": ratio, "one_more_person_ratio_per_model": per_model_ratio})
         log(f"  {k} model(s): one more person costs {ratio} x the one-person frame (target <= 0.6)")
         del pred
-    return {"sets": sets, "device": device}
+    return {"sets": sets, "device": device, "profile": profile or "fp32"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", default=",".join(DEFAULT_MODELS))
     common.add_timing_args(ap, iters=30, warmup=3)
     common.add_threads_arg(ap)
+    ap.add_argument("--profile", default=None, metavar="NAME",
+                    help="fast-path profile of the torch nets (engine.inference.fast_paths.PROFILES; default fp32)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1,2 persons, first model, 3 iterations")
     common.add_note_json_args(ap)
     a = ap.parse_args(argv)
@@ -164,14 +167,15 @@ def main(argv: list[str] | None = None) -> int:
         persons, names, a.iters, a.warmup = [1, 2], names[:1], 3, 1
     load0 = os.getloadavg()
     print(f"Persons per frame on {common.device_name(device)} (torch {torch.__version__}, load {load0[0]:.1f})")
-    res = run(names, persons, a.iters, a.warmup, str(device))
+    res = run(names, persons, a.iters, a.warmup, str(device), profile=a.profile)
     result = {
         "what": "Predictor.predict_frame end-to-end latency by persons per frame and models per frame",
         "frames": "ultralytics bus.jpg (4 persons, hand-given boxes); more persons = copies side by side",
         "ratio": "one more person = (median(P) - median(1)) / (P - 1) / median(1); target <= 0.6",
         **common.machine_info(device, load0, a.note), "quick": a.quick, **res,
     }
-    common.save_result(result, a.json, RESULTS_DIR, common.device_slug(device), "-quick" if a.quick else "",
+    common.save_result(result, a.json, RESULTS_DIR, common.device_slug(device),
+                       (f"-{a.profile}" if a.profile else "") + ("-quick" if a.quick else ""),
                        indent=1, end="")
     return 0
 

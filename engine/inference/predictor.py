@@ -215,12 +215,20 @@ class Predictor:
         if self.flip_test:
             x = torch.cat([x, torch.flip(x, dims=[3])], dim=0)
         with torch.inference_mode():
-            hm = self.fast_paths[name](x)
-            expected = (x.shape[0], js.num_joints * spec.depth_bins, *spec.output_hw)
-            if not isinstance(hm, torch.Tensor) or tuple(hm.shape) != expected:
-                got = tuple(hm.shape) if isinstance(hm, torch.Tensor) else type(hm).__name__
-                raise RuntimeError(f"{name}: network returned {got}, expected heatmaps {expected}")
-            coords = soft_argmax_3d(hm.float(), js.num_joints, spec.depth_bins)
+            direct = getattr(lm.net, "forward_cells", None)  # a net that computes coordinates itself (BlazePose)
+            if direct is not None and not torch_built(spec):
+                coords = direct(x)
+                expected = (x.shape[0], js.num_joints, 3)
+                what = "cells"
+            else:
+                coords = self.fast_paths[name](x)
+                expected = (x.shape[0], js.num_joints * spec.depth_bins, *spec.output_hw)
+                what = "heatmaps"
+            if not isinstance(coords, torch.Tensor) or tuple(coords.shape) != expected:
+                got = tuple(coords.shape) if isinstance(coords, torch.Tensor) else type(coords).__name__
+                raise RuntimeError(f"{name}: network returned {got}, expected {what} {expected}")
+            if what == "heatmaps":
+                coords = soft_argmax_3d(coords.float(), js.num_joints, spec.depth_bins)
             out = coords.cpu().numpy().astype(np.float64)
         if self.flip_test:
             back = geo.flip_back(out[n:], js.flip_pairs, spec.output_hw[1], spec.decoding, spec.input_hw[1])

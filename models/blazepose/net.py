@@ -37,8 +37,12 @@ class BlazePoseNet(nn.Module):
         self.eval()
 
     @torch.no_grad()
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: [N,3,256,256] RGB 0..255 (normalisation ``raw_0_255``) -> [N, 18*D, Ho, Wo] logits."""
+    def forward_cells(self, x: torch.Tensor) -> torch.Tensor:
+        """x: [N,3,256,256] RGB 0..255 -> [N,18,3] (x, y map cells, z depth bins), clamped to the map.
+
+        Exactly what soft-argmax returns from ``forward``'s heatmaps, without building them: the predictor calls
+        this when a net has it, which saves a [N, 18*D, 64, 64] volume (19 MB) per person and its decoding.
+        """
         crops = x.detach().float().cpu().permute(0, 2, 3, 1).numpy()
         res = self.landmarker(crops)
         self.last = res
@@ -48,10 +52,15 @@ class BlazePoseNet(nn.Module):
         world = world_to_h36m18_mm(res.world_m)
         self.last_world_mm = world
         self.last_weights = blazepose_weights_to_h36m18(res.visibility)
-        z = world[..., 2]
-        bins = (z / self.depth_range_mm + 0.5) * self.depth_bins
-        coords = torch.from_numpy(np.concatenate([cells, bins[..., None]], -1).astype(np.float32))
-        return coords_to_heatmaps(coords, self.depth_bins, self.output_hw).to(x.device)
+        bins = (world[..., 2] / self.depth_range_mm + 0.5) * self.depth_bins
+        coords = np.concatenate([cells, bins[..., None]], -1).astype(np.float32)
+        upper = np.array([wo - 1.0, ho - 1.0, self.depth_bins - 1.0], np.float32)
+        return torch.from_numpy(np.clip(coords, 0.0, upper)).to(x.device)
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: [N,3,256,256] RGB 0..255 (normalisation ``raw_0_255``) -> [N, 18*D, Ho, Wo] logits."""
+        return coords_to_heatmaps(self.forward_cells(x), self.depth_bins, self.output_hw)
 
 
 @register_family("blazepose")

@@ -190,3 +190,39 @@ def test_net_adapter_round_trips_through_soft_argmax(bus_bgr, landmarker):
     z = world_to_h36m18_mm(net.last.world_m[0])[:, 2]
     assert np.abs((cells[:, 2] / 64 - 0.5) * 2000 - z).max() < 1.0
     assert isinstance(hm, torch.Tensor)
+
+
+def test_predictor_takes_blazepose_cells_without_building_heatmaps(bus_bgr, landmarker, monkeypatch):
+    """``forward_cells`` is what soft-argmax reads off ``forward``'s heatmaps, and the predictor uses it: the 19 MB
+    per-person volume is never built (a ``forward`` that raises is never called)."""
+    import torch
+
+    from engine.inference.geometry import crop_patch, normalise, process_bbox
+    from engine.inference.predictor import Predictor
+    from models.blazepose.net import BlazePoseNet
+    from models.loader import load_model
+    from models.soft_argmax import soft_argmax_3d
+
+    h, w = bus_bgr.shape[:2]
+    patches = [crop_patch(bus_bgr, process_bbox(b, w, h), (256, 256))[0]
+               for b in ([48, 395, 200, 515], [670, 380, 140, 495])]
+    x = normalise(np.stack(patches), "raw_0_255")
+    net = BlazePoseNet(landmarker)
+    direct = net.forward_cells(x).numpy()
+    via_heatmaps = soft_argmax_3d(net(x), 18, 64).numpy()
+    assert direct.shape == (2, 18, 3)
+    assert np.abs(direct - via_heatmaps).max() < 1e-4
+
+    model = load_model("blazepose-full")
+    pred = Predictor([model], None, device="cpu")
+    before = pred.predict_frame(bus_bgr, np.array([[48, 395, 200, 515], [670, 380, 140, 495]], float), None)
+
+    def no_heatmaps(*_a, **_k):
+        raise AssertionError("the heatmap volume was built")
+
+    monkeypatch.setattr(pred.models["blazepose-full"].net, "forward", no_heatmaps)
+    after = pred.predict_frame(bus_bgr, np.array([[48, 395, 200, 515], [670, 380, 140, 495]], float), None)
+    a = before.outputs["blazepose-full"].joints_cam_mm
+    b = after.outputs["blazepose-full"].joints_cam_mm
+    assert a.shape == (2, 18, 3) and np.allclose(a, b)
+    assert isinstance(direct, np.ndarray) and torch.is_tensor(net.forward_cells(x))
