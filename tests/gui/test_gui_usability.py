@@ -96,8 +96,14 @@ def _synthetic(path, samples=40):
     return str(generate(str(path), samples=samples).root)
 
 
-def test_item2_8_resume_says_and_runs_what_the_form_shows_cancel_feedback(window, qtbot, tmp_path):
+def test_item2_8_resume_says_and_runs_what_the_form_shows_cancel_feedback(window, qtbot, tmp_path, monkeypatch):
+    from dataclasses import replace
+
     tab, bench = window.benchmark_tab, window.bench
+    # in-process loading: this test is about the form and the buttons; test_gui_benchmark runs the GUI's benchmark
+    # with its loader worker processes, cancel and resume included
+    run = bench.run
+    monkeypatch.setattr(bench, "run", lambda s: run(replace(s, num_workers=0)))
     tab.data_dir.setText(_synthetic(tmp_path / "h36m"))
     tab.validate_now()
     qtbot.waitUntil(lambda: "Valid" in tab.validation.text(), timeout=30_000)
