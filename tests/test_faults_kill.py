@@ -118,3 +118,33 @@ def test_sigkill_during_recording_keeps_every_flushed_frame(tmp_path):
     assert got.frame_id.tolist() == list(range(len(got)))  # --asap: every frame, in order, none lost in between
     assert got.attrs["frames"] == len(got)
     assert np.isfinite(got.models[MODEL].raw["joints_cam_mm"][:, 0]).all()
+
+
+@pytest.mark.slow
+def test_sigterm_during_live_recording_stops_like_ctrl_c_and_closes_the_file(tmp_path):
+    """A service manager's SIGTERM ends a live run as Ctrl-C does: exit 143, no traceback, the summary printed and
+    the recording closed whole (complete, every frame in order), unlike SIGKILL above."""
+    rec = tmp_path / "session.h5"
+    args = ["live", "--source", "demo", "--asap", "--record", rec, *LIVE_FAST]
+    args.remove("--headless")
+    p = cli_popen(args)
+    frames = 0
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline and frames < 2:
+            line = p.stdout.readline()
+            if not line:
+                break
+            if line.startswith("frame "):
+                frames += 1
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert frames >= 2, "the live run did not report frames in time"
+    assert p.returncode == 143, err
+    assert "Traceback" not in err and f"recording: {rec}" in out
+    got = load_recording(rec)
+    assert got.attrs["complete"]  # closed cleanly
+    assert len(got) >= 1 and got.frame_id.tolist() == list(range(len(got)))

@@ -332,3 +332,21 @@ def test_comparison_can_be_switched_off_and_never_stops_inference():
         engine.wait(30)
     assert len(results) == 5 and engine.error is None  # inference went on
     assert "boom" in engine.compare_error and engine.compare_snapshot() is None
+
+
+def test_a_failed_recording_is_reported_at_once_while_frames_go_on():
+    """The full-disk message is an event at the failing frame (the CLI prints "[recorder] error: ..." then), not a
+    note read at the end: later frames are still published after it."""
+    engine, _ = _engine(6)
+    engine.recorder = _FailingRecorder()
+    seen: list[tuple[str, object]] = []
+    engine.on_event(lambda ev: seen.append(("event", ev)))
+    engine.subscribe(lambda r: seen.append(("frame", r)))
+    with engine:
+        assert engine.wait(30)
+    events = [i for i, (kind, ev) in enumerate(seen) if kind == "event" and ev.source == "recorder"]
+    assert len(events) == 1
+    ev = seen[events[0]][1]
+    assert ev.kind == "error" and "recording stopped" in ev.message and "File too large" in ev.message
+    frames_after = [i for i, (kind, _) in enumerate(seen) if kind == "frame" and i > events[0]]
+    assert len(frames_after) >= 3  # said at the third frame, while frames 3-5 still came
