@@ -88,6 +88,17 @@ def test_sigkill_during_benchmark_then_rerun_equals_an_uninterrupted_run(syn_dat
     assert all(n.startswith(".results.json.") for n in leftovers), leftovers  # only the killed write's hidden temp
 
 
+def _status_lines(p, timeout_s: float = 90.0):
+    """(when read, frame id) for each "frame N ..." status line a live run prints, until it ends or time is up."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = p.stdout.readline()
+        if not line:
+            return
+        if line.startswith("frame "):
+            yield time.monotonic(), int(line.split()[1])
+
+
 @pytest.mark.slow
 def test_sigkill_during_recording_keeps_every_flushed_frame(tmp_path):
     rec = tmp_path / "session.h5"
@@ -95,14 +106,9 @@ def test_sigkill_during_recording_keeps_every_flushed_frame(tmp_path):
     args.remove("--headless")  # the status line (once a second) says how far it got
     p = cli_popen(args)
     status: list[tuple[float, int]] = []  # (when read, frame id)
-    deadline = time.monotonic() + 90
     try:
-        while time.monotonic() < deadline:
-            line = p.stdout.readline()
-            if not line:
-                break
-            if line.startswith("frame "):
-                status.append((time.monotonic(), int(line.split()[1])))
+        for seen in _status_lines(p):
+            status.append(seen)
             if len(status) >= 2 and status[-1][0] - status[0][0] >= 3.0:
                 break
     finally:
@@ -129,14 +135,11 @@ def test_sigterm_during_live_recording_stops_like_ctrl_c_and_closes_the_file(tmp
     args.remove("--headless")
     p = cli_popen(args)
     frames = 0
-    deadline = time.monotonic() + 90
     try:
-        while time.monotonic() < deadline and frames < 2:
-            line = p.stdout.readline()
-            if not line:
+        for _ in _status_lines(p):
+            frames += 1
+            if frames >= 2:
                 break
-            if line.startswith("frame "):
-                frames += 1
         p.send_signal(signal.SIGTERM)
         out, err = p.communicate(timeout=60)
     finally:

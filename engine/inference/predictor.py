@@ -139,6 +139,14 @@ def _box_problem(b: np.ndarray) -> str | None:
     return None
 
 
+def _checked(name: str, out: object, expected: tuple[int, ...], what: str) -> torch.Tensor:
+    """``out`` if it is a tensor of shape ``expected``, else a RuntimeError naming the model and both shapes."""
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != expected:
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise RuntimeError(f"{name}: network returned {got}, expected {what} {expected}")
+    return out
+
+
 class Predictor:
     """Runs pose models (and optionally RootNet) on the persons of one frame (``predict_frame``) or on a batch of
     ready crops (``predict_batch``, the benchmark); see docs/architecture.md."""
@@ -215,20 +223,13 @@ class Predictor:
         if self.flip_test:
             x = torch.cat([x, torch.flip(x, dims=[3])], dim=0)
         with torch.inference_mode():
-            direct = getattr(lm.net, "forward_cells", None)  # a net that computes coordinates itself (BlazePose)
+            direct = getattr(lm.net, "forward_cells", None)  # a non-torch net that computes coordinates (BlazePose)
             if direct is not None and not torch_built(spec):
-                coords = direct(x)
-                expected = (x.shape[0], js.num_joints, 3)
-                what = "cells"
+                coords = _checked(name, direct(x), (x.shape[0], js.num_joints, 3), "cells")
             else:
-                coords = self.fast_paths[name](x)
-                expected = (x.shape[0], js.num_joints * spec.depth_bins, *spec.output_hw)
-                what = "heatmaps"
-            if not isinstance(coords, torch.Tensor) or tuple(coords.shape) != expected:
-                got = tuple(coords.shape) if isinstance(coords, torch.Tensor) else type(coords).__name__
-                raise RuntimeError(f"{name}: network returned {got}, expected {what} {expected}")
-            if what == "heatmaps":
-                coords = soft_argmax_3d(coords.float(), js.num_joints, spec.depth_bins)
+                hm = _checked(name, self.fast_paths[name](x),
+                              (x.shape[0], js.num_joints * spec.depth_bins, *spec.output_hw), "heatmaps")
+                coords = soft_argmax_3d(hm.float(), js.num_joints, spec.depth_bins)
             out = coords.cpu().numpy().astype(np.float64)
         if self.flip_test:
             back = geo.flip_back(out[n:], js.flip_pairs, spec.output_hw[1], spec.decoding, spec.input_hw[1])

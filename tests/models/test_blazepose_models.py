@@ -208,7 +208,9 @@ def test_predictor_takes_blazepose_cells_without_building_heatmaps(bus_bgr, land
                for b in ([48, 395, 200, 515], [670, 380, 140, 495])]
     x = normalise(np.stack(patches), "raw_0_255")
     net = BlazePoseNet(landmarker)
-    direct = net.forward_cells(x).numpy()
+    cells = net.forward_cells(x)
+    assert torch.is_tensor(cells)
+    direct = cells.numpy()
     via_heatmaps = soft_argmax_3d(net(x), 18, 64).numpy()
     assert direct.shape == (2, 18, 3)
     assert np.abs(direct - via_heatmaps).max() < 1e-4
@@ -225,4 +227,3 @@ def test_predictor_takes_blazepose_cells_without_building_heatmaps(bus_bgr, land
     a = before.outputs["blazepose-full"].joints_cam_mm
     b = after.outputs["blazepose-full"].joints_cam_mm
     assert a.shape == (2, 18, 3) and np.allclose(a, b)
-    assert isinstance(direct, np.ndarray) and torch.is_tensor(net.forward_cells(x))
