@@ -1,6 +1,7 @@
 """What one more person, and one more model, costs per frame: ``Predictor.predict_frame`` end to end.
 
     python -m bench.persons [--persons 1,2,4,8] [--models blazepose-full,mhp-lpski-w0.5,convnextpose-xs] [--profile P]
+                            [--micro-batch N]
                             [--iters 30] [--warmup 3] [--device auto] [--threads N] [--quick] [--note TEXT] [--json OUT]
 
 Frames are real: ultralytics' bundled ``bus.jpg`` (four people, hand-given boxes; the BlazePose detector finds only
@@ -13,8 +14,10 @@ and the cost of one more person as a ratio to the one-person frame: ``(median(P)
 
 How persons are batched (read from ``engine/inference/predictor.py``): crops are cut once per (input size,
 normalisation) group and each model runs **one** batched forward over all persons of the frame (flip test in the
-same batch). The bundled ``blazepose-full`` is a LiteRT model with a fixed ``[1,256,256,3]`` input, so its "batch"
-is a loop of one-person invokes inside ``BlazePoseNet``: for it one more person costs about one more forward.
+same batch); on a CPU that call runs in even chunks of at most ``--micro-batch`` crops (default 4,
+``INFERENCE.cpu_micro_batch``; ``bench.micro_batch`` measured why). The bundled ``blazepose-full`` is a LiteRT
+model with a fixed ``[1,256,256,3]`` input, so its "batch" is a loop of one-person invokes inside ``BlazePoseNet``
+(a batch-resized interpreter gave the same numbers and cost no less: XNNPACK is compute-bound on one crop already).
 
 Weights: ``blazepose-full`` is the bundled trained model; the others run with random weights (labelled
 "untrained": speed only). Writes ``bench/results/persons/<device>.json`` (``-quick`` suffix with ``--quick``).
@@ -112,7 +115,7 @@ def load(names: list[str]) -> list:
 
 
 def run(names: list[str], persons: list[int], iters: int, warmup: int, device: str, log=print,
-        profile: str | None = None) -> dict:
+        profile: str | None = None, micro_batch: int | None = None) -> dict:
     from engine.inference.predictor import Predictor
 
     loaded = load(names)
@@ -121,7 +124,7 @@ def run(names: list[str], persons: list[int], iters: int, warmup: int, device: s
     sets = []
     for k in range(1, len(loaded) + 1):
         models = loaded[:k]
-        pred = Predictor(models, None, device=device, profile=profile)
+        pred = Predictor(models, None, device=device, profile=profile, micro_batch=micro_batch)
         rows = []
         for p in persons:
             frame, boxes = frames[p]
@@ -142,7 +145,14 @@ def run(names: list[str], persons: list[int], iters: int, warmup: int, device: s
                      "rows": rows, "one_more_person_ratio": ratio, "one_more_person_ratio_per_model": per_model_ratio})
         log(f"  {k} model(s): one more person costs {ratio} x the one-person frame (target <= 0.6)")
         del pred
-    return {"sets": sets, "device": device, "profile": profile or "fp32"}
+    return {"sets": sets, "device": device, "profile": profile or "fp32", "micro_batch": pred_mb(device, micro_batch)}
+
+
+def pred_mb(device: str, micro_batch: int | None) -> int:
+    """The micro-batch the predictors of this run used (``--micro-batch``, else the device's default)."""
+    from engine.inference.fast_paths import default_micro_batch
+
+    return default_micro_batch(device) if micro_batch is None else micro_batch
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     common.add_threads_arg(ap)
     ap.add_argument("--profile", default=None, metavar="NAME",
                     help="fast-path profile of the torch nets (engine.inference.fast_paths.PROFILES; default fp32)")
+    ap.add_argument("--micro-batch", type=int, default=None, metavar="N",
+                    help="most crops per forward (default: the device's, 4 on a CPU; 0 = all persons in one call)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1,2 persons, first model, 3 iterations")
     common.add_note_json_args(ap)
     a = ap.parse_args(argv)
@@ -167,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         persons, names, a.iters, a.warmup = [1, 2], names[:1], 3, 1
     load0 = os.getloadavg()
     print(f"Persons per frame on {common.device_name(device)} (torch {torch.__version__}, load {load0[0]:.1f})")
-    res = run(names, persons, a.iters, a.warmup, str(device), profile=a.profile)
+    res = run(names, persons, a.iters, a.warmup, str(device), profile=a.profile, micro_batch=a.micro_batch)
     result = {
         "what": "Predictor.predict_frame end-to-end latency by persons per frame and models per frame",
         "frames": "ultralytics bus.jpg (4 persons, hand-given boxes); more persons = copies side by side",
@@ -175,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         **common.machine_info(device, load0, a.note), "quick": a.quick, **res,
     }
     common.save_result(result, a.json, RESULTS_DIR, common.device_slug(device),
-                       (f"-{a.profile}" if a.profile else "") + ("-quick" if a.quick else ""),
+                       (f"-{a.profile}" if a.profile else "")
+                       + (f"-mb{a.micro_batch}" if a.micro_batch is not None else "") + ("-quick" if a.quick else ""),
                        indent=1, end="")
     return 0
 

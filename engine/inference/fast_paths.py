@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from engine.defaults import INFERENCE
 from engine.inference.backends import BACKEND_CLASSES, DEFAULT_OPSET, Backend
 from engine.inference.backends.onnx_cache import export_onnx, onnx_cache_dir, onnx_cache_path, weights_tag
 from models.soft_argmax import soft_argmax_3d
@@ -41,6 +42,8 @@ __all__ = [
     "FastPath",
     "FastPathConfig",
     "cells_to_nominal_mm",
+    "checked_micro_batch",
+    "default_micro_batch",
     "export_onnx",
     "get_profile",
     "onnx_cache_dir",
@@ -186,8 +189,11 @@ def parity_mm(spec: ModelSpec, ref_heatmaps: torch.Tensor, fast_heatmaps: torch.
 
 def prepare(net: Any, spec: ModelSpec, device: str | torch.device, cfg: FastPathConfig | str = "fp32", *,
             weights_sha256: str | None = None, cache_dir: str | Path | None = None,
-            opset: int = DEFAULT_OPSET) -> Backend:
+            opset: int = DEFAULT_OPSET, micro_batch: int | None = None) -> Backend:
     """Prepare ``net`` (an nn.Module or a ``models.loader.LoadedModel``) to run ``spec`` on ``device`` per ``cfg``.
+
+    ``micro_batch``: the most rows one forward takes (``Backend.micro_batch``; 0 = no limit); None = the device's
+    default (``INFERENCE.cpu_micro_batch`` on a CPU, no limit on a GPU).
 
     Torch backends: the net is moved / converted **in place** (like ``nn.Module.to``); pass a deepcopy to keep the
     original. onnxruntime backend: the net is exported once to the ONNX cache (``onnx_cache_path``) keyed by the
@@ -201,4 +207,17 @@ def prepare(net: Any, spec: ModelSpec, device: str | torch.device, cfg: FastPath
     device = torch.device(device)
     cfg.validate(device)
     backend = BACKEND_CLASSES[cfg.runner](spec, device, cfg)
+    backend.micro_batch = default_micro_batch(device) if micro_batch is None else checked_micro_batch(micro_batch)
     return backend.prepare(net, weights_sha256=weights_sha256, cache_dir=cache_dir, opset=opset)
+
+
+def checked_micro_batch(value: int) -> int:
+    """A micro-batch size as given by a caller: a whole number >= 0 (0 = no limit)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"micro_batch must be a whole number >= 0 (0 = no limit), got {value!r}")
+    return value
+
+
+def default_micro_batch(device: str | torch.device) -> int:
+    """The device's micro-batch: ``INFERENCE.cpu_micro_batch`` on a CPU; 0 (the whole batch) elsewhere."""
+    return INFERENCE.cpu_micro_batch if torch.device(device).type == "cpu" else 0

@@ -2,8 +2,9 @@
 
 Why one class: every model of a frame must see the same persons, the same root depth and the same camera, and crops
 are the expensive shared step, so they are made **once** per (input size, normalisation) and reused by every model
-of that group (RootNet shares the 3DMPPE crop). Each model then runs one batched forward over all persons (flip test
-included: original and mirrored crops go through in the same batch).
+of that group (RootNet shares the 3DMPPE crop). Each model then runs one batched call over all persons (flip test
+included: original and mirrored crops go through in the same batch); on a CPU the backend splits a call into even
+chunks of at most ``micro_batch`` crops, since a larger batch falls out of the caches and costs more per crop.
 
 Why two entry points and one path: ``predict_frame`` crops a camera frame, the Human3.6M runner gets its crops from a
 data loader; both then call ``predict_batch``, so RootNet's k value, the root decoding and cells -> image pixels ->
@@ -28,8 +29,16 @@ import torch
 from engine.defaults import INFERENCE, ROOT
 from engine.inference import geometry as geo
 from engine.inference.camera import CameraIntrinsics
+from engine.inference.cpu_memory import keep_freed_memory
 from engine.inference.device import check_precision, pick_device, synchronize
-from engine.inference.fast_paths import FastPath, FastPathConfig, get_profile, prepare
+from engine.inference.fast_paths import (
+    FastPath,
+    FastPathConfig,
+    checked_micro_batch,
+    default_micro_batch,
+    get_profile,
+    prepare,
+)
 from engine.inference.fit_translation import fit_root_depths
 from engine.inference.net_io import torch_built
 from models.joints import get_joint_set
@@ -154,8 +163,12 @@ class Predictor:
     def __init__(self, models: Sequence[LoadedModel], rootnet: LoadedModel | None = None, *,
                  device: str = INFERENCE.device, precision: str = INFERENCE.precision, channels_last: bool = False,
                  flip_test: bool = INFERENCE.flip_test, default_root_mm: float = ROOT.default_root_mm,
-                 profile: str | FastPathConfig | None = None) -> None:
+                 profile: str | FastPathConfig | None = None, micro_batch: int | None = None) -> None:
         self.device = pick_device(device)
+        if self.device.type == "cpu":
+            keep_freed_memory()  # batched forwards reuse freed blocks instead of faulting in pages (cpu_memory)
+        # the most crops one forward takes (None: the device's default, 4 on a CPU; 0: all); fast_paths.prepare
+        self.micro_batch = default_micro_batch(self.device) if micro_batch is None else checked_micro_batch(micro_batch)
         self.profile: FastPathConfig = resolve_profile(profile, precision, channels_last)
         self.profile.validate(self.device)  # e.g. CUDA graphs on a CPU: refuse before loading anything
         self.precision = self.profile.precision
@@ -191,7 +204,7 @@ class Predictor:
         autocast, channels_last nor torch.compile can speed up: it always takes the plain fp32 path.
         """
         cfg = self.profile if torch_built(lm.spec) else FastPathConfig()
-        fp = prepare(lm, lm.spec, self.device, cfg)
+        fp = prepare(lm, lm.spec, self.device, cfg, micro_batch=self.micro_batch)
         if fp.net is not None:
             lm.net = fp.net  # torch backend: the same module, now on the device (and in the profile's layout)
         self.fast_paths[lm.spec.name] = fp

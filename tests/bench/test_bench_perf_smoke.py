@@ -58,3 +58,21 @@ def test_persons_quick_writes_json(tmp_path):
     assert persons.main(["--quick", "--models", "mhp-lpski-w0.5", "--json", str(out)]) == 0
     r = json.loads(out.read_text())
     assert r["sets"][0]["models"] == ["mhp-lpski-w0.5"] and "2" in r["sets"][0]["one_more_person_ratio"]
+
+
+def test_persons_micro_batch_reaches_the_predictor(tmp_path):
+    out = tmp_path / "p.json"
+    assert persons.main(["--quick", "--models", "mhp-lpski-w0.5", "--micro-batch", "1", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["micro_batch"] == 1
+
+
+def test_micro_batch_quick_writes_per_crop_costs(tmp_path):
+    from bench import micro_batch
+
+    out = tmp_path / "mb.json"
+    assert micro_batch.main(["--quick", "--models", "mhp-lpski-w0.5", "--device", "cpu", "--json", str(out)]) == 0
+    r = json.loads(out.read_text())
+    row = r["rows"][0]
+    assert row["model"] == "mhp-lpski-w0.5" and row["profile"] == "fp32" and "untrained" in row["weights"]
+    assert set(row["per_crop_ms"]) == {"1", "2", "4"} and row["ratio_to_batch1"]["1"] == 1.0
+    assert row["best_batch"] in (1, 2, 4) and row["default_micro_batch"] == r["cpu_micro_batch"]

@@ -18,7 +18,7 @@ from engine.inference.net_io import check_inputs
 from models.registry import Registry
 from models.spec import ModelSpec
 
-__all__ = ["BACKEND_CLASSES", "DEFAULT_OPSET", "Backend", "Switches", "register_backend"]
+__all__ = ["BACKEND_CLASSES", "DEFAULT_OPSET", "Backend", "Switches", "chunk_bounds", "register_backend"]
 
 DEFAULT_OPSET = 17
 
@@ -36,11 +36,32 @@ class Switches(Protocol):
     def label(self) -> str: ...
 
 
+def chunk_bounds(n: int, size: int) -> list[tuple[int, int]]:
+    """Rows 0..n in the fewest chunks of at most ``size`` rows, as even as possible (6 by 4 -> 3 + 3, not 4 + 2).
+
+    ``size`` <= 0 means one chunk. Even chunks matter on a CPU: a chunk of 2 after one of 4 wastes the batch gain.
+    """
+    if n <= 0:
+        return []
+    if size <= 0 or n <= size:
+        return [(0, n)]
+    k = -(-n // size)
+    base, extra = divmod(n, k)
+    bounds, a = [], 0
+    for i in range(k):
+        b = a + base + (1 if i < extra else 0)
+        bounds.append((a, b))
+        a = b
+    return bounds
+
+
 class Backend:
     """A prepared network: ``backend(*inputs) -> float32 output on the device`` (inputs as the spec declares them).
 
     Attributes say what actually runs: ``cfg``, ``device``, ``net`` (torch backends: the module, moved in place),
-    ``providers``, ``onnx_path`` and ``exported`` (onnxruntime; False when a cached file was reused).
+    ``providers``, ``onnx_path`` and ``exported`` (onnxruntime; False when a cached file was reused), and
+    ``micro_batch``: a call over more rows runs as even chunks of at most that many (0 = the whole batch at once),
+    which ``prepare`` sets from the device (``engine.defaults.INFERENCE.cpu_micro_batch`` on a CPU).
     """
 
     kind: ClassVar[str] = ""  # registry key (the profile's ``runner``), set by register_backend
@@ -55,6 +76,7 @@ class Backend:
         self.onnx_path: Path | None = None
         self.exported = False
         self.providers: list[str] = []
+        self.micro_batch = 0
 
     @classmethod
     def check_switches(cls, cfg: Switches) -> None:
@@ -84,7 +106,11 @@ class Backend:
         raise NotImplementedError
 
     def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
-        return self.forward(*check_inputs(self.spec, inputs))
+        args = check_inputs(self.spec, inputs)
+        bounds = chunk_bounds(int(args[0].shape[0]), self.micro_batch)
+        if len(bounds) <= 1:
+            return self.forward(*args)
+        return torch.cat([self.forward(*(t[a:b] for t in args)) for a, b in bounds], dim=0)
 
     def synchronize(self) -> None:
         synchronize(self.device)
