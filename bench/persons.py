@@ -1,7 +1,7 @@
 """What one more person, and one more model, costs per frame: ``Predictor.predict_frame`` end to end.
 
     python -m bench.persons [--persons 1,2,4,8] [--models blazepose-full,mhp-lpski-w0.5,convnextpose-xs] [--profile P]
-                            [--micro-batch N]
+                            [--micro-batch N] [--detect IMGSZ]
                             [--iters 30] [--warmup 3] [--device auto] [--threads N] [--quick] [--note TEXT] [--json OUT]
 
 Frames are real: ultralytics' bundled ``bus.jpg`` (four people, hand-given boxes; the BlazePose detector finds only
@@ -10,7 +10,10 @@ the nearest one, being made for near, large persons) and, for more than four per
 ``--models`` list (1, 2, 3, ... models). Per (models, persons): FPS (1000 / mean latency), median and p95 of the
 end-to-end ``predict_frame`` latency (crops, every model's forward, decoding to camera mm), the median per model,
 and the cost of one more person as a ratio to the one-person frame: ``(median(P) - median(1)) / (P - 1) / median(1)``
-(target <= 0.6 on a CPU). No RootNet: roots are the default depth (a metric model places itself by its fit).
+(target <= 0.6 on a CPU). No RootNet: roots are the default depth (a metric model places itself by its fit); the
+live engine runs RootNet off the critical path. ``--detect 320`` adds the live frame's other step, a YOLO person
+detector on the whole frame (random weights unless installed: the same work), so the ratio is then to a whole
+one-person live frame.
 
 How persons are batched (read from ``engine/inference/predictor.py``): crops are cut once per (input size,
 normalisation) group and each model runs **one** batched forward over all persons of the frame (flip test in the
@@ -74,17 +77,25 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=np.float64), q))
 
 
-def time_frames(predictor, frame: np.ndarray, boxes: np.ndarray, iters: int, warmup: int) -> dict:
-    """End-to-end ``predict_frame`` latency over ``iters`` calls after ``warmup``: FPS, median, p95, per model."""
+def time_frames(predictor, frame: np.ndarray, boxes: np.ndarray, iters: int, warmup: int, detector=None) -> dict:
+    """End-to-end latency over ``iters`` frames after ``warmup``: FPS, median, p95, per part.
+
+    A frame is ``predict_frame`` on the given boxes, after ``detector(frame)`` when a detector is given (its boxes
+    are not used, so every frame holds exactly the persons asked for; the detector's work is the same)."""
     lat: list[float] = []
     parts: dict[str, list[float]] = {}
     for i in range(warmup + iters):
         t0 = time.perf_counter()
+        if detector is not None:
+            detector(frame)
+        t_det = time.perf_counter()
         out = predictor.predict_frame(frame, boxes, None)
         dt = (time.perf_counter() - t0) * 1e3
         if i < warmup:
             continue
         lat.append(dt)
+        if detector is not None:
+            parts.setdefault("detect", []).append((t_det - t0) * 1e3)
         for k, v in out.timings_ms.items():
             parts.setdefault(k, []).append(v)
     if len(out.kept) != len(boxes):
@@ -115,8 +126,15 @@ def load(names: list[str]) -> list:
 
 
 def run(names: list[str], persons: list[int], iters: int, warmup: int, device: str, log=print,
-        profile: str | None = None, micro_batch: int | None = None) -> dict:
+        profile: str | None = None, micro_batch: int | None = None, detect_imgsz: int = 0) -> dict:
     from engine.inference.predictor import Predictor
+
+    detector = None
+    if detect_imgsz:
+        from bench.live_pipeline import TimingDetector
+
+        detector = TimingDetector(detect_imgsz, None if device == "auto" else device)
+        log(f"  detector on every frame: {detector.yolo.label} (random weights: the same work as trained ones)")
 
     loaded = load(names)
     image = bus_image()
@@ -128,11 +146,11 @@ def run(names: list[str], persons: list[int], iters: int, warmup: int, device: s
         rows = []
         for p in persons:
             frame, boxes = frames[p]
-            r = {"persons": p, **time_frames(pred, frame, boxes, iters, warmup)}
+            r = {"persons": p, **time_frames(pred, frame, boxes, iters, warmup, detector)}
             rows.append(r)
+            shown = [n for n in ("detect", *pred.models) if n in r["parts_median_ms"]]
             log(f"  {k} model(s) {p:2d} person(s): {r['fps']:7.2f} FPS  median {r['median_ms']:8.2f} ms  "
-                f"p95 {r['p95_ms']:8.2f} ms  " + " ".join(f"{n}={r['parts_median_ms'].get(n, 0):.1f}"
-                                                           for n in pred.models))
+                f"p95 {r['p95_ms']:8.2f} ms  " + " ".join(f"{n}={r['parts_median_ms'][n]:.1f}" for n in shown))
         ratio = one_more_person(rows)
         per_model_ratio = {}
         for m in pred.models:
@@ -145,7 +163,8 @@ def run(names: list[str], persons: list[int], iters: int, warmup: int, device: s
                      "rows": rows, "one_more_person_ratio": ratio, "one_more_person_ratio_per_model": per_model_ratio})
         log(f"  {k} model(s): one more person costs {ratio} x the one-person frame (target <= 0.6)")
         del pred
-    return {"sets": sets, "device": device, "profile": profile or "fp32", "micro_batch": pred_mb(device, micro_batch)}
+    return {"sets": sets, "device": device, "profile": profile or "fp32", "micro_batch": pred_mb(device, micro_batch),
+            "detector": detector.yolo.label if detector is not None else None}
 
 
 def pred_mb(device: str, micro_batch: int | None) -> int:
@@ -166,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="fast-path profile of the torch nets (engine.inference.fast_paths.PROFILES; default fp32)")
     ap.add_argument("--micro-batch", type=int, default=None, metavar="N",
                     help="most crops per forward (default: the device's, 4 on a CPU; 0 = all persons in one call)")
+    ap.add_argument("--detect", type=int, default=0, metavar="IMGSZ",
+                    help="also run a YOLO person detector at this input size on every frame (the live critical path; "
+                         "320 is the CPU default); 0 = models only")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1,2 persons, first model, 3 iterations")
     common.add_note_json_args(ap)
     a = ap.parse_args(argv)
@@ -179,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         persons, names, a.iters, a.warmup = [1, 2], names[:1], 3, 1
     load0 = os.getloadavg()
     print(f"Persons per frame on {common.device_name(device)} (torch {torch.__version__}, load {load0[0]:.1f})")
-    res = run(names, persons, a.iters, a.warmup, str(device), profile=a.profile, micro_batch=a.micro_batch)
+    res = run(names, persons, a.iters, a.warmup, str(device), profile=a.profile, micro_batch=a.micro_batch,
+              detect_imgsz=a.detect)
     result = {
         "what": "Predictor.predict_frame end-to-end latency by persons per frame and models per frame",
         "frames": "ultralytics bus.jpg (4 persons, hand-given boxes); more persons = copies side by side",
@@ -188,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     common.save_result(result, a.json, RESULTS_DIR, common.device_slug(device),
                        (f"-{a.profile}" if a.profile else "")
-                       + (f"-mb{a.micro_batch}" if a.micro_batch is not None else "") + ("-quick" if a.quick else ""),
+                       + (f"-mb{a.micro_batch}" if a.micro_batch is not None else "")
+                       + (f"-detect{a.detect}" if a.detect else "") + ("-quick" if a.quick else ""),
                        indent=1, end="")
     return 0
 

@@ -18,7 +18,8 @@ import inspect
 import logging
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -240,6 +241,24 @@ def lap_available() -> bool:
     return importlib.util.find_spec("lap") is not None
 
 
+@contextmanager
+def torch_threads_kept() -> Iterator[None]:
+    """Undo a change of torch's CPU thread count made inside the block.
+
+    Why: ultralytics' ``select_device`` (run when a YOLO model is loaded and when its predictor is set up) calls
+    ``torch.set_num_threads(cpu_count - 1)``: on a 2-core machine every pose model and RootNet after the first
+    detection ran on one thread instead of two.
+    """
+    import torch
+
+    n = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != n:
+            torch.set_num_threads(n)
+
+
 @register_detector("yolo")
 class YoloPersonDetector(PersonDetector):
     """ultralytics YOLO restricted to the person class, with tracking ids."""
@@ -254,7 +273,8 @@ class YoloPersonDetector(PersonDetector):
             raise DetectorError(f"ultralytics is not installed ({e})") from e
         self.weights = str(weights)
         try:
-            self.model = YOLO(self.weights)
+            with torch_threads_kept():
+                self.model = YOLO(self.weights)
         except Exception as e:
             raise DetectorError(f"YOLO weights {self.weights!r} could not be loaded: {_short_reason(e)}") from e
         self.person_class = _person_class(dict(getattr(self.model, "names", None) or {}), self.weights)
@@ -286,10 +306,11 @@ class YoloPersonDetector(PersonDetector):
             kw["half"] = True
         if self.device is not None:
             kw["device"] = self.device
-        if self._library_tracking:
-            res = self.model.track(image_bgr, persist=True, tracker=f"{self.tracker_name}.yaml", **kw)
-        else:
-            res = self.model.predict(image_bgr, **kw)
+        with torch_threads_kept():
+            if self._library_tracking:
+                res = self.model.track(image_bgr, persist=True, tracker=f"{self.tracker_name}.yaml", **kw)
+            else:
+                res = self.model.predict(image_bgr, **kw)
         boxes = res[0].boxes
         if boxes is None or len(boxes) == 0:
             if self._own_tracker is not None:

@@ -60,10 +60,13 @@ def test_persons_quick_writes_json(tmp_path):
     assert r["sets"][0]["models"] == ["mhp-lpski-w0.5"] and "2" in r["sets"][0]["one_more_person_ratio"]
 
 
-def test_persons_micro_batch_reaches_the_predictor(tmp_path):
+def test_persons_micro_batch_and_detector_reach_the_frames(tmp_path):
     out = tmp_path / "p.json"
-    assert persons.main(["--quick", "--models", "mhp-lpski-w0.5", "--micro-batch", "1", "--json", str(out)]) == 0
-    assert json.loads(out.read_text())["micro_batch"] == 1
+    assert persons.main(["--quick", "--models", "mhp-lpski-w0.5", "--micro-batch", "1", "--detect", "160",
+                         "--json", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["micro_batch"] == 1 and "YOLO" in r["detector"]
+    assert all(row["parts_median_ms"]["detect"] > 0 for row in r["sets"][0]["rows"])
 
 
 def test_micro_batch_quick_writes_per_crop_costs(tmp_path):

@@ -45,6 +45,26 @@ def test_yolo_from_a_saved_file_runs_and_finds_nobody_with_random_weights(yolo_f
     assert d.boxes_xywh.shape == (0, 4) and d.track_ids.shape == (0,) and d.origin == "detector"
 
 
+@pytest.mark.parametrize("tracker", ["bytetrack", "iou"])  # the library's track() and plain predict()
+def test_yolo_leaves_torch_threads_as_they_were(yolo_file, tracker):
+    """ultralytics sets torch's threads to cpu_count - 1 when it sets up a model: one thread on a 2-core machine
+    for every pose model after the first detection. The detector undoes that."""
+    import torch
+    from ultralytics.utils import NUM_THREADS
+
+    before = torch.get_num_threads()
+    mine = NUM_THREADS + 1  # a count ultralytics would change
+    torch.set_num_threads(mine)
+    try:
+        det = YoloPersonDetector(yolo_file, imgsz=160, tracker=tracker)
+        img = cv2.imread(str(STILL))
+        det(img)
+        det(img)
+        assert torch.get_num_threads() == mine
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_missing_yolo_weights_offline_fall_back_to_the_bundled_blazepose_detector(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("YOLO_OFFLINE", "1")
