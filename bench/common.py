@@ -52,6 +52,17 @@ def torch_model_names(text: str) -> list[str]:
     return csv_list(text) or [s.name for s in all_specs() if torch_built(s)]
 
 
+def like_the_app(device: torch.device) -> None:
+    """On a CPU, keep freed memory as a CPU ``Predictor`` does (``engine.inference.cpu_memory``), so a bench that
+    times bare forwards measures what the app gets (without it, batches of 8+ paid page faults the app does not)."""
+    import torch
+
+    if torch.device(device).type == "cpu":
+        from engine.inference.cpu_memory import keep_freed_memory
+
+        keep_freed_memory()
+
+
 def add_threads_arg(ap: argparse.ArgumentParser, what: str = "torch") -> None:
     """``--threads`` (default 0: torch's own count); apply it with ``set_threads``."""
     ap.add_argument("--threads", type=int, default=0, help=f"{what} threads (default: torch's)")

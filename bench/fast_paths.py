@@ -216,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     from engine.inference.device import pick_device
 
     device = pick_device(a.device)
+    common.like_the_app(device)
     names = common.torch_model_names(a.models)
     batches = common.csv_list(a.batches, int)
     profiles = common.csv_list(a.profiles) or profiles_for(device, a.compile)

@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     from engine.inference.fast_paths import profiles_for
 
     device = pick_device(a.device)
+    common.like_the_app(device)
     threads = common.csv_list(a.threads, int)
     names = common.csv_list(a.models)
     batches = common.csv_list(a.batches, int)

@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if a.device == "auto" else a.device))
+    common.like_the_app(device)
     names = common.torch_model_names(a.models)
     batches = [int(b) for b in a.batches.split(",")]
     modes = a.modes.split(",")

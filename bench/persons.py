@@ -17,10 +17,10 @@ one-person live frame.
 
 How persons are batched (read from ``engine/inference/predictor.py``): crops are cut once per (input size,
 normalisation) group and each model runs **one** batched forward over all persons of the frame (flip test in the
-same batch); on a CPU that call runs in even chunks of at most ``--micro-batch`` crops (default 4,
-``INFERENCE.cpu_micro_batch``; ``bench.micro_batch`` measured why). The bundled ``blazepose-full`` is a LiteRT
-model with a fixed ``[1,256,256,3]`` input, so its "batch" is a loop of one-person invokes inside ``BlazePoseNet``
-(a batch-resized interpreter gave the same numbers and cost no less: XNNPACK is compute-bound on one crop already).
+same batch); ``--micro-batch N`` caps the crops per forward (default none: ``INFERENCE.cpu_micro_batch``).
+The bundled ``blazepose-full`` is a LiteRT model with a fixed ``[1,256,256,3]`` input, so its "batch" is a loop of
+one-person invokes inside ``BlazePoseNet`` (a batch-resized interpreter gave the same numbers and cost no less:
+XNNPACK is compute-bound on one crop already).
 
 Weights: ``blazepose-full`` is the bundled trained model; the others run with random weights (labelled
 "untrained": speed only). Writes ``bench/results/persons/<device>.json`` (``-quick`` suffix with ``--quick``).
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", default=None, metavar="NAME",
                     help="fast-path profile of the torch nets (engine.inference.fast_paths.PROFILES; default fp32)")
     ap.add_argument("--micro-batch", type=int, default=None, metavar="N",
-                    help="most crops per forward (default: the device's, 4 on a CPU; 0 = all persons in one call)")
+                    help="most crops per forward (default: the device's, no cap; 0 = all persons in one call)")
     ap.add_argument("--detect", type=int, default=0, metavar="IMGSZ",
                     help="also run a YOLO person detector at this input size on every frame (the live critical path; "
                          "320 is the CPU default); 0 = models only")

@@ -43,10 +43,10 @@ class InferenceDefaults:
     device: str = "auto"
     precision: str = "fp32"
     flip_test: bool = False  # live: off (doubles the cost); the benchmark turns it on like the papers
-    # On a CPU a forward runs over at most this many crops at once: larger batches fall out of the caches and cost
-    # more per crop (mhp-lpski fp32 on 2 cores: 23 ms a crop at 4, 35 at 8; ``python -m bench.micro_batch``).
-    # GPUs take the whole batch. 0 = no limit.
-    cpu_micro_batch: int = 4
+    # The most crops one CPU forward takes (0 = the whole batch; GPUs always take it whole). No limit: once freed
+    # memory is kept (``engine.inference.cpu_memory``) a larger batch costs no more per crop, usually less
+    # (``python -m bench.micro_batch``); a positive value caps the activation memory of one call.
+    cpu_micro_batch: int = 0
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 Why one class: every model of a frame must see the same persons, the same root depth and the same camera, and crops
 are the expensive shared step, so they are made **once** per (input size, normalisation) and reused by every model
 of that group (RootNet shares the 3DMPPE crop). Each model then runs one batched call over all persons (flip test
-included: original and mirrored crops go through in the same batch); on a CPU the backend splits a call into even
-chunks of at most ``micro_batch`` crops, since a larger batch falls out of the caches and costs more per crop.
+included: original and mirrored crops go through in the same batch); ``micro_batch`` can cap the crops per forward
+(the backend then runs even chunks), by default it does not.
 
 Why two entry points and one path: ``predict_frame`` crops a camera frame, the Human3.6M runner gets its crops from a
 data loader; both then call ``predict_batch``, so RootNet's k value, the root decoding and cells -> image pixels ->
@@ -29,7 +29,7 @@ import torch
 from engine.defaults import INFERENCE, ROOT
 from engine.inference import geometry as geo
 from engine.inference.camera import CameraIntrinsics
-from engine.inference.cpu_memory import keep_freed_memory
+from engine.inference.cpu_memory import RELEASE_EVERY, keep_freed_memory, release_free_memory
 from engine.inference.device import check_precision, pick_device, synchronize
 from engine.inference.fast_paths import (
     FastPath,
@@ -167,7 +167,7 @@ class Predictor:
         self.device = pick_device(device)
         if self.device.type == "cpu":
             keep_freed_memory()  # batched forwards reuse freed blocks instead of faulting in pages (cpu_memory)
-        # the most crops one forward takes (None: the device's default, 4 on a CPU; 0: all); fast_paths.prepare
+        # the most crops one forward takes (None: the device's default, INFERENCE.cpu_micro_batch; 0: all)
         self.micro_batch = default_micro_batch(self.device) if micro_batch is None else checked_micro_batch(micro_batch)
         self.profile: FastPathConfig = resolve_profile(profile, precision, channels_last)
         self.profile.validate(self.device)  # e.g. CUDA graphs on a CPU: refuse before loading anything
@@ -196,6 +196,7 @@ class Predictor:
         for name, lm in self.models.items():
             self.groups.setdefault(group_key(lm.spec), []).append(name)
         self._lock = threading.Lock()
+        self._batches = 0  # predict_batch calls, for the periodic release of kept memory (cpu_memory)
 
     def _prepare(self, lm: LoadedModel) -> None:
         """Hand the net to ``fast_paths.prepare`` under this predictor's profile.
@@ -339,6 +340,9 @@ class Predictor:
                                         joints_cam_mm=joints_cam, latency_ms=latency, root_source=placed)
             post += (time.perf_counter() - t) * 1e3
         timings["post"] = post
+        self._batches += 1
+        if self._batches % RELEASE_EVERY == 0:
+            release_free_memory()  # kept memory: hand the heap's free gaps back now and then (cpu_memory)
         return BatchPrediction(root_cam_mm=root_cam, root_output=root_out, outputs=outputs, timings_ms=timings)
 
     @staticmethod

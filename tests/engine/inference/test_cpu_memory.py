@@ -64,3 +64,39 @@ def test_a_cpu_predictor_applies_it() -> None:
 
     Predictor([], None, device="cpu")
     assert malloc_state() is not None
+
+
+RELEASE_PROBE = """
+import numpy as np, psutil
+from engine.inference.cpu_memory import keep_freed_memory, release_free_memory
+assert release_free_memory() is False  # nothing kept yet: nothing to do
+keep_freed_memory()
+blocks = [np.ones(4 << 20) for _ in range(8)]  # 8 x 32 MiB, then every other one freed: gaps between live blocks
+del blocks[::2]
+rss = lambda: psutil.Process().memory_info().rss / 2**20
+before = rss()
+print(release_free_memory(), round(before - rss()))
+"""
+
+
+@glibc_only
+def test_release_gives_the_free_gaps_back() -> None:
+    """Kept memory would hold the freed 4 x 32 MiB between live blocks for ever; a release returns them."""
+    env = {k: v for k, v in os.environ.items() if k != "POSEARENA_MALLOC"}
+    out = subprocess.run([sys.executable, "-c", RELEASE_PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=120, check=True).stdout.split()
+    assert out[0] == "True" and int(out[1]) >= 100, out
+
+
+def test_a_predictor_releases_every_so_many_batches(monkeypatch) -> None:
+    import engine.inference.predictor as predictor_mod
+    from engine.inference.cpu_memory import RELEASE_EVERY
+    from tests.engine.inference.test_predictor import CAM, POSENET, FakePoseNet, boxes_for, loaded, make_frame
+
+    calls: list[int] = []
+    monkeypatch.setattr(predictor_mod, "release_free_memory", lambda: calls.append(1) or True)
+    pred = predictor_mod.Predictor([loaded(POSENET, FakePoseNet(POSENET))], None, device="cpu")
+    frame, boxes = make_frame(), boxes_for([0])
+    for _ in range(2 * RELEASE_EVERY + 1):
+        pred.predict_frame(frame, boxes, CAM, root_depth_mm=5000.0)
+    assert len(calls) == 2
