@@ -49,7 +49,6 @@ def measure(name: str, profile: str, batches: list[int], iters: int, warmup: int
     from models.loader import load_model
 
     lm = load_model(name, allow_untrained=True)
-    common.like_the_app(device)
     fp = prepare(lm, lm.spec, device, profile, micro_batch=0)
     per_crop = {}
     for b in batches:
@@ -83,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     from engine.inference.device import pick_device
 
     device = pick_device(a.device)
+    common.like_the_app(device)
     names, profiles = common.csv_list(a.models), common.csv_list(a.profiles)
     batches = sorted(set(common.csv_list(a.batches, int)))
     if a.quick:

@@ -143,6 +143,7 @@ def run(names: list[str], persons: list[int], iters: int, warmup: int, device: s
     for k in range(1, len(loaded) + 1):
         models = loaded[:k]
         pred = Predictor(models, None, device=device, profile=profile, micro_batch=micro_batch)
+        used_micro_batch = pred.micro_batch
         rows = []
         for p in persons:
             frame, boxes = frames[p]
@@ -163,15 +164,9 @@ def run(names: list[str], persons: list[int], iters: int, warmup: int, device: s
                      "rows": rows, "one_more_person_ratio": ratio, "one_more_person_ratio_per_model": per_model_ratio})
         log(f"  {k} model(s): one more person costs {ratio} x the one-person frame (target <= 0.6)")
         del pred
-    return {"sets": sets, "device": device, "profile": profile or "fp32", "micro_batch": pred_mb(device, micro_batch),
+    return {"sets": sets, "device": device, "profile": profile or "fp32", "micro_batch": used_micro_batch,
             "detector": detector.yolo.label if detector is not None else None}
 
-
-def pred_mb(device: str, micro_batch: int | None) -> int:
-    """The micro-batch the predictors of this run used (``--micro-batch``, else the device's default)."""
-    from engine.inference.fast_paths import default_micro_batch
-
-    return default_micro_batch(device) if micro_batch is None else micro_batch
 
 
 def main(argv: list[str] | None = None) -> int:

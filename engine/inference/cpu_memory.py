@@ -33,6 +33,7 @@ RELEASE_EVERY = 32  # batches between ``release_free_memory`` calls in a long ru
 
 _lock = threading.Lock()
 _state: str | None = None  # "kept" | a reason it was not done
+_libc: ctypes.CDLL | None = None  # set with _state == "kept"
 
 
 def _glibc() -> ctypes.CDLL | None:
@@ -50,7 +51,7 @@ def _glibc() -> ctypes.CDLL | None:
 
 def keep_freed_memory() -> str:
     """Apply the setting once per process (later calls return the first answer): "kept" or why not."""
-    global _state
+    global _state, _libc
     with _lock:
         if _state is not None:
             return _state
@@ -64,6 +65,7 @@ def keep_freed_memory() -> str:
         ok_trim = lib.mallopt(_M_TRIM_THRESHOLD, _KEEP_BYTES)
         ok_mmap = lib.mallopt(_M_MMAP_MAX, 0)
         _state = "kept" if ok_trim == 1 and ok_mmap == 1 else "not changed: mallopt refused"
+        _libc = lib if _state == "kept" else None
         return _state
 
 
@@ -80,7 +82,4 @@ def release_free_memory() -> bool:
     32 batches: 2,257 and 2,412, flat from 4k on). ``Predictor.predict_batch`` calls it every ``RELEASE_EVERY``
     calls (live: frames); each call costs one re-fault of the working set. A no-op when nothing is kept.
     """
-    if _state != "kept":
-        return False
-    lib = _glibc()
-    return bool(lib is not None and lib.malloc_trim(0))
+    return bool(_libc is not None and _libc.malloc_trim(0))

@@ -42,7 +42,6 @@ __all__ = [
     "FastPath",
     "FastPathConfig",
     "cells_to_nominal_mm",
-    "checked_micro_batch",
     "default_micro_batch",
     "export_onnx",
     "get_profile",
@@ -52,6 +51,7 @@ __all__ = [
     "parity_threshold_mm",
     "prepare",
     "profiles_for",
+    "resolve_micro_batch",
     "weights_tag",
 ]
 
@@ -207,12 +207,14 @@ def prepare(net: Any, spec: ModelSpec, device: str | torch.device, cfg: FastPath
     device = torch.device(device)
     cfg.validate(device)
     backend = BACKEND_CLASSES[cfg.runner](spec, device, cfg)
-    backend.micro_batch = default_micro_batch(device) if micro_batch is None else checked_micro_batch(micro_batch)
+    backend.micro_batch = resolve_micro_batch(micro_batch, device)
     return backend.prepare(net, weights_sha256=weights_sha256, cache_dir=cache_dir, opset=opset)
 
 
-def checked_micro_batch(value: int) -> int:
-    """A micro-batch size as given by a caller: a whole number >= 0 (0 = no limit)."""
+def resolve_micro_batch(value: int | None, device: str | torch.device) -> int:
+    """A caller's micro-batch checked (a whole number >= 0; 0 = no limit), or the device's default for None."""
+    if value is None:
+        return default_micro_batch(device)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"micro_batch must be a whole number >= 0 (0 = no limit), got {value!r}")
     return value

@@ -34,10 +34,9 @@ from engine.inference.device import check_precision, pick_device, synchronize
 from engine.inference.fast_paths import (
     FastPath,
     FastPathConfig,
-    checked_micro_batch,
-    default_micro_batch,
     get_profile,
     prepare,
+    resolve_micro_batch,
 )
 from engine.inference.fit_translation import fit_root_depths
 from engine.inference.net_io import torch_built
@@ -168,7 +167,7 @@ class Predictor:
         if self.device.type == "cpu":
             keep_freed_memory()  # batched forwards reuse freed blocks instead of faulting in pages (cpu_memory)
         # the most crops one forward takes (None: the device's default, INFERENCE.cpu_micro_batch; 0: all)
-        self.micro_batch = default_micro_batch(self.device) if micro_batch is None else checked_micro_batch(micro_batch)
+        self.micro_batch = resolve_micro_batch(micro_batch, self.device)
         self.profile: FastPathConfig = resolve_profile(profile, precision, channels_last)
         self.profile.validate(self.device)  # e.g. CUDA graphs on a CPU: refuse before loading anything
         self.precision = self.profile.precision
