@@ -1,0 +1,1 @@
+"""export: see docs/architecture.md for what this room holds."""

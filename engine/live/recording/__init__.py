@@ -1,0 +1,1 @@
+"""recording: see docs/architecture.md for what this room holds."""

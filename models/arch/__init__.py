@@ -1,0 +1,1 @@
+"""arch: see docs/architecture.md for what this room holds."""

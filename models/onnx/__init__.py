@@ -1,0 +1,1 @@
+"""onnx: see docs/architecture.md for what this room holds."""

@@ -1,0 +1,1 @@
+"""weights: see docs/architecture.md for what this room holds."""
