@@ -86,7 +86,7 @@ def checkpoints(total: int) -> list[int]:
 
 def run_full(data: Path, out: Path, model, batch: int, workers: int, device: str, flip: bool, total: int,
              log=print) -> dict:
-    from engine.h36m.runner import BenchmarkConfig, BenchmarkRunner
+    from engine.h36m.run.runner import BenchmarkConfig, BenchmarkRunner
 
     cfg = BenchmarkConfig(data_dir=data, models=[model.spec.name], out_dir=out, batch_size=batch,
                           num_workers=workers, device=device, flip=flip, allow_untrained=True, check_images="exists")

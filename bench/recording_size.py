@@ -1,4 +1,4 @@
-"""Recording size: MB per hour per model of a live recording (engine/live/recording.py), uncompressed (the layout
+"""Recording size: MB per hour per model of a live recording (engine/live/recording/writer.py), uncompressed (the layout
 before compression) and compressed (the default), at a given frame rate and number of people in view.
 
     python -m bench.recording_size [--seconds 120] [--fps 30] [--persons 1] [--models 1,2] [--json OUT]
@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from engine.defaults import LIVE
-from engine.live.recording import LiveRecorder
+from engine.live.recording.writer import LiveRecorder
 
 
 def _infos(n_models: int) -> list[SimpleNamespace]:

@@ -51,7 +51,7 @@ def forward_throughput(predictor, name: str, batch: int, seconds: float, device:
 
 def runner_throughput(data: Path, out: Path, model, batch: int, workers: int, device: str, flip: bool,
                       precision: str) -> dict:
-    from engine.h36m.runner import BenchmarkConfig, BenchmarkRunner
+    from engine.h36m.run.runner import BenchmarkConfig, BenchmarkRunner
 
     cfg = BenchmarkConfig(data_dir=data, models=[model.spec.name], out_dir=out, batch_size=batch, num_workers=workers,
                           device=device, flip=flip, allow_untrained=True, precision=precision, check_images="none")

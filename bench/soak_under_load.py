@@ -51,7 +51,7 @@ def _bench_loop(data: Path, work: Path, model: str, device: str, stop: threading
 
 def main(argv: list[str] | None = None) -> int:
     from bench.soak_live import DEFAULT_MODEL, add_verdict_args, parse_models, run_soak, summary
-    from engine.live.recording_reader import load_recording
+    from engine.live.recording.reader import load_recording
 
     p = argparse.ArgumentParser(prog="python -m bench.soak_under_load", description=__doc__.split("\n\n")[0])
     p.add_argument("--minutes", type=float, default=10.0, help="how long the live run lasts (default 10)")

@@ -75,7 +75,7 @@ def _ask(question: str) -> bool:
 
 def run_h36m(args: argparse.Namespace) -> int:
     from engine.h36m.layout import DatasetError
-    from engine.h36m.runner import BenchmarkConfig, BenchmarkRunner, OutputLockedError, ResultsExistError
+    from engine.h36m.run.runner import BenchmarkConfig, BenchmarkRunner, OutputLockedError, ResultsExistError
     from engine.inference.oom import OutOfMemoryBackoffError
     from models.checkpoint import CheckpointError
     from models.loader import WeightsMissingError
@@ -151,7 +151,7 @@ def _stopped_code(signals: list[int]) -> int:
 
 def _drive(runner, bar, signals: list[int] | None = None):
     """Run the generator; the first Ctrl-C or SIGTERM asks the runner to stop at the next batch, a second aborts."""
-    from engine.h36m.runner import run_to_completion
+    from engine.h36m.run.runner import run_to_completion
 
     installed = threading.current_thread() is threading.main_thread()
     previous: dict[int, object] = {}
@@ -232,7 +232,7 @@ class BenchCommand:
 
 def run_merge(args: argparse.Namespace) -> int:
     """``bench merge DIR... --out OUT``: score the shard runs of one configuration as one run."""
-    from engine.h36m.run_config import OutputLockedError
+    from engine.h36m.run.config import OutputLockedError
     from engine.h36m.shards import MergeError, merge_runs
 
     if not args.dirs:

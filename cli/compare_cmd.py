@@ -126,7 +126,7 @@ def _record(args: argparse.Namespace, record: Path) -> int:
 def _compare(rec: Path, out: Path, args: argparse.Namespace) -> int:
     from engine.compare import compare_recording, write_all
     from engine.compare.report import verdict_lines
-    from engine.live.recording_format import RecordingError
+    from engine.live.recording.format import RecordingError
 
     try:
         result = compare_recording(rec, window=args.window)

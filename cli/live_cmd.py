@@ -138,7 +138,7 @@ class LiveCommand:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from engine.live.mocap_export import ExportError, export_recording
+    from engine.live.export.mocap import ExportError, export_recording
 
     given = {"model": args.model, "kind": args.kind, "field": args.field, "track": args.track, "units": args.units,
              "source": args.export_source}
@@ -158,7 +158,7 @@ def _config(args: argparse.Namespace):
 
     if args.models is None:
         from engine.live.default_models import default_live_models
-        from models.weights import find_weights
+        from models.weights.store import find_weights
 
         models = tuple(default_live_models(lambda m: find_weights(m, args.weights_dir) is not None))
     else:
@@ -203,11 +203,11 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     """Errors of a bad setup (weights, checkpoint, source, detector, calibration, recording file): one line each."""
     from engine.inference.camera import IntrinsicsError
     from engine.live.detector import DetectorError
-    from engine.live.recording import RecordingError
+    from engine.live.recording.writer import RecordingError
     from engine.live.sources import SourceError
     from models.checkpoint import CheckpointError
     from models.loader import WeightsMissingError
-    from models.weights import WeightsError
+    from models.weights.store import WeightsError
 
     return (WeightsMissingError, WeightsError, CheckpointError, SourceError, DetectorError, IntrinsicsError,
             RecordingError, ValueError, KeyError, OSError)
@@ -215,14 +215,14 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
 
 def _start(engine: Any, args: argparse.Namespace) -> None:
     """Prepare the engine, open the recording (refusing an existing file unless --overwrite), start."""
-    from engine.live.recording import LiveRecorder
+    from engine.live.recording.writer import LiveRecorder
 
     engine.prepare()
     if args.record:
         engine.recorder = LiveRecorder(args.record, engine.models, max_persons=engine.config.max_persons,
                                        attrs=engine.recording_attrs(), overwrite=args.overwrite)
     if args.save_video:
-        from engine.live.overlay_video import OverlayVideoWriter
+        from engine.live.export.overlay_video import OverlayVideoWriter
 
         info = engine.source.info if engine.source is not None else None
         writer = OverlayVideoWriter(args.save_video, (info.fps if info and info.fps else 0) or 30.0,

@@ -73,7 +73,7 @@ class ModelsCommand:
     def run(args: argparse.Namespace) -> int:
         from engine.speed_results import last_speed
         from models import all_specs
-        from models.weights import WeightsError, find_entry, find_weights
+        from models.weights.store import WeightsError, find_entry, find_weights
 
         try:
             rows = []

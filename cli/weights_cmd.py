@@ -44,14 +44,14 @@ class ProgressBar(ProgressLine):
 def _import(args: argparse.Namespace) -> int:
     from models.matching import identification_note
     from models.spec import get_spec
-    from models.weights import import_checkpoint, resolve_weights_dir
+    from models.weights.store import import_checkpoint, resolve_weights_dir
 
     path = Path(args.file).expanduser()
     name = path.name.lower()
     if name.endswith((".onnx", ".tar.gz", ".tgz")):
-        if importlib.util.find_spec("models.onnx_import") is None:
-            return error(f"{path}: ONNX import is not available in this build (models.onnx_import is missing)")
-        from models import onnx_import
+        if importlib.util.find_spec("models.onnx.importer") is None:
+            return error(f"{path}: ONNX import is not available in this build (models.onnx.importer is missing)")
+        from models.onnx import importer as onnx_import
 
         d = resolve_weights_dir(args.weights_dir)
         if name.endswith(".onnx"):
@@ -76,7 +76,7 @@ def defaults_plan() -> list:
     """What ``weights download --defaults`` (and the Models tab's "Get default models") fetches."""
     from engine.defaults import ROOT
     from engine.live.detector import DEFAULT_YOLO
-    from models.weights_defaults import default_download_plan
+    from models.weights.defaults import default_download_plan
 
     return default_download_plan(ROOT.rootnet, DEFAULT_YOLO[0])
 
@@ -86,8 +86,8 @@ def _warn(text: str) -> None:
 
 
 def _download(args: argparse.Namespace) -> int:
-    from models.weights import resolve_weights_dir
-    from models.weights_download import download
+    from models.weights.download import download
+    from models.weights.store import resolve_weights_dir
 
     if args.defaults:
         if args.name or args.url or args.sha256 or args.file:
@@ -113,7 +113,7 @@ def _download(args: argparse.Namespace) -> int:
 
 
 def _download_defaults(args: argparse.Namespace) -> int:
-    from models.weights_defaults import DefaultResult, download_defaults
+    from models.weights.defaults import DefaultResult, download_defaults
 
     plan = defaults_plan()
     print("downloading what the default live view needs: "
@@ -157,7 +157,7 @@ def _download_defaults(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from models.weights import read_manifest, resolve_weights_dir
+    from models.weights.store import read_manifest, resolve_weights_dir
 
     d = resolve_weights_dir(args.weights_dir)
     entries = read_manifest(d)
@@ -176,7 +176,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _dir(args: argparse.Namespace) -> int:
-    from models.weights import resolve_weights_dir
+    from models.weights.store import resolve_weights_dir
 
     print(resolve_weights_dir(args.weights_dir))
     return 0
@@ -223,7 +223,7 @@ class WeightsCommand:
     @staticmethod
     def run(args: argparse.Namespace) -> int:
         from models.checkpoint import CheckpointError
-        from models.weights import WeightsError
+        from models.weights.store import WeightsError
 
         try:
             return args._action(args)

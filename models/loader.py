@@ -16,8 +16,8 @@ import torch
 
 from models.checkpoint import MAX_CHECKPOINT_BYTES, CheckpointError, check_checkpoint_file, sha256_file
 from models.spec import ModelSpec, build, get_spec
-from models.weights import find_entry, find_weights, resolve_weights_dir
-from models.weights_download import manual_instructions
+from models.weights.download import manual_instructions
+from models.weights.store import find_entry, find_weights, resolve_weights_dir
 
 __all__ = ["MAX_CHECKPOINT_BYTES", "UNTRAINED_SUFFIX", "LoadedModel", "WeightsMissingError", "check_checkpoint_file",
            "checkpoint_sha256", "load_model"]
@@ -94,7 +94,7 @@ def load_model(name: str, *, weights: Path | None = None, allow_untrained: bool 
     Without a checkpoint: WeightsMissingError, or with ``allow_untrained`` a deterministic random init from ``seed``
     (labelled untrained; ONNX-backed models have no such mode). A checkpoint that does not fit raises
     CheckpointError listing the differences. The spec's runtime (models/runtimes.py) reads the file: a strict
-    state_dict load for torch nets, ``models.onnx_backend.build_onnx_net`` for ONNX-backed specs.
+    state_dict load for torch nets, ``models.onnx.backend.build_onnx_net`` for ONNX-backed specs.
     """
     spec = get_spec(name)
     d = resolve_weights_dir(weights_dir)

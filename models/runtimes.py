@@ -16,10 +16,10 @@ from torch import nn
 
 from models.checkpoint import read_checkpoint
 from models.matching import load_strict
-from models.onnx_backend import BACKEND as ONNX_BACKEND
-from models.onnx_backend import build_onnx_net
+from models.onnx.backend import BACKEND as ONNX_BACKEND
+from models.onnx.backend import build_onnx_net
 from models.spec import ModelSpec, build, register_runtime
-from models.weights import ManifestEntry, WeightsError, trusted_hashes, verify_checkpoint
+from models.weights.store import ManifestEntry, WeightsError, trusted_hashes, verify_checkpoint
 
 __all__ = ["OnnxRuntime", "Runtime", "TorchRuntime"]
 
@@ -74,7 +74,7 @@ class TorchRuntime(Runtime):
 
 @register_runtime(ONNX_BACKEND)
 class OnnxRuntime(Runtime):
-    """An ONNX file run by onnxruntime (models.onnx_backend): the file is the model, so no untrained mode."""
+    """An ONNX file run by onnxruntime (models.onnx.backend): the file is the model, so no untrained mode."""
 
     file_suffixes = (".onnx",)
 
@@ -85,9 +85,9 @@ class OnnxRuntime(Runtime):
     @classmethod
     def accept_download(cls, spec: ModelSpec, staged: Path, weights_dir: Path, url: str, sha256: str,
                         trusted: bool) -> ManifestEntry | None:
-        """Hand the download (a .onnx file or a tar archive of them) to models.onnx_store."""
+        """Hand the download (a .onnx file or a tar archive of them) to models.onnx.store."""
         try:
-            import models.onnx_store as onnx_store
+            import models.onnx.store as onnx_store
         except ImportError as e:
             raise WeightsError(f"{url}: ONNX import is not available in this build ({e})") from None
         return onnx_store.install_download(spec, staged, weights_dir, url)

@@ -85,7 +85,7 @@ class ModelSpec:
     decoding: str  # "3dmppe" | "integral" | "rootnet"
     depth_range_mm: float = 2000.0  # heatmap depth span: z_rel = (z_bin / D - 0.5) * depth_range_mm
     arch: Mapping[str, Any] = field(default_factory=dict)  # builder arguments
-    fixture: str | None = None  # conformance fixture name in shared/conformance
+    fixture: str | None = None  # conformance fixture name in tests/fixtures/conformance
     params: int | None = None
     gmacs: float | None = None
     published: Published = Published()

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from models.arch_mobilehumanpose import DEPTH_BINS, INPUT_CHANNEL, make_divisible, stage_table
+from models.arch.mobilehumanpose import DEPTH_BINS, INPUT_CHANNEL, make_divisible, stage_table
 
 __all__ = ["infer_convnextpose_arch", "infer_mobilehumanpose_arch"]
 

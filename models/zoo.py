@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from models.spec import FAMILIES, RUNTIMES, CheckpointLayout, CheckpointSource, ModelSpec, Published, register
 
-for _family, _module in (("convnextpose", "models.arch_convnextpose"),
-                         ("mobilehumanpose", "models.arch_mobilehumanpose"), ("posenet", "models.arch_resnet"),
-                         ("integral", "models.arch_resnet"), ("rootnet", "models.arch_resnet"),
-                         ("onnx", "models.onnx_backend")):
+for _family, _module in (("convnextpose", "models.arch.convnextpose"),
+                         ("mobilehumanpose", "models.arch.mobilehumanpose"), ("posenet", "models.arch.resnet"),
+                         ("integral", "models.arch.resnet"), ("rootnet", "models.arch.resnet"),
+                         ("onnx", "models.onnx.backend")):
     FAMILIES.declare(_family, _module)
 for _backend in ("torch", "onnx"):
     RUNTIMES.declare(_backend, "models.runtimes")
@@ -146,5 +146,5 @@ register(ModelSpec(
                          "model_chall_trainval_152ft_384x288.pth.tar", kind="dropbox"),
     ),
 ))
-import models.zoo_blazepose  # noqa: E402,F401  (the bundled reference model)
-import models.zoo_onnx  # noqa: E402,F401  (ONNX-backed entries)
+import models.blazepose.zoo  # noqa: E402,F401  (the bundled reference model)
+import models.onnx.zoo  # noqa: E402,F401  (ONNX-backed entries)

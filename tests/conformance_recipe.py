@@ -1,4 +1,4 @@
-"""The conformance fixtures' deterministic weight and input recipes (shared/conformance/README.md, parity-v1)."""
+"""The conformance fixtures' deterministic weight and input recipes (tests/fixtures/conformance/README.md)."""
 
 from __future__ import annotations
 

@@ -28,8 +28,8 @@ try:
 except ImportError:  # pragma: no cover
     pass
 
-SHARED = ROOT.parent / "shared"
-CONFORMANCE = SHARED / "conformance"
+# Produced by the official upstream code (tests/fixtures/conformance/README.md says how and from which commits).
+CONFORMANCE = ROOT / "tests" / "fixtures" / "conformance"
 
 
 @pytest.fixture(scope="module")

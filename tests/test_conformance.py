@@ -84,5 +84,5 @@ def test_index_covers_every_fixture_with_a_spec():
 
 
 def test_conformance_fixtures_are_present():
-    """CI has ../shared beside the clone: an empty fixture list would silently test nothing."""
+    """The fixtures ship in tests/fixtures/conformance: an empty fixture list would silently test nothing."""
     assert len(FIXTURES) >= 14, f"expected the conformance fixtures in {CONFORMANCE}"

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from models.loader import load_model
-from models.weights import read_manifest
+from models.weights.store import read_manifest
 from tests.test_faults_helpers import BENCH_FAST, LIVE_FAST, MODEL, cli, one_error, run_main, syn_data  # noqa: F401
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.live.recording import LiveRecorder, load_recording
+from engine.live.recording.writer import LiveRecorder, load_recording
 from tests.conftest import ROOT
 from tests.test_faults_helpers import BENCH_FAST, MODEL, child_env, cli, one_error, run_main, syn_data  # noqa: F401
 
@@ -133,7 +133,7 @@ def test_disk_full_during_csv_export_is_one_clear_error_and_leaves_no_temp(recor
 WRITER = textwrap.dedent("""
     import resource, signal, sys
     sys.path.insert(0, {root!r})
-    from engine.live.recording import LiveRecorder
+    from engine.live.recording.writer import LiveRecorder
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
     rec = LiveRecorder({path!r}, [INFO], max_persons=2, flush_interval_s=0.0)  # every write is flushed

@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 import pytest
 
-from engine.live.recording import load_recording
+from engine.live.recording.writer import load_recording
 from tests.test_faults_helpers import BENCH_FAST, LIVE_FAST, MODEL, cli, cli_popen, syn_data  # noqa: F401
 
 LIMIT = 8  # 4 batches of 2

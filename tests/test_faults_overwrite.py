@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.live.recording import LiveRecorder, load_recording
+from engine.live.recording.writer import LiveRecorder, load_recording
 from tests.test_faults_disk import _fakes
 from tests.test_faults_helpers import BENCH_FAST, LIVE_FAST, one_error, run_main, syn_data  # noqa: F401
 

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.h36m.runner import LOCK_FILE, BenchmarkConfig, BenchmarkRunner
+from engine.h36m.run.runner import LOCK_FILE, BenchmarkConfig, BenchmarkRunner
 from tests.test_faults_helpers import (  # noqa: F401
     BENCH_FAST,
     MODEL,
@@ -138,7 +138,7 @@ def _installed_checkpoint(tmp_path: Path) -> tuple[Path, Path]:
     import torch
 
     from models.spec import build, get_spec
-    from models.weights import import_checkpoint
+    from models.weights.store import import_checkpoint
 
     src = tmp_path / "ckpt.pth"
     torch.manual_seed(0)
@@ -212,7 +212,7 @@ def test_empty_and_cut_off_saved_batches_are_dropped_and_recomputed(syn_data, tm
 
 
 def test_resumed_batches_never_replace_a_kept_shard(tmp_path):
-    from engine.h36m.run_infer import next_shard_number
+    from engine.h36m.run.infer import next_shard_number
 
     assert next_shard_number([]) == 0
     assert next_shard_number([tmp_path / "shard_000000.npz", tmp_path / "shard_000002.npz"]) == 3

@@ -14,7 +14,7 @@ from engine.defaults import LIVE
 from engine.live.default_models import default_live_models
 from engine.live.engine import LiveConfig, run_engine
 from models.joints import H36M18
-from models.weights import find_weights
+from models.weights.store import find_weights
 
 pytest.importorskip("ai_edge_litert")
 

@@ -53,7 +53,7 @@ def test_wheel_holds_the_packages_assets_and_command(wheel):
     for pkg in ("models", "engine", "engine/inference", "engine/live", "engine/h36m", "gui", "cli", "assets"):
         assert f"{pkg}/__init__.py" in names, pkg
     for mod in ("engine/defaults.py", "engine/inference/predictor.py", "engine/live/engine.py",
-                "engine/h36m/runner.py", "cli/app.py", "cli/__main__.py", "cli/live_cmd.py", "gui/main_window.py",
+                "engine/h36m/run/runner.py", "cli/app.py", "cli/__main__.py", "cli/live_cmd.py", "gui/main_window.py",
                 "models/zoo.py"):
         assert mod in names, mod
     for asset in ("assets/demo_walk.mp4", "assets/still_person.jpg", "assets/README.md"):

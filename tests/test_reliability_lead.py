@@ -1,5 +1,5 @@
-"""Issue 21 cases whose fix lies in files of other owners (cli/live_cmd.py, cli/evaluate_cmd.py, models/weights.py):
-each a test that failed before the fix (docs/reliability.md)."""
+"""Cases whose fix lies in cli/live_cmd.py, cli/evaluate_cmd.py and models/weights/store.py, each a test that
+failed before the fix (docs/reliability.md)."""
 
 from __future__ import annotations
 

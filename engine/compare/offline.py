@@ -17,7 +17,7 @@ from engine.compare.agreement import PairSums
 from engine.compare.metrics import TrackSums
 from engine.compare.skeleton import BONE_NAMES, BONES, LIMB_PAIRS, MEASURE_JOINTS, MapFn
 from engine.compare.snapshot import ModelDesc, Snapshot, Stream, build_snapshot, describe_model, json_clean, window_sums
-from engine.live.recording_reader import Recording, load_recording
+from engine.live.recording.reader import Recording, load_recording
 from models.joints import H36M18
 
 __all__ = ["SCHEMA", "compare_recording", "recording_snapshot"]

@@ -35,14 +35,14 @@ from engine.h36m.exports import (
     write_run_files,
 )
 from engine.h36m.layout import find_rootnet_file
-from engine.h36m.run_config import BenchmarkConfig, BenchmarkResult
-from engine.h36m.run_score import score_runs
+from engine.h36m.run.config import BenchmarkConfig, BenchmarkResult
+from engine.h36m.run.score import score_runs
 from engine.h36m.shard_select import parse_shard, shard_indices
 
 __all__ = ["SHARD_FILE", "MergeError", "merge_runs", "parse_shard", "run_shard", "shard_indices"]
 
 SHARD_FILE = "shard.json"
-RUN_FILE = "run.json"  # engine.h36m.runner.RUN_FILE (not imported: the runner pulls in the whole run at import)
+RUN_FILE = "run.json"  # engine.h36m.run.runner.RUN_FILE (not imported: the runner pulls in the whole run at import)
 
 
 class MergeError(ValueError):
@@ -56,7 +56,7 @@ def run_shard(config: BenchmarkConfig, index: int, count: int, *, align: int | N
               loaded: Sequence[Any] | None = None, rootnet: Any | None = None, on_progress=None) -> BenchmarkResult:
     """Run shard ``index`` of ``count`` of ``config`` into ``config.out_dir`` (one folder per shard) and record it in
     ``OUT/shard.json``. ``align``: shard boundaries on multiples of this (default: the config's batch size)."""
-    from engine.h36m.runner import BenchmarkRunner, run_to_completion
+    from engine.h36m.run.runner import BenchmarkRunner, run_to_completion
 
     align = int(config.batch_size if align is None else align)
     shard_indices(0, index, count, align)  # validate before loading anything
@@ -121,7 +121,7 @@ def merge_runs(dirs: Sequence[str | Path], out_dir: str | Path) -> BenchmarkResu
     """Merge the finished shard runs in ``dirs`` (any order, all ``count`` shards of one configuration) into
     ``out_dir``: predictions concatenated in test-set order, scored once, every output file written as a whole
     run writes it (``run.json`` records ``merged_from``). Raises ``MergeError`` naming what does not fit."""
-    from engine.h36m.runner import BenchmarkRunner, OutputLock, _sha256
+    from engine.h36m.run.runner import BenchmarkRunner, OutputLock, _sha256
 
     dirs = [Path(d) for d in dirs]
     if not dirs:

@@ -356,7 +356,7 @@ def _offline() -> bool:
 def _search_dirs() -> list[Path]:
     dirs: list[Path] = []
     try:
-        from models.weights import resolve_weights_dir
+        from models.weights.store import resolve_weights_dir
 
         dirs.append(resolve_weights_dir())
     except Exception:  # pragma: no cover  (weights module unavailable)

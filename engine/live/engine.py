@@ -177,7 +177,7 @@ class LiveEngine:
         if self._source.info is None:
             self._source.open()
         if self.recorder is None and cfg.record:
-            from engine.live.recording import LiveRecorder
+            from engine.live.recording.writer import LiveRecorder
 
             self.recorder = LiveRecorder(cfg.record, self.models, max_persons=cfg.max_persons,
                                          attrs=self.recording_attrs())

@@ -130,7 +130,7 @@ def write_predictions_bundle_h5(path: Path, out_dir: Path, names: Sequence[str])
 def interrupted_runs(out_dir: str | Path) -> list[dict[str, Any]]:
     """The runs the engine left unfinished in ``out_dir`` (``.partial/<config>/state.json``, newest first): each its
     fingerprint (data_dir, protocol, root, flip, limit, models), total samples and saved-batch count. Plain file
-    reading (GUI thread is fine): the folder layout is ``engine.h36m.runner``'s."""
+    reading (GUI thread is fine): the folder layout is ``engine.h36m.run.runner``'s."""
     part = Path(out_dir).expanduser() / ".partial"
     found = []
     for state in part.glob("*/state.json") if part.is_dir() else ():

@@ -140,7 +140,7 @@ class BenchmarkController(QObject):
         self.cancelling = False
 
         def job(cancel: threading.Event):
-            from engine.h36m.runner import BenchmarkConfig, BenchmarkRunner
+            from engine.h36m.run.runner import BenchmarkConfig, BenchmarkRunner
 
             cfg = BenchmarkConfig(
                 data_dir=Path(s.data_dir), models=s.models, out_dir=Path(s.out_dir), protocol=s.protocol,

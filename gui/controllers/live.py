@@ -189,7 +189,7 @@ class LiveController(QObject):
         """Worker thread: build the config, load models, open the source, start the engine threads."""
         from engine.live.engine import LiveConfig, LiveEngine
         from engine.live.smoothing import DEFAULT_POSE
-        from models.weights import find_weights
+        from models.weights.store import find_weights
 
         notes = []
         rootnet = None
@@ -337,7 +337,7 @@ class LiveController(QObject):
         return self._recorder is not None and not self._recorder.closed
 
     def _make_recorder(self, engine: Any, path: str) -> _LockedRecorder:
-        from engine.live.recording import LiveRecorder
+        from engine.live.recording.writer import LiveRecorder
 
         attrs_fn = getattr(engine, "recording_attrs", None) or getattr(engine, "_recording_attrs", None)
         attrs = attrs_fn() if attrs_fn is not None else {}

@@ -74,8 +74,8 @@ def registry_rows(weights_dir: str | None = None) -> list[ModelRow]:
     """Read the registry and the weights directory (worker thread: imports torch, reads the manifest)."""
     from engine.speed_results import last_speed, speed_label
     from models.spec import all_specs
-    from models.weights import find_entry, find_weights
-    from models.weights_download import manual_instructions
+    from models.weights.download import manual_instructions
+    from models.weights.store import find_entry, find_weights
 
     rows = []
     speed = last_speed()
@@ -116,7 +116,7 @@ def _how_to_get(spec: Any, manual: Callable[[Any], str]) -> str:
 
 
 def weights_dir_path() -> Path:
-    from models.weights import resolve_weights_dir
+    from models.weights.store import resolve_weights_dir
 
     return resolve_weights_dir()
 
@@ -156,7 +156,7 @@ class RegistryController(QObject):
         """Identify a checkpoint file automatically and copy it into the weights directory."""
 
         def job() -> Any:
-            from models.weights import import_checkpoint
+            from models.weights.store import import_checkpoint
 
             return import_checkpoint(path, trust=trust)
 
@@ -187,7 +187,7 @@ class RegistryController(QObject):
             return None
 
         def job(cancel: threading.Event) -> Any:
-            from models.weights_download import download
+            from models.weights.download import download
 
             def progress(done: int, total: int | None) -> None:
                 self.downloadProgress.emit(name, int(done), total)
@@ -234,7 +234,7 @@ class RegistryController(QObject):
         def job(cancel: threading.Event) -> Any:
             from engine.defaults import ROOT
             from engine.live.detector import DEFAULT_YOLO
-            from models.weights_defaults import default_download_plan, download_defaults
+            from models.weights.defaults import default_download_plan, download_defaults
 
             def progress(item: Any) -> Callable[[int, int | None], None]:
                 return lambda done, total: self.downloadProgress.emit(item.name, int(done), total)

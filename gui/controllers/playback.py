@@ -2,7 +2,7 @@
 exports in a worker. No widgets here; ``gui.playback_tab`` shows what it emits.
 
 Each position is turned into a ``gui.live_frame.LiveFrame`` (the record the Live tab's views already draw): the
-source frame under the overlay of every model's 2D skeletons (``engine.live.overlay_video.draw_overlay``, the
+source frame under the overlay of every model's 2D skeletons (``engine.live.export.overlay_video.draw_overlay``, the
 same drawing as the MP4 export; a blank frame when the source video is not found), and each model's 3D joints for
 the linked 3D views.
 """
@@ -35,7 +35,7 @@ class PlaybackController(QObject):
         self.index = 0
         self.kind = "smoothed"
         self.source: str | None = None
-        self._frames: Any = None  # engine.live.overlay_video.SourceFrames
+        self._frames: Any = None  # engine.live.export.overlay_video.SourceFrames
         self._blank: np.ndarray | None = None
         self.fps = 30.0
         self.timer = QTimer(self)
@@ -44,9 +44,9 @@ class PlaybackController(QObject):
 
     # -- opening ---------------------------------------------------------------------------------------------------
     def open(self, path: str | Path, source: str | None = None) -> bool:
-        from engine.live.mocap_export import frame_rate
-        from engine.live.overlay_video import SourceFrames, recorded_source
-        from engine.live.recording import RecordingError, load_recording
+        from engine.live.export.mocap import frame_rate
+        from engine.live.export.overlay_video import SourceFrames, recorded_source
+        from engine.live.recording.writer import RecordingError, load_recording
 
         self.pause()
         try:
@@ -76,7 +76,7 @@ class PlaybackController(QObject):
         return True
 
     def set_source(self, source: str) -> None:
-        from engine.live.overlay_video import SourceFrames
+        from engine.live.export.overlay_video import SourceFrames
 
         try:
             frames = SourceFrames(source)
@@ -139,7 +139,7 @@ class PlaybackController(QObject):
 
     # -- frames ----------------------------------------------------------------------------------------------------
     def frame(self, i: int) -> LiveFrame:
-        from engine.live.overlay_video import OverlayModel, _blank_size, draw_overlay, source_index
+        from engine.live.export.overlay_video import OverlayModel, _blank_size, draw_overlay, source_index
 
         rec = self.rec
         img = self._frames.get(source_index(rec, i, self._frames.fps)) if self._frames is not None else None
@@ -193,7 +193,7 @@ def _num(a: Any, i: int) -> float | None:
 
 
 def _export(path: str, fmt: str, out: str, options: dict[str, Any]) -> str:
-    from engine.live.mocap_export import ExportError, export_recording
+    from engine.live.export.mocap import ExportError, export_recording
 
     try:
         return str(export_recording(path, fmt, out, overwrite=True, **options))

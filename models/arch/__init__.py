@@ -1,1 +1,1 @@
-"""arch: see docs/architecture.md for what this room holds."""
+"""The papers' torch architectures, one module per family trunk (pure torch; no specs, no checkpoints)."""

@@ -19,7 +19,7 @@ from torch import nn
 
 from models.blazepose.landmarks import blazepose_to_h36m18, blazepose_weights_to_h36m18, world_to_h36m18_mm
 from models.blazepose.runtime import BlazePoseLandmarker, LandmarkResult
-from models.onnx_backend import coords_to_heatmaps
+from models.onnx.backend import coords_to_heatmaps
 from models.spec import check_arch_keys, register_family
 
 __all__ = ["BlazePoseNet", "build_blazepose"]

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.onnx_graph import OnnxLayer
+from models.onnx.graph import OnnxLayer
 
 __all__ = ["OnnxMapping", "TorchLayer", "align", "torch_layers"]
 

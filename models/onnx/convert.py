@@ -17,9 +17,9 @@ from models.checkpoint import sha256_file
 from models.fileio import atomic_path
 from models.matching import load_strict
 from models.normalisation import normalise
-from models.onnx_backend import OnnxPoseNet
-from models.onnx_inspect import ConversionRefusedError
-from models.onnx_match import match_architecture, registered_twin
+from models.onnx.backend import OnnxPoseNet
+from models.onnx.inspect import ConversionRefusedError
+from models.onnx.match import match_architecture, registered_twin
 from models.soft_argmax import soft_argmax_3d
 from models.spec import ModelSpec, build
 

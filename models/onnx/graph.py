@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from models.onnx_inspect import NoMappingError, graph_inputs
+from models.onnx.inspect import NoMappingError, graph_inputs
 
 __all__ = ["OnnxLayer", "fold_constants", "input_affine", "onnx_layers"]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from models.onnx_backend import OnnxModelError, OnnxPoseNet
+from models.onnx.backend import OnnxModelError, OnnxPoseNet
 
 __all__ = [
     "ConversionRefusedError",

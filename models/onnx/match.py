@@ -16,9 +16,9 @@ import numpy as np
 
 from models.matching import expected_shapes
 from models.normalisation import NORMALISATIONS
-from models.onnx_align import OnnxMapping, align, torch_layers
-from models.onnx_graph import fold_constants, input_affine, onnx_layers
-from models.onnx_inspect import NoMappingError, OnnxInfo, first_line, inspect_onnx, load_proto
+from models.onnx.align import OnnxMapping, align, torch_layers
+from models.onnx.graph import fold_constants, input_affine, onnx_layers
+from models.onnx.inspect import NoMappingError, OnnxInfo, first_line, inspect_onnx, load_proto
 from models.spec import ModelSpec, Published, all_specs, build, get_spec
 
 __all__ = ["JOINT_SETS", "WIDTHS", "match_architecture", "registered_twin"]

@@ -16,11 +16,11 @@ from typing import Any
 
 from models.checkpoint import sha256_file
 from models.fileio import atomic_copy
-from models.onnx_backend import OnnxModelError, build_onnx_net, is_onnx_spec
-from models.onnx_convert import TOLERANCE_MM, convert_to_checkpoint
-from models.onnx_inspect import ConversionRefusedError, NoMappingError, OnnxImportError, first_line, inspect_onnx
+from models.onnx.backend import OnnxModelError, build_onnx_net, is_onnx_spec
+from models.onnx.convert import TOLERANCE_MM, convert_to_checkpoint
+from models.onnx.inspect import ConversionRefusedError, NoMappingError, OnnxImportError, first_line, inspect_onnx
 from models.spec import ModelSpec, all_specs, get_spec
-from models.weights import ManifestEntry, WeightsError, add_manifest_entry, find_entry, resolve_weights_dir
+from models.weights.store import ManifestEntry, WeightsError, add_manifest_entry, find_entry, resolve_weights_dir
 
 __all__ = ["import_onnx", "import_onnx_archive", "install_download"]
 
@@ -44,7 +44,7 @@ def _now() -> str:
 
 
 def _record(model: str, file: Path, d: Path, source: str) -> str:
-    """Copy (if needed) and upsert the manifest entry through models.weights; returns the file's sha256."""
+    """Copy (if needed) and upsert the manifest entry through models.weights.store; returns the file's sha256."""
     sha = sha256_file(file)
     add_manifest_entry(ManifestEntry(model, file.name, sha, source, _now(), False), d)
     return sha

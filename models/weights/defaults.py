@@ -1,6 +1,6 @@
 """The files the default live view needs: YOLO detector weights (fetched by ultralytics into
 ``<weights dir>/detectors``) and the default download set (the lightest official pose model, the live RootNet, YOLO),
-fetched one by one so that a failure does not stop the others. Model downloads: models/weights_download.py.
+fetched one by one so that a failure does not stop the others. Model downloads: models/weights/download.py.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 
 from models.checkpoint import CheckpointError, sha256_file
 from models.spec import ModelSpec, all_specs
-from models.weights import WeightsError, find_entry, find_weights, resolve_weights_dir
-from models.weights_download import DOWNLOAD_KINDS, DownloadCancelled, Progress, _first_line, download
+from models.weights.download import DOWNLOAD_KINDS, DownloadCancelled, Progress, _first_line, download
+from models.weights.store import WeightsError, find_entry, find_weights, resolve_weights_dir
 
 __all__ = [
     "DefaultItem",

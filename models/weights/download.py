@@ -1,6 +1,6 @@
 """Downloading a model's checkpoint into the weights directory: direct links (HTTP, resumed with Range), Google Drive
 files and folders (gdown: listing, picking the file, transfer), the sha256 check, and the warning when a source's
-file changed since it was recorded. The directory and manifest: models/weights.py.
+file changed since it was recorded. The directory and manifest: models/weights/store.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from models.checkpoint import CheckpointError, sha256_file
 from models.spec import CheckpointSource, ModelSpec, get_spec
-from models.weights import (
+from models.weights.store import (
     ManifestEntry,
     WeightsError,
     _now,

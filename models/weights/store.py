@@ -3,8 +3,8 @@
 Why a manifest: no upstream publishes checksums, so the sha256 of every file we accept is recorded (with where it
 came from and whether the user trusted it for full unpickling) the first time we see it. Every file that enters the
 directory is verified first (identified or strictly loaded) and is moved in atomically, so a broken download never
-replaces a good file. Downloads: models/weights_download.py; the YOLO detector file and the default live set:
-models/weights_defaults.py. Spec: ../shared/spec/house-style.md C.i, published-and-practice.md B.4.
+replaces a good file. Downloads: models/weights/download.py; the YOLO detector file and the default live set:
+models/weights/defaults.py. Spec: ../shared/spec/house-style.md C.i, published-and-practice.md B.4.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from engine.live.recording import load_recording
+from engine.live.recording.writer import load_recording
 from main import main
 
 LIGHT = ["--models", "mhp-lpski-w0.5", "--rootnet", "none", "--detector", "none", "--device", "cpu", "--headless"]

@@ -85,14 +85,14 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_onnx_import_route(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A .onnx file goes to models.onnx_import (when present); a broken one is still one clean error line."""
+    """A .onnx file goes to models.onnx.importer (when present); a broken one is still one clean error line."""
     f = tmp_path / "model.onnx"
     f.write_bytes(b"\x08\x07")
     rc, _, err = run_cli(["weights", "import", str(f), "--weights-dir", str(tmp_path / "w")], capsys)
     assert rc == 1 and "Traceback" not in err
     errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
     assert len(errors) == 1 and str(f) in errors[0]
-    if importlib.util.find_spec("models.onnx_import") is None:
+    if importlib.util.find_spec("models.onnx.importer") is None:
         assert "ONNX import is not available" in errors[0]
     else:
         assert "not a PyTorch checkpoint" not in errors[0]  # it was not read as a torch file

@@ -12,7 +12,7 @@ from tests.conftest import ROOT
 
 
 def test_one_function_serves_the_benchmark_and_the_recorder():
-    import engine.live.recording as recording
+    import engine.live.recording.writer as recording
 
     assert exports_versions is versions.software_versions
     assert recording.software_versions is versions.software_versions

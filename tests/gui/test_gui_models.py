@@ -151,8 +151,8 @@ class _FakeDefaults:
         self.fail, self.block, self.calls = set(fail), block, []
 
     def download(self, name, weights_dir=None, progress=None, cancel=None, warn=None, **kw):
-        import models.weights as W
-        import models.weights_download as WD
+        import models.weights.download as WD
+        import models.weights.store as W
 
         self.calls.append(name)
         if progress:
@@ -179,7 +179,7 @@ class _FakeDefaults:
 
 @pytest.fixture
 def fake_defaults(monkeypatch):
-    import models.weights_defaults as WDF
+    import models.weights.defaults as WDF
 
     def install(**kw):
         fakes = _FakeDefaults(**kw)

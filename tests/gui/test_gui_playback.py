@@ -45,7 +45,7 @@ def _result(i: int, infos) -> SimpleNamespace:
 
 @pytest.fixture
 def recording(tmp_path):
-    from engine.live.recording import LiveRecorder
+    from engine.live.recording.writer import LiveRecorder
 
     clip = tmp_path / "clip.avi"
     w = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (320, 240))

@@ -56,7 +56,7 @@ def test_normalise_matches_the_table() -> None:
 
 
 def test_models_alone_fill_the_registry_without_engine() -> None:
-    code = ("import sys; from models.spec import model_names; import models.onnx_import, models.loader; "
+    code = ("import sys; from models.spec import model_names; import models.onnx.importer, models.loader; "
             "assert len(model_names()) >= 16, model_names(); "
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('engine', 'gui', 'cli')); "
             "assert not bad, bad")

@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-import models.zoo_onnx  # noqa: F401  (registers the ONNX specs until models/zoo.py imports it)
-from models.onnx_backend import OnnxModelError, OnnxPoseNet, build_onnx_net, coords_to_heatmaps, untrained_error
+import models.onnx.zoo  # noqa: F401  (registers the ONNX specs until models/zoo.py imports it)
+from models.onnx.backend import OnnxModelError, OnnxPoseNet, build_onnx_net, coords_to_heatmaps, untrained_error
 from models.soft_argmax import soft_argmax_3d
 from models.spec import build, get_spec
 

@@ -20,13 +20,13 @@ import pytest
 import torch
 from torch import nn
 
-import models.zoo_onnx  # noqa: F401  (registers the ONNX specs until models/zoo.py imports it)
+import models.onnx.zoo  # noqa: F401  (registers the ONNX specs until models/zoo.py imports it)
 from engine.inference.geometry import normalise
-from models import onnx_convert as onnx_import  # the module whose match_architecture convert_to_checkpoint calls
+from models.onnx import convert as onnx_import  # the module whose match_architecture convert_to_checkpoint calls
 from models.checkpoint import read_checkpoint
 from models.matching import load_strict
-from models.onnx_backend import OnnxPoseNet
-from models.onnx_import import (
+from models.onnx.backend import OnnxPoseNet
+from models.onnx.importer import (
     ConversionRefusedError,
     NoMappingError,
     OnnxImportError,
@@ -245,7 +245,7 @@ def test_import_recognises_a_pinto_file_and_converts_it(mhp: dict, tmp_path: Pat
     assert conv["max_joint_diff_mm"] < 1.0 and Path(conv["checkpoint"]).is_file()
     manifest = json.loads((wd / "manifest.json").read_text())
     assert [e["model"] for e in manifest] == ["mhp-onnx-working-well"]  # the unregistered twin stays out
-    from models.weights import find_weights
+    from models.weights.store import find_weights
 
     assert find_weights("mhp-onnx-working-well", wd) == wd / "mhp-onnx-working-well.onnx"
     assert any("stored as" in m for m in result["messages"])

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-import models.weights as W
-import models.weights_download as WD
+import models.weights.download as WD
+import models.weights.store as W
 from models import get_spec
 from models.checkpoint import CheckpointError
 from models.loader import LoadedModel, WeightsMissingError, load_model

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 import main
-import models.weights as W
-import models.weights_defaults as WDF
-import models.weights_download as WD
+import models.weights.defaults as WDF
+import models.weights.download as WD
+import models.weights.store as W
 from cli.weights_cmd import defaults_plan
 from engine.live.detector import DEFAULT_YOLO, find_detector_weights
 

@@ -18,8 +18,8 @@ import gdown
 import pytest
 from gdown.download import GoogleDriveFileToDownload  # what download_folder(skip_download=True) lists
 
-import models.weights as W
-import models.weights_download as WD
+import models.weights.download as WD
+import models.weights.store as W
 from engine.defaults import ROOT
 from models import get_spec
 from models.spec import CheckpointSource, all_specs

@@ -1,1 +1,2 @@
-"""run: see docs/architecture.md for what this room holds."""
+"""A benchmark run: its configuration (``config``), inference with resume (``infer``), scoring (``score``) and the
+locked, resumable ``runner`` the CLI and the GUI share."""

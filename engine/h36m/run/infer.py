@@ -19,7 +19,7 @@ import numpy as np
 from engine.h36m.dataset import CropDataset, TestSet, crop_key, make_loader, normalise_batch, raise_marked_error
 from engine.h36m.exports import OutputWriteError, atomic_path
 from engine.h36m.layout import DatasetError
-from engine.h36m.run_config import BenchmarkConfig, Progress
+from engine.h36m.run.config import BenchmarkConfig, Progress
 from engine.inference.oom import BackoffEvent, OutOfMemoryBackoffError, run_with_backoff
 from models.joints import get_joint_set
 

@@ -50,9 +50,9 @@ from engine.h36m.exports import (
     write_run_files,
 )
 from engine.h36m.layout import DatasetError, find_rootnet_file
-from engine.h36m.run_config import BenchmarkConfig, BenchmarkResult, OutputLockedError, Progress, ResultsExistError
-from engine.h36m.run_infer import BackOff, gather, infer_batches, next_shard_number, scan_shards
-from engine.h36m.run_score import score_runs
+from engine.h36m.run.config import BenchmarkConfig, BenchmarkResult, OutputLockedError, Progress, ResultsExistError
+from engine.h36m.run.infer import BackOff, gather, infer_batches, next_shard_number, scan_shards
+from engine.h36m.run.score import score_runs
 from engine.h36m.shard_select import shard_indices
 
 __all__ = [

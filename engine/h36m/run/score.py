@@ -15,7 +15,7 @@ import numpy as np
 from engine.h36m.dataset import TestSet
 from engine.h36m.exports import ModelRun, published_for
 from engine.h36m.metrics import mrpe, score
-from engine.h36m.run_config import BenchmarkConfig
+from engine.h36m.run.config import BenchmarkConfig
 from models.joints import get_joint_set
 
 log = logging.getLogger(__name__)

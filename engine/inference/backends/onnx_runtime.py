@@ -1,6 +1,6 @@
 """onnxruntime: the torch net exported once to the ONNX cache (``onnx_cache``), then run by a session.
 
-One-input pose graphs run through ``models.onnx_backend.OnnxPoseNet`` (the wrapper the imported ONNX models use);
+One-input pose graphs run through ``models.onnx.backend.OnnxPoseNet`` (the wrapper the imported ONNX models use);
 graphs with more inputs (RootNet's image + k_value) through a plain session fed by input name.
 """
 
@@ -49,7 +49,7 @@ class OnnxRuntime(Backend):
 
     def _open(self, path: Path) -> None:
         """A runner for the exported graph, checked against the spec (wrong file -> ValueError)."""
-        from models.onnx_backend import OnnxPoseNet, ort_providers
+        from models.onnx.backend import OnnxPoseNet, ort_providers
 
         spec = self.spec
         providers = ort_providers(prefer_cuda=self.device.type == "cuda")

@@ -1,1 +1,1 @@
-"""export: see docs/architecture.md for what this room holds."""
+"""Exports of a live recording, one module per output kind: C3D, TRC/CSV (``mocap``), JSON lines, overlay video."""

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.live.mocap_export import ExportError, frame_rate, marker_names, marker_track, register_exporter
-from engine.live.recording_reader import Recording, load_recording
+from engine.live.export.mocap import ExportError, frame_rate, marker_names, marker_track, register_exporter
+from engine.live.recording.reader import Recording, load_recording
 from models.fileio import atomic_path
 
 __all__ = ["export_c3d"]

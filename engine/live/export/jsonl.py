@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from engine.live.mocap_export import ExportError, register_exporter
-from engine.live.recording_format import JOINT_FIELDS, KINDS
-from engine.live.recording_reader import Recording, load_recording
+from engine.live.export.mocap import ExportError, register_exporter
+from engine.live.recording.format import JOINT_FIELDS, KINDS
+from engine.live.recording.reader import Recording, load_recording
 from models.fileio import atomic_path
 
 __all__ = ["SCHEMA", "export_jsonl", "frame_records"]

@@ -1,5 +1,5 @@
 """Export a live recording (engine/recording.py HDF5) to the formats people pass on: CSV, TRC, C3D, JSON lines and
-an overlay MP4 (the last three in ``engine.live.export_c3d``, ``export_jsonl``, ``export_video``).
+an overlay MP4 (the last three in ``engine.live.export.c3d``, ``export_jsonl``, ``export_video``).
 
 - CSV: one row per frame per person: frame id, time, track id, then x/y/z (or x/y for 2D) per joint.
 - TRC: the OpenSim / Pose2Sim marker format (tab-separated), one person (a track id; by default the one seen in
@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.live.recording_format import RecordingError
-from engine.live.recording_reader import Recording, load_recording
+from engine.live.recording.format import RecordingError
+from engine.live.recording.reader import Recording, load_recording
 from models.fileio import atomic_write_text
 from models.registry import Registry
 
@@ -236,6 +236,6 @@ def export_recording(path: str | Path, fmt: str, out: str | Path, *, overwrite: 
 
 
 # The exporters kept in their own modules, declared by name (each registers itself when its module loads).
-for _fmt_name, _module in (("c3d", "engine.live.export_c3d"), ("jsonl", "engine.live.export_jsonl"),
-                           ("mp4", "engine.live.export_video")):
+for _fmt_name, _module in (("c3d", "engine.live.export.c3d"), ("jsonl", "engine.live.export.jsonl"),
+                           ("mp4", "engine.live.export.video")):
     _EXPORTERS.declare(_fmt_name, _module)

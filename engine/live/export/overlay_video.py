@@ -4,7 +4,7 @@ and browsers' MP4 demuxers open it; transcode with ffmpeg for H.264).
 
 Two producers share ``draw_overlay`` and ``OverlayVideoWriter``:
 - during a run (``posearena live --save-video X.mp4``): ``OverlayVideoWriter.write_result`` per ``LiveResult``;
-- from a recording (``posearena live export REC.h5 --format mp4``, ``engine.live.export_video``):
+- from a recording (``posearena live export REC.h5 --format mp4``, ``engine.live.export.video``):
   ``render_recording`` reads the source video again (stored as ``source_path`` in the recording, or given) and
   maps each recorded frame to its source frame by the media clock; without the source the skeletons are drawn on
   a blank frame of the recorded image size. One output frame per recorded frame.
@@ -316,7 +316,7 @@ def render_recording(rec: Any, out: str | Path, *, source: str | Path | None = N
                      models: Sequence[str] | None = None, fps: float | None = None, overwrite: bool = True,
                      progress: Any = None) -> Path:
     """Write the overlay MP4 of a recording: one frame per recorded frame."""
-    from engine.live.mocap_export import frame_rate
+    from engine.live.export.mocap import frame_rate
 
     src = str(source) if source else recorded_source(rec)
     rate = fps

@@ -1,13 +1,13 @@
 """MP4 overlay export of a recording (``--format mp4``): the source video with each model's 2D skeletons, one
-output frame per recorded frame (``engine.live.overlay_video``)."""
+output frame per recorded frame (``engine.live.export.overlay_video``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from engine.live.mocap_export import ExportError, register_exporter
-from engine.live.overlay_video import recorded_source, render_recording
-from engine.live.recording_reader import Recording, load_recording
+from engine.live.export.mocap import ExportError, register_exporter
+from engine.live.export.overlay_video import recorded_source, render_recording
+from engine.live.recording.reader import Recording, load_recording
 
 __all__ = ["export_mp4"]
 

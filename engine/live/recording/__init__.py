@@ -1,1 +1,1 @@
-"""recording: see docs/architecture.md for what this room holds."""
+"""Live recordings in HDF5: the on-disk ``format``, the ``writer`` used while live, the ``reader`` for playback."""

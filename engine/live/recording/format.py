@@ -1,5 +1,5 @@
 """What a live recording file is: its format name and version, the joint datasets per model, and the error both
-the writer (``engine.live.recording.LiveRecorder``) and the reader (``engine.live.recording_reader``) raise.
+the writer (``engine.live.recording.writer.LiveRecorder``) and the reader (``engine.live.recording.reader``) raise.
 
 Layout (N frames, M = ``max_persons`` slots; persons beyond M are dropped and counted in ``persons_truncated``):
     /frames/{frame_id [N] i8, capture_ts [N] f8, media_ts [N] f8 (NaN for live sources), result_ts [N] f8,

@@ -1,5 +1,5 @@
 """Reading a live recording back (also one cut short by a crash: everything up to the last flush); the file layout
-is described in ``engine.live.recording_format``."""
+is described in ``engine.live.recording.format``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from engine.live.recording_format import FORMAT, JOINT_FIELDS, RecordingError
+from engine.live.recording.format import FORMAT, JOINT_FIELDS, RecordingError
 
 __all__ = ["RecordedModel", "Recording", "load_recording"]
 

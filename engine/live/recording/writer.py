@@ -2,7 +2,7 @@
 and latencies, plus what is needed to trust the numbers later (models, checkpoint sha256s, trained flags, intrinsics,
 source, software versions, start time).
 
-The file layout is in ``engine.live.recording_format``; ``load_recording`` (``engine.live.recording_reader``,
+The file layout is in ``engine.live.recording.format``; ``load_recording`` (``engine.live.recording.reader``,
 also importable from here) reads it back.
 
 Crash safety: frames are buffered for at most ``flush_interval_s`` (1 s) and then written and ``flush()``ed, so a
@@ -42,8 +42,8 @@ import h5py
 import numpy as np
 
 from engine.defaults import LIVE
-from engine.live.recording_format import FORMAT, JOINT_FIELDS, KINDS, VERSION, RecordingError
-from engine.live.recording_reader import RecordedModel, Recording, load_recording
+from engine.live.recording.format import FORMAT, JOINT_FIELDS, KINDS, VERSION, RecordingError
+from engine.live.recording.reader import RecordedModel, Recording, load_recording
 from engine.versions import software_versions
 
 __all__ = ["LiveRecorder", "RecordedModel", "Recording", "RecordingError", "load_recording"]

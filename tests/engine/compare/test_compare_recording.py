@@ -1,4 +1,4 @@
-"""Offline comparison round trip: a small recording written by engine.live.recording.LiveRecorder with synthetic
+"""Offline comparison round trip: a small recording written by engine.live.recording.writer.LiveRecorder with synthetic
 results (a good model, a MuCo-21 model, a collapsed untrained one; two tracks, one leaving half-way) ->
 compare_recording -> compare.json / report.md / plots, which exist and parse."""
 
@@ -15,7 +15,7 @@ from engine.compare.offline import recording_snapshot
 from engine.compare.snapshot import describe_model
 from engine.inference.camera import CameraIntrinsics
 from engine.live.engine import ModelInfo
-from engine.live.recording import LiveRecorder, load_recording
+from engine.live.recording.writer import LiveRecorder, load_recording
 from models.joint_mapping import to_joint_set
 from models.joints import H36M18, MUCO21
 from tests.engine.compare.test_compare_metrics import maxwell_mean, noisy_track, project

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from engine.h36m.runner import PARTIAL, BenchmarkConfig, BenchmarkRunner, run_to_completion
+from engine.h36m.run.runner import PARTIAL, BenchmarkConfig, BenchmarkRunner, run_to_completion
 from engine.h36m.synthetic import generate
 from engine.inference.predictor import Predictor
 from models.loader import load_model

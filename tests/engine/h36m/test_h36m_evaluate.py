@@ -63,7 +63,7 @@ def test_known_offset_gives_known_mpjpe_and_mrpe(data, tmp_path):
 
 
 def test_predictions_h5_round_trip_and_partial_sets(data, tmp_path):
-    from engine.h36m.runner import BenchmarkConfig, BenchmarkRunner, run_to_completion
+    from engine.h36m.run.runner import BenchmarkConfig, BenchmarkRunner, run_to_completion
 
     cfg = BenchmarkConfig(data_dir=data, models=["mhp-lpski-w0.5"], out_dir=tmp_path / "bench", limit=3,
                           batch_size=3, num_workers=0, device="cpu", allow_untrained=True, flip=False)

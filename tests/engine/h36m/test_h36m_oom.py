@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
-from engine.h36m.runner import BenchmarkConfig, BenchmarkRunner, Progress, run_to_completion
+from engine.h36m.run.runner import BenchmarkConfig, BenchmarkRunner, Progress, run_to_completion
 from engine.h36m.synthetic import generate
 from engine.inference.oom import OutOfMemoryBackoffError
 from engine.inference.predictor import Predictor

@@ -12,7 +12,7 @@ import torch
 
 import main
 from engine.h36m.dataset import limit_indices, load_test_set
-from engine.h36m.runner import (
+from engine.h36m.run.runner import (
     BenchmarkConfig,
     BenchmarkRunner,
     ResultsExistError,

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import main
-from engine.h36m.runner import BenchmarkConfig, BenchmarkRunner, ResultsExistError, run_to_completion
+from engine.h36m.run.runner import BenchmarkConfig, BenchmarkRunner, ResultsExistError, run_to_completion
 from engine.h36m.synthetic import generate
 from models.loader import WeightsMissingError, load_model
 

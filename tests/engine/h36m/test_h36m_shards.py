@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from engine.h36m.runner import BenchmarkConfig, BenchmarkRunner, run_to_completion
+from engine.h36m.run.runner import BenchmarkConfig, BenchmarkRunner, run_to_completion
 from engine.h36m.shards import MergeError, merge_runs, parse_shard, run_shard, shard_indices
 from engine.h36m.synthetic import generate
 from models.loader import load_model

@@ -9,7 +9,7 @@ import pytest
 
 import main
 from engine.h36m.exports import OFFICIAL_JSON, RUN_RESULTS_SCHEMA, load_run_results
-from engine.h36m.runner import BenchmarkConfig, BenchmarkRunner, run_to_completion
+from engine.h36m.run.runner import BenchmarkConfig, BenchmarkRunner, run_to_completion
 
 MODEL = "mhp-lpski-w0.5"
 KEYS = ("mpjpe_mm", "pa_mpjpe_mm", "pa_mpjpe_similarity_mm", "per_action_mpjpe_mm", "per_action_pa_mpjpe_mm",

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from engine.h36m.runner import BenchmarkConfig, BenchmarkRunner, run_to_completion
+from engine.h36m.run.runner import BenchmarkConfig, BenchmarkRunner, run_to_completion
 from engine.h36m.synthetic import generate
 from engine.live.engine import LiveConfig, run_engine
-from models.onnx_import import import_onnx
+from models.onnx.importer import import_onnx
 from models.spec import build, get_spec
 
 ONNX_MODEL, TORCH_MODEL = "mhp-onnx-working-well", "mhp-lpski-w0.5"

@@ -222,7 +222,7 @@ def test_live_cli_refuses_a_profile_contradicting_precision(capsys) -> None:
 
 
 def test_bench_cli_profile_reaches_the_predictor(tmp_path, onnx_cache) -> None:
-    from engine.h36m.runner import BenchmarkConfig, BenchmarkRunner, run_to_completion
+    from engine.h36m.run.runner import BenchmarkConfig, BenchmarkRunner, run_to_completion
     from engine.h36m.synthetic import generate
 
     data = generate(tmp_path / "syn", samples=8, seed=5).root

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from engine.live.engine import LiveConfig, LiveEngine, run_engine
-from engine.live.recording import load_recording
+from engine.live.recording.writer import load_recording
 from tests.engine.live.test_live_fakes import FakePredictor, FixedDetector, fake_loader
 
 MODEL = "mhp-lpski-w0.5"

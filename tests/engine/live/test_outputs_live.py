@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.live.recording import load_recording
+from engine.live.recording.writer import load_recording
 from engine.live.sources import DemoSource, SourceOptions, VideoFileSource
 from main import main
 
@@ -124,7 +124,7 @@ def test_jsonl_holds_every_frame_model_and_joint(run, tmp_path):
 def test_c3d_reads_back_with_ezc3d_to_the_same_points(run, tmp_path):
     import ezc3d
 
-    from engine.live.mocap_export import marker_names, to_opensim_axes
+    from engine.live.export.mocap import marker_names, to_opensim_axes
 
     _, _, rec, _, _ = run
     out = tmp_path / "o.c3d"

@@ -16,8 +16,8 @@ import pytest
 
 from engine.inference.camera import CameraIntrinsics
 from engine.live.engine import ModelInfo
-from engine.live.mocap_export import ExportError, export_csv, export_recording, export_trc, to_opensim_axes
-from engine.live.recording import LiveRecorder, RecordingError, load_recording
+from engine.live.export.mocap import ExportError, export_csv, export_recording, export_trc, to_opensim_axes
+from engine.live.recording.writer import LiveRecorder, RecordingError, load_recording
 from models.joints import H36M18
 from tests.conftest import ROOT
 
@@ -70,7 +70,7 @@ def test_chunk_cache_is_bounded_and_large_chunks_write_through(tmp_path):
     """HDF5's default chunk cache kept every chunk written (a live soak grew 6 MB/min while recording). Every dataset
     now caches at most CHUNK_CACHE_BYTES; a joints chunk larger than that (64 frames x 32 persons) is written
     through the cache, flush after flush, and reads back whole."""
-    from engine.live.recording import CHUNK, CHUNK_CACHE_BYTES
+    from engine.live.recording.writer import CHUNK, CHUNK_CACHE_BYTES
 
     path = tmp_path / "r.h5"
     n = CHUNK * 2 + 7  # two full chunks and a partial one, each frame flushed on its own
@@ -109,7 +109,7 @@ WRITER = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {root!r})
     from tests.engine.live.test_recording import INFO, _result
-    from engine.live.recording import LiveRecorder
+    from engine.live.recording.writer import LiveRecorder
     rec = LiveRecorder({path!r}, [INFO], max_persons=3, flush_interval_s=0.1)
     i, flushed = 0, 0
     while True:
