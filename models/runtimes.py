@@ -38,6 +38,11 @@ class Runtime:
         return None
 
     @classmethod
+    def bundled_sha256(cls, spec: ModelSpec) -> str | None:
+        """The sha256 the bundled file must have (listed beside the manifest's hashes); None when nothing ships."""
+        return None
+
+    @classmethod
     def load(cls, spec: ModelSpec, path: Path, weights_dir: Path) -> nn.Module:
         """The trained net from ``path`` (eval mode, CPU); CheckpointError / OnnxModelError when it does not fit."""
         raise NotImplementedError

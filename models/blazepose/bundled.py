@@ -12,6 +12,7 @@ from pathlib import Path
 from torch import nn
 
 from assets import asset_path
+from models.checkpoint import CheckpointError, sha256_file
 from models.runtimes import Runtime
 from models.spec import ModelSpec, build, register_runtime
 
@@ -30,7 +31,15 @@ class BundledTfliteRuntime(Runtime):
         return asset_path(*str(asset).split("/")) if asset else None
 
     @classmethod
+    def bundled_sha256(cls, spec: ModelSpec) -> str | None:
+        return spec.arch.get("sha256")
+
+    @classmethod
     def load(cls, spec: ModelSpec, path: Path, weights_dir: Path) -> nn.Module:
+        want = cls.bundled_sha256(spec)
+        if want and path == cls.bundled_file(spec) and sha256_file(path) != want:
+            raise CheckpointError(f"{path}: the bundled {spec.name} file is damaged (its sha256 is not the one that "
+                                  "ships with the app); reinstall PoseArena")
         return build(replace(spec, arch={**spec.arch, "model_path": str(path)})).eval().cpu()
 
     @classmethod

@@ -66,6 +66,6 @@ class BlazePoseNet(nn.Module):
 @register_family("blazepose")
 def build_blazepose(arch: Mapping[str, Any]) -> BlazePoseNet:
     """The family builder: the bundled landmark model (``arch["model_path"]`` overrides the file)."""
-    check_arch_keys("blazepose", arch, ("depth_bins", "depth_range_mm", "output_hw", "model_path", "asset"))
+    check_arch_keys("blazepose", arch, ("depth_bins", "depth_range_mm", "output_hw", "model_path", "asset", "sha256"))
     return BlazePoseNet(BlazePoseLandmarker(arch["model_path"]), int(arch["depth_bins"]),
                         float(arch["depth_range_mm"]), tuple(arch["output_hw"]))

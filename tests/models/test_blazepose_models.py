@@ -227,3 +227,44 @@ def test_predictor_takes_blazepose_cells_without_building_heatmaps(bus_bgr, land
     a = before.outputs["blazepose-full"].joints_cam_mm
     b = after.outputs["blazepose-full"].joints_cam_mm
     assert a.shape == (2, 18, 3) and np.allclose(a, b)
+
+
+# ------------------------------------------------------------------------------------------------ three sizes
+
+
+@pytest.mark.parametrize("name", ["blazepose-lite", "blazepose-full", "blazepose-heavy"])
+def test_each_bundled_size_is_registered_trained_and_finds_the_man(name, bus_bgr):
+    """lite, full and heavy share one layout: each loads its own bundled file (hash checked) and gives a human
+    skeleton for the man in bus.jpg; the sizes are different networks, so their joints differ."""
+    from engine.inference.geometry import crop_patch, process_bbox
+    from models import get_spec
+    from models.checkpoint import sha256_file
+
+    spec = get_spec(name)
+    assert spec.reference and spec.metric_3d and not spec.can_run_untrained
+    path = spec.runtime.bundled_file(spec)
+    assert path is not None and path.is_file() and path.name == f"pose_landmark_{name.split('-')[1]}.tflite"
+    assert sha256_file(path) == spec.runtime.bundled_sha256(spec)
+    net = spec.runtime.load(spec, path, Path("."))
+    h, w = bus_bgr.shape[:2]
+    patch, _ = crop_patch(bus_bgr, process_bbox([48, 395, 200, 515], w, h), (256, 256))
+    res = net.landmarker(patch[None])
+    assert res.pose_score[0] > 0.5
+    j = world_to_h36m18_mm(res.world_m)[0]
+    thigh = np.linalg.norm(j[H36M18.index("R_Hip")] - j[H36M18.index("R_Knee")])
+    assert 300 < thigh < 550, f"{name}: thigh {thigh:.0f} mm"
+    assert j[H36M18.index("R_Ankle"), 1] > 500 and j[H36M18.index("Head"), 1] < -400
+
+
+def test_a_damaged_bundled_file_is_refused_by_name(tmp_path, monkeypatch):
+    from models import get_spec
+    from models.checkpoint import CheckpointError
+
+    spec = get_spec("blazepose-lite")
+    bad = tmp_path / "pose_landmark_lite.tflite"
+    data = bytearray(spec.runtime.bundled_file(spec).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    monkeypatch.setattr(spec.runtime, "bundled_file", classmethod(lambda cls, s: bad))
+    with pytest.raises(CheckpointError, match="pose_landmark_lite.tflite.*damaged"):
+        spec.runtime.load(spec, bad, tmp_path)
