@@ -52,11 +52,11 @@ def test_live_view_and_playback_keep_none_alive(qtbot, tmp_path, monkeypatch, re
                          models=["blazepose-full"])
     tab, live = w.live_tab, w.live
     tab.start()
-    qtbot.waitUntil(lambda: live.running, timeout=60_000)
-    qtbot.waitUntil(lambda: live.frames_received >= 10, timeout=60_000)
+    qtbot.waitUntil(lambda: live.running, timeout=180_000)
+    qtbot.waitUntil(lambda: live.frames_received >= 10, timeout=120_000)
     before = sys.getrefcount(None)
     n0 = live.frames_received
-    qtbot.waitUntil(lambda: live.frames_received >= n0 + 200, timeout=240_000)
+    qtbot.waitUntil(lambda: live.frames_received >= n0 + 200, timeout=400_000)
     live_drop = before - sys.getrefcount(None)
     tab.stop()
     qtbot.waitUntil(lambda: live.state == "idle", timeout=15_000)
