@@ -1,27 +1,29 @@
-"""End-to-end speed of the live pipeline, and how much the engine adds on top of the networks.
+"""The live pipeline against its limit: pipeline FPS over the bare forwards of the same models on the same crops.
 
-    python -m bench.live_pipeline [--quick] [--profile cpu|gpu] [--models a,b] [--frames N] [--json OUT]
+    python -m bench.live_pipeline [--quick] [--scenarios default,blazepose,three,persons4,persons8]
+                                  [--loaded] [--rootnet] [--frames N] [--warmup W] [--json OUT]
 
-Runs ``LiveEngine`` on the demo video as fast as possible (lockstep: every frame, one in flight, no drops) and
-reports throughput FPS, end-to-end latency and, per frame, the busy time of the inference thread (take -> publish)
-against the sum of the network forwards measured in the same run (detector + RootNet when it ran + every pose
-model). ``overhead = busy - forwards`` is what the engine itself costs (crops, decoding, smoothing, bookkeeping);
-``ratio = busy / forwards`` should stay close to 1.
+Each scenario runs ``LiveEngine`` headless on ``assets/demo_person.mp4`` (every frame in lockstep, one in flight, no
+RootNet) and then times the bare forwards (``Predictor.infer_cells``) of its pose models on the very crops the last
+frames gave them. ``limit_ratio = pipeline FPS / (1000 / sum of forward medians)``: 1.0 would mean the pipeline
+costs nothing beyond the networks. Per stage: median and p95 of the frame's latencies; ``p95_over_median`` of the
+busy time (take -> publish) says how steady the frames are.
 
-Profiles: ``cpu`` (default without CUDA) = the lightest pose model, YOLO at 320 px, RootNet every 5 frames;
-``gpu`` = PoseNet, ConvNeXtPose-L and MobileHumanPose-LPSKI, YOLO at 640, RootNet every frame.
-Weights are random unless installed (the result says which): speed does not depend on them. Without YOLO weights,
-a random-weight YOLO built from its yaml runs for the timing and a whole-frame box feeds the pose models, so the
-work per frame is the same as with a real detector finding one person.
+Scenarios: ``default`` (the first-run view: ``LIVE.models`` plus installed official models), ``blazepose``
+(``blazepose-full`` alone), ``three`` (blazepose-full + two torch models, random weights: timing only), and
+``personsK`` (blazepose-full on K persons: the clip tiled side by side; the detector runs on the first tile and its
+boxes are repeated on every tile, so each tile holds the same person). The person detector is the app's (``auto``),
+detecting only when needed (``DETECTOR.every``).
 
-Writes JSON to ``bench/results/live/<device>[-quick].json`` (atomically).
+``--loaded`` runs every scenario a second time while another process keeps one core busy (``bench.load``);
+``--rootnet`` adds ``blazepose`` with RootNet on its own thread (untrained weights unless installed: timing only)
+to compare the pose model's p95/median with and without it. Writes ``bench/results/live/limit-<device>.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -29,140 +31,199 @@ from typing import Any
 import numpy as np
 
 from bench.common import RESULTS_ROOT, device_name, save_result, slugify
-from engine.live.detector import Detections, PersonDetector, WholeFrameDetector, YoloPersonDetector, make_detector
+from bench.load import CoreLoad
+from engine.live.detector import Detections, PersonDetector, make_detector
+from engine.live.source_base import EndOfSource, FrameSource, SourceInfo
 
 RESULTS_DIR = RESULTS_ROOT / "live"
-PROFILES: dict[str, dict[str, Any]] = {
-    "cpu": dict(models=None, imgsz=320, rootnet_every=5),  # None: the lightest registered pose model
-    "gpu": dict(models=("posenet-r50", "convnextpose-l", "mhp-lpski"), imgsz=640, rootnet_every=1),
-}
+CLIP = Path(__file__).resolve().parent.parent / "assets" / "demo_person.mp4"
+THREE = ("blazepose-full", "mhp-lpski-w0.5", "convnextpose-xs")
+TILES = {1: (1, 1), 4: (2, 2), 8: (4, 2)}  # persons -> (columns, rows)
 
 
-def lightest_pose_model() -> str:
-    from engine.inference.net_io import torch_built
-    from models import all_specs
+class TiledClip(FrameSource):
+    """The clip's frames, each tiled ``cols x rows`` (one person per tile), looped to ``frames`` frames."""
 
-    specs = [s for s in all_specs() if not s.is_root_model and torch_built(s)]  # torch pose nets
-    return min(specs, key=lambda s: (s.gmacs or float("inf"), s.params or 0)).name
+    kind = "tiled-clip"
+
+    def __init__(self, path: Path, cols: int, rows: int, frames: int) -> None:
+        super().__init__(f"{path.name} x{cols * rows}")
+        import cv2
+
+        cap = cv2.VideoCapture(str(path))
+        self._images: list[np.ndarray] = []
+        while True:
+            ok, img = cap.read()
+            if not ok:
+                break
+            self._images.append(np.tile(img, (rows, cols, 1)) if cols * rows > 1 else img)
+        cap.release()
+        self._n, self._i = frames, 0
+
+    def _open(self) -> SourceInfo:
+        h, w = self._images[0].shape[:2]
+        return SourceInfo(self.kind, self.name, w, h, None, False, self._n)
+
+    def _grab(self) -> np.ndarray:
+        if self._i >= self._n:
+            raise EndOfSource
+        self._i += 1
+        return self._images[(self._i - 1) % len(self._images)]
 
 
-class TimingDetector(PersonDetector):
-    """Random-weight YOLO for the timing + one whole-frame box for the persons (see the module docstring)."""
+class TiledDetector(PersonDetector):
+    """The app's detector on the first tile, its boxes repeated on every tile (ids kept apart per tile)."""
 
-    def __init__(self, imgsz: int, device: str | None) -> None:
-        super().__init__(1)
-        from ultralytics import YOLO
-
-        path = Path(tempfile.mkdtemp(prefix="posearena-bench-")) / "yolov8n-random.pt"
-        YOLO("yolov8n.yaml").save(str(path))
-        self.yolo = YoloPersonDetector(path, imgsz=imgsz, tracker="iou", device=device)
-        self.whole = WholeFrameDetector()
-        self.label = f"{self.yolo.label}, untrained (timing only) + whole-frame box"
+    def __init__(self, inner: PersonDetector, cols: int, rows: int) -> None:
+        super().__init__(inner.every_n)
+        self.inner, self.cols, self.rows = inner, cols, rows
+        self.label = f"{inner.label} on tile 1 of {cols * rows}"
 
     def _detect(self, image_bgr: np.ndarray) -> Detections:
-        self.yolo(image_bgr)
-        return self.whole(image_bgr)
+        h, w = image_bgr.shape[0] // self.rows, image_bgr.shape[1] // self.cols
+        d = self.inner._detect(image_bgr[:h, :w])
+        if self.cols * self.rows == 1 or not len(d):
+            return d
+        offsets = [(c * w, r * h) for r in range(self.rows) for c in range(self.cols)]
+        boxes = np.concatenate([d.boxes_xywh + np.array([x, y, 0, 0], np.float32) for x, y in offsets])
+        ids = np.concatenate([np.where(d.track_ids >= 0, d.track_ids * 16 + t, -1) for t in range(len(offsets))])
+        return Detections(boxes, np.tile(d.scores, len(offsets)), ids, d.origin)
 
 
-def _device_name(device: str) -> str:
-    """bench.common's device name, with the device's "CUDA " prefix on a GPU (as earlier result files have it)."""
-    from engine.inference.device import pick_device
+def default_view_models() -> tuple[str, ...]:
+    """What the first run shows: ``LIVE.models`` plus installed official models (``default_live_models``)."""
+    from engine.live.default_models import default_live_models
+    from models.loader import WeightsMissingError, load_model
 
-    d = pick_device(device)
-    return f"CUDA {device_name(d)}" if d.type == "cuda" else device_name(d)
+    def has_weights(name: str) -> bool:
+        try:
+            load_model(name)
+            return True
+        except (WeightsMissingError, FileNotFoundError):
+            return False
+
+    return tuple(default_live_models(has_weights))
 
 
-def run(profile: str, models: tuple[str, ...] | None, frames: int, warmup: int, device: str,
-        precision: str) -> dict[str, Any]:
+def scenario(name: str) -> tuple[tuple[str, ...], int]:
+    """(models, persons) of a scenario name."""
+    if name == "default":
+        return default_view_models(), 1
+    if name == "three":
+        return THREE, 1
+    if name.startswith("default"):
+        return default_view_models(), int(name.removeprefix("default"))
+    if name.startswith("persons"):
+        return ("blazepose-full",), int(name.removeprefix("persons"))
+    if name in ("blazepose", "rootnet"):
+        return ("blazepose-full",), 1
+    raise ValueError(f"unknown scenario {name!r}")
+
+
+def _med_p95(v: list[float]) -> dict[str, float]:
+    a = np.asarray(v, np.float64)
+    med = float(np.median(a))
+    return {"median": round(med, 2), "p95": round(float(np.percentile(a, 95)), 2),
+            "p95_over_median": round(float(np.percentile(a, 95)) / med, 3) if med > 0 else None}
+
+
+def run_scenario(name: str, frames: int, warmup: int, iters: int) -> dict[str, Any]:
+    from engine.defaults import ROOT
     from engine.live.engine import LiveConfig, LiveEngine
 
-    prof = PROFILES[profile]
-    names = models or prof["models"] or (lightest_pose_model(),)
-    config = LiveConfig(source="demo", models=tuple(names), allow_untrained=True, imgsz=prof["imgsz"],
-                        rootnet="rootnet-r50", rootnet_every=prof["rootnet_every"], realtime=False,
-                        drop_frames=False, device=device, precision=precision, max_frames=warmup + frames)
-    dev = None if device == "auto" else device
-    detector = make_detector("auto", imgsz=prof["imgsz"], device=dev)
-    if isinstance(detector, WholeFrameDetector):
-        detector = TimingDetector(prof["imgsz"], dev)
-    engine = LiveEngine(config, detector=detector)
-    rows: list[dict[str, float]] = []
-    t_first: list[float] = []
+    models, persons = scenario(name)
+    cols, rows = TILES.get(persons, (persons, 1))
+    rootnet = ROOT.rootnet if name == "rootnet" else None
+    cfg = LiveConfig(source="bench", models=models, allow_untrained=True, rootnet=rootnet, realtime=False,
+                     drop_frames=False, device="cpu", max_frames=warmup + frames)
+    det = TiledDetector(make_detector("auto"), cols, rows)
+    engine = LiveEngine(cfg, source=TiledClip(CLIP, cols, rows, warmup + frames), detector=det, compare=False)
+    engine.prepare()
+    crops: dict[str, Any] = {}
+    real = engine.predictor.infer_cells
+
+    def keep_crops(model: str, x: Any) -> np.ndarray:
+        crops[model] = x
+        return real(model, x)
+
+    engine.predictor.infer_cells = keep_crops  # the same crops for the bare forwards below
+    lat: list[dict[str, float]] = []
+    times: list[float] = []
 
     def collect(r: Any) -> None:
-        if r.frame_id < warmup:
-            return
-        if not t_first:
-            engine.reset_stats()
-            t_first.append(r.result_ts)
-        lat = r.latencies_ms
-        forwards = lat.get("detect", 0.0) + lat.get("rootnet", 0.0) + sum(lat.get(m, 0.0) for m in names)
-        busy = lat["end_to_end"] - lat["wait"]
-        rows.append(dict(busy=busy, forwards=forwards, e2e=lat["end_to_end"], t=r.result_ts,
-                         persons=r.num_persons))
+        if r.frame_id >= warmup:
+            lat.append(dict(r.latencies_ms, busy=r.latencies_ms["end_to_end"] - r.latencies_ms["wait"],
+                            persons=r.num_persons))
+            times.append(r.result_ts)
 
     engine.subscribe(collect)
-    t0 = time.perf_counter()
     with engine:
         engine.wait()
-    wall = time.perf_counter() - t0
     if engine.error is not None:
         raise engine.error
-    stats = engine.stats()
-    busy = np.array([r["busy"] for r in rows])
-    fwd = np.array([r["forwards"] for r in rows])
-    ts = np.array([r["t"] for r in rows])
-    fps = (len(ts) - 1) / (ts[-1] - ts[0]) if len(ts) >= 2 and ts[-1] > ts[0] else float("nan")
-    trained = {m.name: m.trained for m in engine.models}
-    if engine.rootnet_info is not None:
-        trained[engine.rootnet_info.name] = engine.rootnet_info.trained
+    engine.predictor.infer_cells = real
+    fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) >= 2 else float("nan")
+    forwards: dict[str, float] = {}
+    for m in models:
+        x = crops[m]
+        real(m, x)
+        t = []
+        for _ in range(iters):
+            t0 = time.perf_counter()
+            real(m, x)
+            t.append((time.perf_counter() - t0) * 1e3)
+        forwards[m] = round(float(np.median(t)), 2)
+    limit_fps = 1000.0 / sum(forwards.values())
+    stages = sorted({k for row in lat for k in row} - {"persons", "capture", "wait", "end_to_end"})
+    rootnet_stage = engine.stats().stages.get("rootnet")
     return {
-        "device": _device_name(device), "profile": profile, "models": list(names), "precision": precision,
-        "detector": engine.detector.label if engine.detector else "", "rootnet_every": config.rootnet_every,
-        "imgsz": config.imgsz, "frames": len(rows), "warmup": warmup, "wall_s": round(wall, 2),
-        "trained": trained, "weights": "random (untrained) unless trained=true: speed only",
-        "fps": round(float(fps), 2),
-        "busy_ms_mean": round(float(busy.mean()), 2) if len(busy) else None,
-        "forwards_ms_mean": round(float(fwd.mean()), 2) if len(fwd) else None,
-        "overhead_ms_mean": round(float((busy - fwd).mean()), 2) if len(busy) else None,
-        "ratio_busy_over_forwards": round(float(busy.sum() / fwd.sum()), 3) if fwd.sum() > 0 else None,
-        "end_to_end_ms_mean": round(float(np.mean([r["e2e"] for r in rows])), 2) if rows else None,
-        "note": "lockstep run: end_to_end includes waiting for the previous frame; with a live source the "
-                "latency is about capture + busy",
-        "stages": {k: {"mean": round(s.mean, 2), "p50": round(s.p50, 2), "p95": round(s.p95, 2), "n": s.count}
-                   for k, s in stats.stages.items()},
-        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "scenario": name, "models": list(models), "persons": persons,
+        "persons_posed_mean": round(float(np.mean([r["persons"] for r in lat])), 2),
+        "trained": {m.name: m.trained for m in engine.models}, "detector": det.label, "rootnet": rootnet,
+        "frames": len(lat), "fps": round(fps, 2), "forward_median_ms": forwards, "limit_fps": round(limit_fps, 2),
+        "limit_ratio": round(fps / limit_fps, 3),
+        "stages": {k: _med_p95([r[k] for r in lat if k in r]) for k in stages},
+        "rootnet_ms": {"median": round(rootnet_stage.p50, 1), "runs": rootnet_stage.count} if rootnet_stage else None,
+        "detections": det.detections,
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="CI smoke: a few frames")
-    ap.add_argument("--profile", choices=tuple(PROFILES), default=None, help="default: gpu with CUDA, else cpu")
-    ap.add_argument("--models", default="", help="comma-separated pose models (overrides the profile)")
-    ap.add_argument("--frames", type=int, default=60)
-    ap.add_argument("--warmup", type=int, default=5)
-    ap.add_argument("--device", default="auto")
-    ap.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"))
-    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    ap.add_argument("--json", default=None, help="output path (default bench/results/live/<device>.json)")
+    ap.add_argument("--quick", action="store_true", help="CI smoke: blazepose only, a few frames")
+    ap.add_argument("--scenarios", default="default,default4,blazepose,three,persons4,persons8")
+    ap.add_argument("--loaded", action="store_true", help="each scenario again with one core kept busy")
+    ap.add_argument("--rootnet", action="store_true", help="blazepose again with RootNet on its own thread")
+    ap.add_argument("--frames", type=int, default=100)
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--iters", type=int, default=30, help="bare forwards per model")
+    ap.add_argument("--note", default="")
+    ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
     import torch
 
-    if a.threads:
-        torch.set_num_threads(a.threads)
-    profile = a.profile or ("gpu" if torch.cuda.is_available() and a.device != "cpu" else "cpu")
-    frames, warmup = (4, 1) if a.quick else (a.frames, a.warmup)
-    models = tuple(m for m in a.models.split(",") if m) or None
-    res = run(profile, models, frames, warmup, a.device, a.precision)
-    print(f"live pipeline on {res['device']} ({res['profile']} profile): {', '.join(res['models'])}; "
-          f"detector {res['detector']}; RootNet every {res['rootnet_every']}")
-    for k, s in res["stages"].items():
-        print(f"  {k:<24}{s['mean']:>9.1f} ms  (p95 {s['p95']:.1f}, n={s['n']})")
-    print(f"FPS {res['fps']:.2f} | busy {res['busy_ms_mean']:.1f} ms/frame vs network forwards "
-          f"{res['forwards_ms_mean']:.1f} ms -> engine overhead {res['overhead_ms_mean']:.1f} ms, "
-          f"ratio {res['ratio_busy_over_forwards']}")
-    save_result(res, a.json, RESULTS_DIR, slugify(res["device"]), "-quick" if a.quick else "", indent=1, end="")
+    frames, warmup, iters = (6, 2, 3) if a.quick else (a.frames, a.warmup, a.iters)
+    names = ["blazepose"] if a.quick else [s for s in a.scenarios.split(",") if s]
+    if a.rootnet and "rootnet" not in names:
+        names.insert(names.index("blazepose") + 1 if "blazepose" in names else len(names), "rootnet")
+    runs: list[dict[str, Any]] = []
+    for loaded in ([False, True] if a.loaded else [False]):
+        for name in names:
+            with CoreLoad(on=loaded, seconds=600):
+                res = run_scenario(name, frames, warmup, iters)
+            res["loaded"] = loaded
+            runs.append(res)
+            busy = res["stages"].get("busy", {})
+            print(f"{name:<10}{' loaded' if loaded else ' quiet ':<8} {res['fps']:6.1f} FPS, limit "
+                  f"{res['limit_fps']:6.1f} -> limit_ratio {res['limit_ratio']:.2f}; busy median "
+                  f"{busy.get('median', 0):.1f} ms p95/median {busy.get('p95_over_median')}; persons "
+                  f"{res['persons_posed_mean']}")
+            for k, s in res["stages"].items():
+                print(f"    {k:<20}{s['median']:>8.1f} ms  p95 {s['p95']:>7.1f}")
+    out = {"device": device_name(torch.device("cpu")), "clip": CLIP.name, "note": a.note,
+           "weights": "random (untrained) unless trained=true: speed only", "runs": runs,
+           "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+    save_result(out, a.json, RESULTS_DIR, "limit-" + slugify(out["device"]), "-quick" if a.quick else "", indent=1)
     return 0
 
 

@@ -35,6 +35,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -125,16 +126,27 @@ def load(names: list[str]) -> list:
     return [load_model(n, allow_untrained=True) for n in names]
 
 
+def timing_detector(imgsz: int, device: str | None) -> Any:
+    """A random-weight YOLO for the timing (the same work as trained weights), detecting every frame."""
+    import tempfile
+
+    from ultralytics import YOLO
+
+    from engine.live.detector import YoloPersonDetector
+
+    path = Path(tempfile.mkdtemp(prefix="posearena-bench-")) / "yolov8n-random.pt"
+    YOLO("yolov8n.yaml").save(str(path))
+    return YoloPersonDetector(path, imgsz=imgsz, tracker="iou", device=device, every_n=1)
+
+
 def run(names: list[str], persons: list[int], iters: int, warmup: int, device: str, log=print,
         profile: str | None = None, micro_batch: int | None = None, detect_imgsz: int = 0) -> dict:
     from engine.inference.predictor import Predictor
 
     detector = None
     if detect_imgsz:
-        from bench.live_pipeline import TimingDetector
-
-        detector = TimingDetector(detect_imgsz, None if device == "auto" else device)
-        log(f"  detector on every frame: {detector.yolo.label} (random weights: the same work as trained ones)")
+        detector = timing_detector(detect_imgsz, None if device == "auto" else device)
+        log(f"  detector on every frame: {detector.label} (random weights: the same work as trained ones)")
 
     loaded = load(names)
     image = bus_image()
@@ -165,7 +177,7 @@ def run(names: list[str], persons: list[int], iters: int, warmup: int, device: s
         log(f"  {k} model(s): one more person costs {ratio} x the one-person frame (target <= 0.6)")
         del pred
     return {"sets": sets, "device": device, "profile": profile or "fp32", "micro_batch": used_micro_batch,
-            "detector": detector.yolo.label if detector is not None else None}
+            "detector": detector.label if detector is not None else None}
 
 
 

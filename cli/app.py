@@ -9,7 +9,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from pathlib import Path
+
+from cli.console import error
+from models.errors import PoseArenaError, bug_report
 
 DIST_NAME = "posearena"
 
@@ -69,14 +73,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. A ``PoseArenaError`` is the user's to fix: one ``error:`` line, exit 1. Any other exception
+    is a bug: one line naming it and the log file that holds its traceback, exit 2."""
     _quiet_env()
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "_run", None) is not None:
-        return int(args._run(args) or 0)
-    from gui.app import run_gui
+    try:
+        if getattr(args, "_run", None) is not None:
+            return int(args._run(args) or 0)
+        from gui.app import run_gui
 
-    return run_gui(args)
+        return run_gui(args)
+    except PoseArenaError as exc:
+        return error(exc.user_message)
+    except Exception as exc:  # noqa: BLE001 - a bug: reported with its traceback in a log, never hidden
+        line, log = bug_report(exc, context=f"{version()} {' '.join(sys.argv[1:] if argv is None else argv)}")
+        print(f"error: {line}", file=sys.stderr)
+        if log is None:
+            traceback.print_exception(exc)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover  (python -m cli.app)

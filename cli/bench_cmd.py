@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from cli import command
-from cli.console import ProgressLine, check_profile_device, error
+from cli.console import ProgressLine, check_precision_device, check_profile_device, error
 from cli.live_cmd import PRECISIONS, PROFILE_NAMES  # PROFILE_NAMES lists the profiles lazily: no torch at start-up
 from engine.defaults import BENCHMARK, INFERENCE
 
@@ -54,13 +54,18 @@ class BenchProgress(ProgressLine):
                   f"{p.rate:6.1f} samples/s ETA {eta}")
 
 
-def _weights_map(items: list[str] | None) -> dict[str, Path]:
+def _weights_map(items: list[str] | None, models: list[str] | None = None) -> dict[str, Path]:
+    """``--weights NAME=PATH`` pairs; a NAME that is not among ``models`` is refused (it would be ignored)."""
     out = {}
     for it in items or []:
         name, sep, path = it.partition("=")
         if not sep or not name or not path:
             raise ValueError(f"--weights expects NAME=PATH, got {it!r}")
         out[name.strip()] = Path(path).expanduser()
+    unused = [n for n in out if models is not None and n not in models]
+    if unused:
+        raise ValueError(f"--weights names {', '.join(unused)}, which --models does not include "
+                         f"({', '.join(models or [])}): add it to --models or drop its --weights")
     return out
 
 
@@ -83,6 +88,8 @@ def run_h36m(args: argparse.Namespace) -> int:
     if not args.data or not args.models:
         return error("bench h36m needs --data DIR and --models NAMES")
     models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if args.limit is not None and args.limit < 1:
+        return error(f"--limit must be at least 1 sample, got {args.limit}")
     try:
         from engine.h36m.shard_select import parse_shard
 
@@ -91,14 +98,18 @@ def run_h36m(args: argparse.Namespace) -> int:
             rootnet_file=Path(args.rootnet_file) if args.rootnet_file else None, flip=args.flip, limit=args.limit,
             batch_size=args.batch_size, device=args.device, precision=args.precision,
             channels_last=args.channels_last, num_workers=args.workers, allow_untrained=args.allow_untrained,
-            weights=_weights_map(args.weights), overwrite=args.overwrite, check_images=args.check_images,
+            weights=_weights_map(args.weights, models), overwrite=args.overwrite, check_images=args.check_images,
             profile=args.profile, wait_for_lock=args.wait, shard=parse_shard(args.shard) if args.shard else None,
+            protocol_mode=args.protocol_mode,
         )
         check_profile_device(args.profile, args.device)
+        check_precision_device(args.precision, args.device)
     except ValueError as exc:
         return error(exc)
     if args.subfolder:
         tag = f"h36m-p{cfg.protocol}-{cfg.root}-{'flip' if cfg.flip else 'noflip'}-" + "+".join(models)
+        if cfg.protocol_mode != BENCHMARK.protocol_mode:
+            tag += f"-{cfg.protocol_mode}"
         if cfg.limit:
             tag += f"-limit{cfg.limit}"
         if cfg.shard:
@@ -200,6 +211,9 @@ class BenchCommand:
         parser.add_argument("--rootnet-file", default=None,
                             help="RootNet result JSON for --root rootnet (default: in --data, else the copy shipped "
                                  "with the app); refused with the other --root choices, which do not read it")
+        parser.add_argument("--protocol-mode", choices=("official", "common"), default=BENCHMARK.protocol_mode,
+                            help="official: each model with its own test's crop and placement (default); common: "
+                                 "every model through the 3DMPPE pipeline, like for like (docs/protocol_modes.md)")
         parser.add_argument("--flip", action=argparse.BooleanOptionalAction, default=BENCHMARK.flip,
                             help="flip test (average with the mirrored crop; the papers' setting)")
         parser.add_argument("--limit", type=int, default=None, help="score only N samples, spread over the set")
@@ -238,7 +252,7 @@ def run_merge(args: argparse.Namespace) -> int:
     if not args.dirs:
         return error("bench merge needs the shard folders: bench merge DIR... --out OUT")
     try:
-        res = merge_runs(args.dirs, Path(args.out))
+        res = merge_runs(args.dirs, Path(args.out), overwrite=args.overwrite)
     except (MergeError, OutputLockedError, OSError) as exc:
         return error(exc)
     print(res.summary)

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from cli import command
-from cli.console import error
+from cli.console import error, number
 from cli.live_cmd import add_engine_args
 
 
@@ -42,7 +42,8 @@ class CompareCommand:
         g = p.add_argument_group("recording first (--source)")
         g.add_argument("--source", default=None, help="demo | video file | image folder | camera INDEX | URL")
         g.add_argument("--models", default=None, help="comma-separated model names (at least two to compare)")
-        g.add_argument("--frames", type=int, default=None, help="stop after N frames (default: the whole file)")
+        g.add_argument("--frames", type=number(int, low=1), default=None,
+                       help="stop after N frames (default: the whole file)")
         g.add_argument("--record", metavar="FILE.h5", default=None,
                        help="where to keep the recording (default: OUT/recording.h5)")
         g.add_argument("--overwrite", action="store_true", help="replace an existing recording file")
@@ -126,15 +127,21 @@ def _record(args: argparse.Namespace, record: Path) -> int:
 def _compare(rec: Path, out: Path, args: argparse.Namespace) -> int:
     from engine.compare import compare_recording, write_all
     from engine.compare.report import verdict_lines
+    from engine.h36m.outputs import staged_outputs
     from engine.live.recording.format import RecordingError
 
     try:
+        empty = _nothing_to_compare(rec)
+        if empty:
+            return error(f"{rec}: {empty}; nothing to compare, nothing written")
         result = compare_recording(rec, window=args.window)
     except (RecordingError, OSError, KeyError, ValueError) as e:
         text = str(e.args[0] if isinstance(e, KeyError) and e.args else e)
         return error(text if str(rec) in text else f"{rec}: {text}")
-    try:
-        files = write_all(result, out, plots=not args.no_plots)
+    try:  # every file appears together, or none: a failure never leaves a half-written compare folder
+        with staged_outputs(out) as stage:
+            staged = write_all(result, stage, plots=not args.no_plots)
+        files = {k: out / Path(v).relative_to(stage) for k, v in staged.items()}
     except OSError as e:
         return error(f"{out}: cannot write the comparison ({e})")
     for line in verdict_lines(result):
@@ -142,3 +149,15 @@ def _compare(rec: Path, out: Path, args: argparse.Namespace) -> int:
     print(f"wrote {', '.join(str(p) for p in files.values())}")
     return 0
 
+
+
+def _nothing_to_compare(rec: Path) -> str:
+    """Why the recording has nothing to compare (no frames, or nobody detected in any frame), or ''."""
+    from engine.live.recording.reader import load_recording
+
+    r = load_recording(rec)
+    if len(r) == 0:
+        return "the recording has no frames"
+    if not (r.num_persons > 0).any():
+        return f"nobody was detected in any of its {len(r)} frames"
+    return ""

@@ -21,17 +21,19 @@ class EvaluateCommand:
                             help="registered model the predictions come from (for the published comparison)")
         parser.add_argument("--root", choices=("gt", "rootnet"), default=None,
                             help="which published row to compare with (default: inferred from the roots)")
+        parser.add_argument("--overwrite", action="store_true",
+                            help="replace the results already in --out (a benchmark run's or an earlier evaluation's)")
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        from engine.h36m.evaluate import PredictionsError, evaluate_file
+        from engine.h36m.evaluate import OutputExistsError, PredictionsError, evaluate_file
         from engine.h36m.exports import summary_text
         from engine.h36m.layout import DatasetError
 
         try:
             run, _, notes = evaluate_file(args.data, args.protocol, args.predictions, args.out, model=args.model,
-                                          root=args.root)
-        except (DatasetError, PredictionsError, ValueError, OSError) as exc:  # a full or read-only --out too
+                                          root=args.root, overwrite=args.overwrite)
+        except (DatasetError, PredictionsError, OutputExistsError, ValueError, OSError) as exc:  # a full --out too
             print(f"error: {exc}", file=sys.stderr)
             return 1
         print(summary_text([run]))

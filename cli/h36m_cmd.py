@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from cli import command
+from cli.console import number
 
 
 def _subjects(text: str | None) -> tuple[int, ...]:
@@ -69,7 +70,7 @@ class H36MCommand:
         sub = parser.add_subparsers(dest="h36m_action", metavar="ACTION", required=True)
         p = sub.add_parser("synthetic", help="write a small synthetic data set in the 3DMPPE layout")
         p.add_argument("--out", required=True, help="folder to create")
-        p.add_argument("--samples", type=int, default=120, help="test images over S9+S11 (default 120)")
+        p.add_argument("--samples", type=number(int, low=1), default=120, help="test images over S9+S11 (default 120)")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--train-subjects", type=_subjects, default=(), help="also write a few frames of e.g. 1,5")
         p.add_argument("--force", action="store_true", help="write into a folder that already has annotations")
@@ -81,7 +82,7 @@ class H36MCommand:
                        help="exists: every test image exists, a few decode; all: decode every image")
         v.add_argument("--rootnet", action="store_true", help="also check the RootNet result file")
         v.add_argument("--rootnet-file", default=None, help="RootNet result JSON to check (implies --rootnet)")
-        v.add_argument("--max-lines", type=int, default=60)
+        v.add_argument("--max-lines", type=number(int, low=1), default=60)
         v.set_defaults(_action=_validate)
 
     @staticmethod

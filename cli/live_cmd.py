@@ -1,6 +1,7 @@
 """``python main.py live``: run the live pipeline headless and report per-stage latency and FPS (a video file or an
 image folder: every frame, unless ``--realtime``; ``--record`` HDF5, ``--save-video`` overlay MP4);
-``python main.py live export REC.h5 --format csv|trc|c3d|jsonl|mp4``: export a recording (docs/outputs.md)."""
+``python main.py live export REC.h5 --format csv|trc|c3d|jsonl|mp4|bvh``: export a recording (docs/outputs.md);
+``--stream osc://HOST:PORT``: send each frame's pose over OSC while it runs."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from cli import command
-from engine.defaults import CAMERA, DETECTOR, INFERENCE, LIVE, ROOT
+from cli.console import number
+from engine.defaults import CAMERA, DETECTOR, INFERENCE, LIVE, ROOT, STREAM
 
 DEFAULT_MODELS = ",".join(LIVE.models)
 PRECISIONS = ("fp32", "fp16", "bf16")
@@ -54,10 +56,10 @@ def add_engine_args(p: argparse.ArgumentParser | argparse._ArgumentGroup, *, tun
     ``--conf``, ``--det-every``, ``--tracker`` and ``--rootnet-every``."""
     p.add_argument("--detector", default=DETECTOR.kind,
                    help="auto | YOLO .pt path | YOLO model name | none (whole-frame box)")
-    p.add_argument("--imgsz", type=int, default=DETECTOR.imgsz,
+    p.add_argument("--imgsz", type=_positive_int, default=DETECTOR.imgsz,
                    help="detector input size (default %(default)s: for a CPU; 640 suits a GPU)")
     if tuning:
-        p.add_argument("--conf", type=float, default=DETECTOR.conf,
+        p.add_argument("--conf", type=number(low=0.0, high=1.0), default=DETECTOR.conf,
                        help="detector confidence threshold (default %(default)s)")
         p.add_argument("--det-every", type=_positive_int, default=DETECTOR.every,
                        help="detect every N frames; boxes follow the poses in between")
@@ -71,7 +73,7 @@ def add_engine_args(p: argparse.ArgumentParser | argparse._ArgumentGroup, *, tun
 
 
 @command("live", help="run the live pipeline (source -> detector -> models) headless; 'live export' converts a "
-                      "recording to CSV/TRC/C3D/JSON lines/MP4")
+                      "recording to CSV/TRC/C3D/JSON lines/MP4/BVH")
 class LiveCommand:
     @staticmethod
     def configure(p: argparse.ArgumentParser) -> None:
@@ -79,12 +81,21 @@ class LiveCommand:
         p.add_argument("--models", default=None, help=f"comma-separated model names (default: {DEFAULT_MODELS}, "
                                                       "the bundled trained model, plus installed official models)")
         p.add_argument("--frames", type=_positive_int, default=None, help="stop after N processed frames")
-        p.add_argument("--duration", type=float, default=None, help="stop after S seconds")
+        p.add_argument("--duration", type=number(low=0.0, low_open=True), default=None,
+                       help="stop after S seconds")
         p.add_argument("--record", metavar="FILE.h5", default=None,
                        help="record results to HDF5 (an existing file is refused unless --overwrite)")
         p.add_argument("--save-video", metavar="FILE.mp4", default=None,
                        help="write the overlay video (each model's 2D skeletons over the frames, mp4v) during the run")
         p.add_argument("--overwrite", action="store_true", help="let --record / --save-video replace existing files")
+        p.add_argument("--stream", metavar="osc://HOST:PORT", nargs="?", const=f"osc://{STREAM.host}:{STREAM.port}",
+                       default=None, help="send each frame's pose over OSC/UDP to this address only (default "
+                                          f"osc://{STREAM.host}:{STREAM.port}, loopback; docs/outputs.md)")
+        p.add_argument("--stream-format", default=STREAM.format, metavar="plain|vmc",
+                       help="plain: /posearena/pose joints in metres (TouchDesigner, Max); vmc: VMC protocol bone "
+                            "rotations (VSeeFace, Unity, Blender add-ons). Default %(default)s")
+        p.add_argument("--stream-model", metavar="NAME", default=None,
+                       help="the model whose poses are streamed (default: the first of --models)")
         p.add_argument("--allow-untrained", action="store_true",
                        help="run models without weights on random weights (labelled untrained; speed tests only)")
         add_engine_args(p)
@@ -98,7 +109,8 @@ class LiveCommand:
                        help="average with the mirrored crop (doubles the cost; default: %(default)s)")
         p.add_argument("--no-smoothing", action="store_true", help="publish raw poses only (smoothed = raw)")
         p.add_argument("--intrinsics", default=None, help="camera calibration (OpenCV YAML or JSON)")
-        p.add_argument("--hfov", type=float, default=CAMERA.hfov_deg,
+        p.add_argument("--hfov", type=number(low=0.0, high=180.0, low_open=True, high_open=True),
+                       default=CAMERA.hfov_deg,
                        help="assumed horizontal FOV in degrees without a calibration (default %(default)s)")
         p.add_argument("--realtime", action="store_true",
                        help="pace a video file / image folder at its frame rate like a camera, dropping the frames "
@@ -109,20 +121,21 @@ class LiveCommand:
         p.add_argument("--json", metavar="FILE", default=None, help="write the final statistics as JSON")
         p.add_argument("--headless", action="store_true", help="no live status line; only the final report")
         sub = p.add_subparsers(dest="live_action", metavar="ACTION")
-        ex = sub.add_parser("export", help="export a recording to CSV, TRC, C3D, JSON lines or an overlay MP4",
+        ex = sub.add_parser("export", help="export a recording to CSV, TRC, C3D, JSON lines, an overlay MP4 or BVH",
                             description="Export a PoseArena live recording (HDF5); the formats are described in "
                                         "docs/outputs.md.")
         ex.add_argument("recording", help="the .h5 file written by --record")
         ex.add_argument("--format", dest="fmt", default="csv",
                         help="csv | trc | c3d (one person, y up) | jsonl (every frame, person, model, named joints) "
-                             "| mp4 (overlay video)")
+                             "| mp4 (overlay video) | bvh (one person's animated skeleton, Y up, cm)")
         ex.add_argument("--model", default=None, help="which model's joints (needed when several were recorded; "
                                                       "mp4: only this model)")
         ex.add_argument("--kind", default=None, choices=("smoothed", "raw"), help="default: smoothed")
         ex.add_argument("--field", default=None, choices=("joints_cam_mm", "joints_rel_mm", "joints_2d"),
                         help="csv/trc/c3d: which joints (default joints_cam_mm)")
-        ex.add_argument("--track", type=int, default=None, help="one track id (TRC/C3D default: the most seen)")
-        ex.add_argument("--units", default=None, choices=("mm", "m"), help="trc/c3d units (default mm)")
+        ex.add_argument("--track", type=int, default=None, help="one track id (TRC/C3D/BVH default: the most seen)")
+        ex.add_argument("--units", default=None, choices=("mm", "cm", "m"),
+                        help="trc/c3d units (default mm); bvh units (default cm)")
         ex.add_argument("--source", dest="export_source", default=None,
                         help="mp4: the recorded video or image folder (default: the path stored in the recording; "
                              "without it the skeletons are drawn on a blank frame)")
@@ -142,13 +155,30 @@ def _export(args: argparse.Namespace) -> int:
 
     given = {"model": args.model, "kind": args.kind, "field": args.field, "track": args.track, "units": args.units,
              "source": args.export_source}
+    terminated: list[int] = []
+
+    def on_term(signum: int, _frame: Any) -> None:  # SIGTERM stops like Ctrl-C: the temp files are removed
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term) if threading.current_thread() is threading.main_thread() \
+        else None
     try:
         out = export_recording(args.recording, args.fmt, args.out, overwrite=args.export_overwrite,
                                **{k: v for k, v in given.items() if v is not None})
     except ExportError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        kept = "the previous file is unchanged" if Path(args.out).exists() else "nothing was written"
+        print(f"error: export interrupted; {args.out}: {kept}", file=sys.stderr)
+        return 143 if terminated else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     print(f"wrote {out}")
+    if getattr(out, "note", ""):
+        print(out.note)
     return 0
 
 
@@ -167,9 +197,10 @@ def _config(args: argparse.Namespace):
             raise ValueError("--models lists no model names (give comma-separated names, e.g. blazepose-full)")
     if args.duration is not None and args.duration <= 0:
         raise ValueError(f"--duration must be positive (seconds), got {args.duration:g}")
-    from cli.console import check_profile_device
+    from cli.console import check_precision_device, check_profile_device
 
     check_profile_device(args.profile, args.device)
+    check_precision_device(args.precision, args.device)
     return LiveConfig(
         source=args.source, models=models, allow_untrained=args.allow_untrained, weights_dir=args.weights_dir,
         detector=args.detector, imgsz=args.imgsz, det_conf=args.conf, det_every=args.det_every, tracker=args.tracker,
@@ -177,7 +208,18 @@ def _config(args: argparse.Namespace):
         device=args.device, precision=args.precision, channels_last=args.channels_last, profile=args.profile,
         flip_test=args.flip_test, smoothing=None if args.no_smoothing else DEFAULT_POSE, intrinsics=args.intrinsics,
         hfov_deg=args.hfov, realtime=bool(args.realtime and not args.asap), max_frames=args.frames,
-        record=None)  # the recorder is made in _live (it needs --overwrite, which LiveConfig does not carry)
+        record=None,  # the recorder is made in _live (it needs --overwrite, which LiveConfig does not carry)
+        stream=_stream_address(args), stream_format=args.stream_format, stream_model=args.stream_model)
+
+
+def _stream_address(args: argparse.Namespace) -> str | None:
+    """The checked ``--stream`` address (ValueError names what is wrong), or None."""
+    if args.stream is None:
+        return None
+    from engine.live.stream.sender import parse_stream_address
+
+    host, port = parse_stream_address(args.stream)
+    return f"osc://{host}:{port}"
 
 
 class _Status:
@@ -218,6 +260,7 @@ def _start(engine: Any, args: argparse.Namespace) -> None:
     from engine.live.recording.writer import LiveRecorder
 
     engine.prepare()
+    _check_calibration(engine, args)
     if args.record:
         engine.recorder = LiveRecorder(args.record, engine.models, max_persons=engine.config.max_persons,
                                        attrs=engine.recording_attrs(), overwrite=args.overwrite)
@@ -231,6 +274,20 @@ def _start(engine: Any, args: argparse.Namespace) -> None:
         engine.subscribe(lambda r: writer.write_result(r, models))
         args._video_writer = writer
     engine.start()
+
+
+def _check_calibration(engine: Any, args: argparse.Namespace) -> None:
+    """The calibration against the source's frame size before any frame: another aspect ratio is refused
+    (IntrinsicsError, one line), a scaled one is said."""
+    info = engine.source.info if engine.source is not None else None
+    if not args.intrinsics or info is None or not info.width or not info.height:
+        return
+    from engine.inference.camera import load_intrinsics
+
+    calib = load_intrinsics(args.intrinsics)
+    scaled = calib.scaled_to(info.width, info.height)
+    if scaled is not calib:
+        print(f"note: camera calibration {scaled.source}", file=sys.stderr)
 
 
 def _finish_video(args: argparse.Namespace) -> BaseException | None:
@@ -254,8 +311,8 @@ def _live(args: argparse.Namespace) -> int:
 
     try:
         cfg = _config(args)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
+    except _expected_errors() as e:  # a bad option, or an unreadable weights manifest while choosing the models
+        print(f"error: {_one_line(e)}", file=sys.stderr)
         return 2
     if args.record and Path(args.record).exists() and not args.overwrite:  # before loading any model
         print(f"error: {args.record}: already exists (an earlier recording?); choose another --record file or pass "
@@ -315,14 +372,35 @@ def _live(args: argparse.Namespace) -> int:
     print(f"profile: {profile}")
     if status.last is not None and status.last.untrained:
         print("UNTRAINED (random weights, speed only): " + ", ".join(status.last.untrained))
-    if args.record:
+    empty = "" if interrupted or errors else _no_frame_read(engine, stats)
+    if empty and args.record:
+        Path(args.record).unlink(missing_ok=True)  # a recording of nothing is not kept
+    elif args.record:
         print(f"recording: {args.record}")
+    if engine.streamer is not None:
+        st = engine.streamer.stats()
+        print(f"stream: {engine.streamer.address} ({args.stream_format}, {engine.streamer.model}): sent {st.sent} "
+              f"frames, dropped {st.dropped}, send errors {st.errors}" + (f" ({st.last_error})" if st.last_error
+                                                                          else ""))
     if args.json:
         _write_json(Path(args.json), stats, profile)
     if errors:
         print(f"error: {_one_line(errors[0])}", file=sys.stderr)
         return 1
+    if empty:
+        print(f"error: {empty}", file=sys.stderr)
+        return 1
     return (143 if terminated else 130) if interrupted else 0
+
+
+def _no_frame_read(engine: Any, stats: Any) -> str:
+    """Why a file source gave no frame at all (its header says 0 frames, or none decodes), or ''."""
+    info = engine.source.info if engine.source is not None else None
+    if stats.frames_processed or info is None or info.live:
+        return ""
+    said = f"its header announces {info.num_frames} frames" if info.num_frames else "its header announces none"
+    return (f"{info.name}: no frame could be read ({said}): the file is empty or damaged; nothing was processed"
+            f"{' and no recording written' if engine.recorder is not None else ''}")
 
 
 def _one_line(e: BaseException) -> str:

@@ -73,14 +73,14 @@ class ModelsCommand:
     def run(args: argparse.Namespace) -> int:
         from engine.speed_results import last_speed
         from models import all_specs
-        from models.weights.store import WeightsError, find_entry, find_weights
+        from models.weights.store import WeightsError, find_weights, installed_entry
 
         try:
             rows = []
             speed = last_speed()
             for spec in all_specs():
                 path = find_weights(spec.name, args.weights_dir)
-                entry = find_entry(spec.name, args.weights_dir) if path else None
+                entry = installed_entry(spec.name, args.weights_dir) if path else None
                 rows.append(_row(spec, str(path) if path else None, speed, entry.sha256 if entry else None))
         except WeightsError as e:
             print(f"error: {e}", file=sys.stderr)

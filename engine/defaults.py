@@ -10,14 +10,23 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class DetectorDefaults:
-    """Person detector: YOLO input size and confidence tuned for a CPU; detection every frame; ByteTrack ids."""
+    """Person detector: YOLO input size and confidence tuned for a CPU; ByteTrack ids. Detection only when needed:
+    between detections boxes come from the previous poses; a lost track or a pose confidence under
+    ``min_pose_confidence`` detects at once, and ``every`` frames at the latest pick up newcomers (chosen by
+    ``python -m bench.sparse_detection``: persons found and id switches on both demo clips)."""
 
     kind: str = "auto"  # "auto" | .pt path | YOLO name | "none" (whole-frame box)
     imgsz: int = 320
     conf: float = 0.35
-    every: int = 1
+    every: int = 10
+    min_pose_confidence: float = 0.5  # MediaPipe's own threshold on BlazePose's pose-present score
     tracker: str = "bytetrack"
     trackers: tuple[str, ...] = ("bytetrack", "botsort", "iou", "none")
+    # The bundled NanoDet-g (offline "auto" without YOLO weights). Its scores are IoU-quality scores, lower than
+    # YOLO's, so it has its own threshold: at 416 px, 0.3 finds all 4 persons of ultralytics' bus.jpg (0.35: 2) and
+    # 6.4 per frame on demo_walk.mp4; 320 px loses people on the walk clip (4.9 at 0.35).
+    nanodet_imgsz: int = 416
+    nanodet_score: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -47,12 +56,22 @@ class InferenceDefaults:
     # memory is kept (``engine.inference.cpu_memory``) a larger batch costs no more per crop, usually less
     # (``python -m bench.micro_batch``); a positive value caps the activation memory of one call.
     cpu_micro_batch: int = 0
+    # A CPU forward takes at most as many crops as fit this much activation memory (0 = no cap), so a benchmark of
+    # any model stays well under 8 GiB resident (engine.inference.forward_cap; python -m bench.benchmark_memory).
+    cpu_forward_budget_mb: int = 2048
+    cpu_workspace_factor: float = 1.5  # a forward's memory over its declared peak activations (convolution buffers)
+    cpu_crop_mb_default: float = 512.0  # per crop, for a model that declares no activation memory (ONNX files)
+    # Which test-time conventions a Predictor runs (engine.inference.conventions.PROTOCOL_MODES): "common" runs every
+    # model through the 3DMPPE crop and back-projection; the benchmark defaults to each model's "official" ones.
+    protocol_mode: str = "common"
 
 
 @dataclass(frozen=True)
 class LiveDefaults:
     source: str = "demo"
-    models: tuple[str, ...] = ("blazepose-full",)  # bundled and trained: a real skeleton offline (issue 16)
+    # bundled and trained: an arena offline (two sizes side by side; heavy is ~3x full per crop on 2 cores, so it is
+    # offered, not defaulted)
+    models: tuple[str, ...] = ("blazepose-lite", "blazepose-full")
     max_default_models: int = 3  # the default view adds installed official models up to this many in all
     max_persons: int = 8  # slots per frame in a recording
     stats_window: int = 120  # frames in the rolling latency statistics
@@ -68,6 +87,18 @@ class BenchmarkDefaults:
     batch_size: int = 32
     num_workers: int = 2
     check_images: str = "exists"  # none | exists | all
+    protocol_mode: str = "official"  # official: each model as its own test runs it | common: all through 3DMPPE's
+
+
+@dataclass(frozen=True)
+class StreamDefaults:
+    """The live OSC stream (engine/live/stream): loopback and the VMC protocol's usual port unless the user sets
+    another address; a few frames of queue so a slow receiver drops frames instead of holding them."""
+
+    host: str = "127.0.0.1"
+    port: int = 39539
+    format: str = "plain"  # "plain" (/posearena/pose) | "vmc"
+    queue_frames: int = 4
 
 
 DETECTOR = DetectorDefaults()
@@ -76,3 +107,4 @@ CAMERA = CameraDefaults()
 INFERENCE = InferenceDefaults()
 LIVE = LiveDefaults()
 BENCHMARK = BenchmarkDefaults()
+STREAM = StreamDefaults()

@@ -10,13 +10,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from models.fileio import atomic_path
 
 
-def _preimport_heavy() -> None:
-    """Import the heavy libraries on the main thread before Qt runs.
+def _preimport_heavy(between: Callable[[], None] = lambda: None) -> None:
+    """Import the heavy libraries on the main thread before any GL view exists; ``between`` runs after each (the
+    shown window keeps painting while they load).
 
     triton (pulled in by torch/ultralytics) segfaults if first imported after a Mesa GL context exists, and a first
     import of matplotlib (pyparsing's module-level ABC checks) in a worker thread while the Qt event loop runs was
@@ -24,11 +26,14 @@ def _preimport_heavy() -> None:
     """
     import cv2  # noqa: F401
     import h5py  # noqa: F401
+    between()
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot  # noqa: F401
+    between()
     import torch  # noqa: F401
+    between()
 
     try:  # torchvision's ops (imported by a checkpoint import in a worker) pull triton in through torch._dynamo
         import triton  # noqa: F401
@@ -84,18 +89,30 @@ def prepare_window(win, scripted: bool = False) -> None:
 
 
 def run_gui(args: argparse.Namespace) -> int:
-    _preimport_heavy()
+    """The window first, then the heavy libraries (on the main thread, painting between them), then the live view:
+    the user sees the app at once and the models load behind it."""
     app = make_app()
     from PySide6.QtCore import QTimer
 
     from gui.main_window import MainWindow
 
     screenshot = getattr(args, "screenshot", None)
-    win = MainWindow(source=args.source, models=args.models, autostart=not getattr(args, "idle", False))
+    win = MainWindow(source=args.source, models=args.models, autostart=False)
     prepare_window(win, scripted=bool(screenshot))
     win.show()
     if not screenshot and not win.geometry_restored:
         QTimer.singleShot(300, win.keep_on_screen)  # once the window manager has put its frame around it
+    autostart = not getattr(args, "idle", False)
+
+    def load_then_start() -> None:
+        win.status_label.setText("Loading the pose libraries…")
+        _preimport_heavy(app.processEvents)
+        win.status_label.setText("Ready")
+        if autostart and (args.source or win.live_tab.may_autostart()):
+            win.live_tab.start()
+
+    app.processEvents()  # the first paint before the imports take the main thread
+    QTimer.singleShot(0, load_then_start)
     status = {"code": 0}
     if screenshot:
 

@@ -69,6 +69,12 @@ class BenchmarkForm(QWidget):
         self.root.addItem("RootNet result file (boxes and roots)", "rootnet")
         self.root.addItem("RootNet network run live (rootnet-r50 weights)", "rootnet-model")
         fl.addRow("Root", self.root)
+        self.mode = QComboBox()
+        self.mode.addItem("Official: each model as its own test runs it", "official")
+        self.mode.addItem("Common: every model through the 3DMPPE pipeline", "common")
+        self.mode.setToolTip("Official crops and places each model the way its paper's test code does (Integral: "
+                             "its own box); Common runs all of them one way, for a like-for-like table")
+        fl.addRow("Conventions", self.mode)
         opts = QHBoxLayout()
         self.flip = QCheckBox("Flip test")
         opts.addWidget(self.flip)
@@ -114,6 +120,8 @@ class BenchmarkForm(QWidget):
         self.protocol.setCurrentIndex(max(0, self.protocol.findData(protocol)))
         self.root.setCurrentIndex(max(0, self.root.findData(settings.get("bench/root", BENCHMARK.root))))
         self.flip.setChecked(settings.get("bench/flip", BENCHMARK.flip))
+        mode = settings.get("bench/protocol_mode", BENCHMARK.protocol_mode)
+        self.mode.setCurrentIndex(max(0, self.mode.findData(mode)))
         self.limit.setValue(settings.get("bench/limit", 0))
         self.batch_size.setValue(settings.get("bench/batch_size", gui_default_batch()))
         self.wanted = set(settings.get("bench/models", []))
@@ -124,6 +132,7 @@ class BenchmarkForm(QWidget):
         settings.put("bench/protocol", self.protocol.currentData())
         settings.put("bench/root", self.root.currentData())
         settings.put("bench/flip", self.flip.isChecked())
+        settings.put("bench/protocol_mode", self.mode.currentData())
         settings.put("bench/limit", self.limit.value())
         settings.put("bench/batch_size", self.batch_size.value())
         settings.put("bench/models", checked_names(self.model_list))
@@ -135,7 +144,7 @@ class BenchmarkForm(QWidget):
             protocol=int(self.protocol.currentData()), root=str(self.root.currentData()), flip=self.flip.isChecked(),
             limit=self.limit.value() or None, batch_size=self.batch_size.value(),
             allow_untrained=any(not rows[m].has_weights for m in models if m in rows),
-            overwrite=self.overwrite.isChecked(),
+            overwrite=self.overwrite.isChecked(), protocol_mode=str(self.mode.currentData()),
         )
 
     def apply_settings(self, s: BenchmarkSettings) -> None:
@@ -147,6 +156,7 @@ class BenchmarkForm(QWidget):
         self.protocol.blockSignals(False)
         self.root.setCurrentIndex(max(0, self.root.findData(s.root)))
         self.flip.setChecked(s.flip)
+        self.mode.setCurrentIndex(max(0, self.mode.findData(s.protocol_mode)))
         self.limit.setValue(s.limit or 0)
         self.wanted = set(s.models)
         check_only(self.model_list, s.models)

@@ -28,6 +28,7 @@ from gui.benchmark_results import RESULT_COLUMNS, ResultsPanel  # noqa: F401 - R
 from gui.controllers.bench_files import EXPORT_SUFFIX, default_export_name, finished_config
 from gui.controllers.benchmark import BenchmarkController, BenchmarkSettings
 from gui.controllers.models import ModelRow, RegistryController
+from gui.export_paths import format_name, resolve_export, suggested_path
 from gui.model_picker import check_only, checked_names, model_item, runnable
 from gui.open_folder import open_folder
 
@@ -114,16 +115,21 @@ class BenchmarkTab(QWidget):
         ul = QVBoxLayout(upper)
         ul.setContentsMargins(0, 0, 0, 0)
         ul.addWidget(top, 1)
-        ul.addLayout(run_row)
-        ul.addWidget(self.errors)
         scroll = QScrollArea()  # at small window sizes the form scrolls instead of squeezing the results
         scroll.setWidget(upper)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumHeight(120)
+        scroll.setMinimumHeight(80)
+        controls = QWidget()  # the Run row stays in view below the form however small the window
+        cl = QVBoxLayout(controls)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addWidget(scroll, 1)
+        cl.addLayout(run_row)
+        cl.addWidget(self.errors)
+        self._controls = controls
         self.split = QSplitter(Qt.Orientation.Vertical)
-        self.split.addWidget(scroll)
+        self.split.addWidget(controls)
         self.split.addWidget(self.results)
         self.split.setChildrenCollapsible(False)
         self.split.setStretchFactor(0, 0)
@@ -139,7 +145,8 @@ class BenchmarkTab(QWidget):
         super().resizeEvent(ev)
         h = self.split.height()
         if h > 0 and not getattr(self, "_user_split", False):
-            want = min(self._upper.sizeHint().height(), int(h * 0.45))
+            extra = self._controls.sizeHint().height() - self._controls.layout().itemAt(0).sizeHint().height()
+            want = min(self._upper.sizeHint().height() + max(extra, 0), int(h * 0.45))
             self.split.setSizes([want, h - want])
 
     # ---------------------------------------------------------------------------------------------- settings
@@ -150,6 +157,7 @@ class BenchmarkTab(QWidget):
         if self.data_dir.text().strip():
             self.validate_now()
         self.check_interrupted()
+        self.bench.show_finished(self.out_dir.text().strip())
 
     def save_settings(self) -> None:
         self.form.save_settings()
@@ -374,8 +382,8 @@ class BenchmarkTab(QWidget):
     # -------------------------------------------------------------------------------------------------- exports
     def _ask_path(self, kind: str, suggested: str) -> str | None:
         suffix = EXPORT_SUFFIX[kind]
-        path, _ = QFileDialog.getSaveFileName(self, f"Export {kind.upper()}", suggested,
-                                              f"{kind.upper()} (*{suffix});;All files (*)")
+        path, _ = QFileDialog.getSaveFileName(self, f"Export {format_name(kind)}", suggested,
+                                              f"{format_name(kind)} (*{suffix});;All files (*)")
         return path or None
 
     def export(self, kind: str) -> None:
@@ -383,10 +391,11 @@ class BenchmarkTab(QWidget):
         if payload is None:
             self.message.emit("warning", "Nothing to export yet: run the benchmark first.")
             return
-        suggested = str(Path(payload["out_dir"]) / "export" / default_export_name(kind))
-        dest = self.ask_path(kind, suggested)
+        dest = self.ask_path(kind, suggested_path(default_export_name(kind)))
         if not dest:
             return
+        settings.remember_dir(dest)
+        kind, dest = resolve_export(dest, kind, EXPORT_SUFFIX)
         if kind == "png":  # the charts as shown here (legend outside, published bars, engine's action order)
             try:
                 self.bench.report_export(kind, self.results.write_chart_pngs(dest))

@@ -241,11 +241,15 @@ class ComparePanel(QWidget):
                                BAD if degenerate and key in ("jitter_mm_s2", "bone_cv_mean", "mean_bone_mm") else None)
 
     def _render_verdict(self, v: Mapping[str, Any], n_models: int) -> None:
-        parts = [f"Steadiest: {v.get('steadiest') or '–'}", f"most human-like: {v.get('most_human_like') or '–'}"]
-        if n_models > 1:
-            parts.append(f"agrees most: {v.get('agrees_most') or '–'}")
-        text = "; ".join(parts)
         excluded = v.get("excluded") or {}
+        ranked = n_models - len(excluded)
+        if ranked >= 2:  # a ranking of one model names nothing
+            text = "; ".join([f"Steadiest: {v.get('steadiest') or '–'}",
+                              f"most human-like: {v.get('most_human_like') or '–'}",
+                              f"agrees most: {v.get('agrees_most') or '–'}"])
+        else:
+            text = ("Nothing to rank: one model" if n_models < 2 else
+                    "Nothing to rank: fewer than two models give a usable skeleton")
         if excluded:
             text += ". Not ranked: " + "; ".join(f"{n} ({why})" for n, why in excluded.items())
         self.verdict.setText(text)
@@ -268,6 +272,7 @@ class ComparePanel(QWidget):
         self.matrix.setVerticalHeaderLabels(labels)
         unit = "px" if key == "px_2d" else "mm"
         mapped = {(p["a"], p["b"]): p for p in snap.get("pairs", [])}
+        degenerate = {n for n, st in (snap.get("stats") or {}).items() if st.get("degenerate")}
         for i, a in enumerate(names):
             for j, b in enumerate(names):
                 v = _num(mat[i][j]) if i < len(mat) and j < len(mat[i]) else None
@@ -279,9 +284,11 @@ class ComparePanel(QWidget):
                                                        if p.get("approx_joints") else "") + ")"
                               if p.get("mapped") else ""))
                 bg = None
-                if i != j and v is not None:
+                if i != j and v is not None and not ({a, b} & degenerate):  # collapsed skeletons "agree"
                     frac = min(v / full, 1.0)
                     bg = QColor.fromHsvF((1.0 - frac) / 3.0, 0.45, 0.9)
+                if {a, b} & degenerate and i != j:
+                    tip += "; a degenerate (collapsed) skeleton: agreement means nothing"
                 self._cell(self.matrix, i, j, "–" if v is None else f"{v:.1f}" if i != j else "0",
                            tip + (f" ({unit})" if tip else ""), bg)
 
@@ -317,6 +324,9 @@ class ComparePanel(QWidget):
 
     def _update_highlight(self, force: bool) -> None:
         new = self.worst() if self.highlight_box.isChecked() else {}
+        if self.highlight_box.isChecked() and not new and self._snap is not None:
+            self.verdict.setText(self.verdict.text().split(" Highlight:")[0] + " Highlight: no joints to mark (it "
+                                 "needs two models with usable skeletons).")
         if force or new != self._highlight:
             self._highlight = new
             self.highlightChanged.emit(dict(new))

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.defaults import ROOT
+from engine.defaults import ROOT, STREAM
 
 SIDE_WIDTH = 290
 
@@ -60,6 +60,12 @@ def build_side_panel(o) -> QScrollArea:
         o.source_buttons.append(b)
         row.addWidget(b, k // 2, k % 2)
     sl.addLayout(row)
+    o.realtime = QCheckBox("Real-time pacing")
+    o.realtime.setToolTip("On: a video file or image folder plays at its own frame rate, like a camera, and the "
+                          "frames the models cannot keep up with are skipped (not recorded).\nOff: every frame is "
+                          "processed and recorded, in order, as fast as the models run. Cameras and streams always "
+                          "show the newest frame.")
+    sl.addWidget(o.realtime)
     form.addWidget(src_box)
 
     mod_box = QGroupBox("Models")
@@ -151,6 +157,7 @@ def build_side_panel(o) -> QScrollArea:
     o.record_button.clicked.connect(o._on_record_clicked)
     rl.addWidget(o.record_button)
     form.addWidget(rec_box)
+    form.addWidget(_stream_box(o))
     form.addStretch(1)
 
     scroll = QScrollArea()
@@ -159,3 +166,38 @@ def build_side_panel(o) -> QScrollArea:
     scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     scroll.setFixedWidth(SIDE_WIDTH)
     return scroll
+
+
+STREAM_FORMATS = (("Plain joints (TouchDesigner, Max)", "plain"), ("VMC avatar (VSeeFace, Unity, Blender)", "vmc"))
+
+
+def _stream_box(o) -> QGroupBox:
+    """Stream (OSC over UDP): the first selected model's poses go to this host and port only, from the next start."""
+    box = QGroupBox("Stream (OSC)")
+    box.setToolTip("Sends each frame's pose of the first selected model over OSC (UDP) to this address only; "
+                   "nothing is received. Takes effect at the next start. See docs/outputs.md.")
+    sl = QFormLayout(box)
+    o.stream_on = QCheckBox("Stream poses")
+    sl.addRow(o.stream_on)
+    o.stream_host = QLineEdit(STREAM.host)
+    o.stream_host.setToolTip("Receiver's address; 127.0.0.1 keeps the poses on this computer")
+    sl.addRow("Host", o.stream_host)
+    o.stream_port = QSpinBox()
+    o.stream_port.setRange(1, 65535)
+    o.stream_port.setValue(STREAM.port)
+    sl.addRow("Port", o.stream_port)
+    o.stream_format = QComboBox()
+    for text, key in STREAM_FORMATS:
+        o.stream_format.addItem(text, key)
+    o.stream_format.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    o.stream_format.setMinimumContentsLength(10)
+    sl.addRow("Messages", o.stream_format)
+    return box
+
+
+def stream_extra(o) -> dict:
+    """The stream's LiveConfig fields from the panel (empty when streaming is off)."""
+    if not o.stream_on.isChecked():
+        return {}
+    host = o.stream_host.text().strip() or STREAM.host
+    return {"stream": f"osc://{host}:{o.stream_port.value()}", "stream_format": o.stream_format.currentData()}

@@ -31,8 +31,9 @@ from gui.controllers.compare import CompareController
 from gui.controllers.live import LiveController, LiveSettings
 from gui.controllers.models import ModelRow, RegistryController
 from gui.controllers.sources import SourceController
-from gui.live_side_panel import build_side_panel
-from gui.model_picker import check_only, checked_names, model_item, runnable
+from gui.live_models import ModelTicks, fill_model_list, is_group, toggle_group
+from gui.live_side_panel import build_side_panel, stream_extra
+from gui.model_picker import check_only, checked_names
 from gui.video_view import VideoView
 from gui.view_grid import ViewGrid, ViewInfo
 
@@ -53,6 +54,8 @@ class LiveTab(QWidget):
         self._started = False  # the current run got as far as showing its views
         self._calibration = ""  # camera calibration file; empty: assumed FOV
         self._build()
+        self.ticks = ModelTicks(self, lambda: self._rows, lambda: self.live.busy, self.message.emit)
+        self.model_list.itemClicked.connect(self._on_model_clicked)
         self.compare = CompareController(live, self.compare_panel, parent=self)
         self.compare.message.connect(self.message)
         self.compare_panel.highlightChanged.connect(self.grid.set_highlight)
@@ -113,6 +116,7 @@ class LiveTab(QWidget):
             self._add_source(p, select=False)
         self.set_source(src)
         self._wanted_models: list[str] | None = settings.get("live/models", None)  # None: the engine's defaults
+        self.realtime.setChecked(bool(settings.get("live/realtime", False)))
         self.smoothing.setChecked(settings.get("live/smoothing", True))
         self.rootnet.setChecked(settings.get("live/rootnet", True))
         self.placement.setCurrentIndex(1 if settings.get("live/absolute", False) else 0)
@@ -127,6 +131,7 @@ class LiveTab(QWidget):
     def save_settings(self) -> None:
         settings.put("live/source", self.source_spec())
         settings.put("live/models", self.selected_models() or self._wanted_models or [])
+        settings.put("live/realtime", self.realtime.isChecked())
         settings.put("live/smoothing", self.smoothing.isChecked())
         settings.put("live/rootnet", self.rootnet.isChecked())
         settings.put("live/absolute", self.placement.currentIndex() == 1)
@@ -215,17 +220,7 @@ class LiveTab(QWidget):
             self._wanted_models = default_live_models({r.name for r in rows if r.has_weights})
         keep = self.selected_models() if self.model_list.count() else self._wanted_models
         self._rows = {r.name: r for r in rows if r.is_pose_model}
-        self.model_list.blockSignals(True)
-        self.model_list.clear()
-        for r in self._rows.values():
-            usable = runnable(r)
-            status = "✓" if r.has_weights else ("untrained" if usable else "no weights")
-            item = model_item(r, f"{r.name}   {status}", r.name in keep)
-            gm = f", {r.gmacs:g} GMACs" if r.gmacs else ""
-            why = r.weights_text if usable else "no weights, and an ONNX model cannot run untrained"
-            item.setToolTip(f"{r.name}: {r.variant} ({r.family}{gm}); {why}")
-            self.model_list.addItem(item)
-        self.model_list.blockSignals(False)
+        fill_model_list(self.model_list, self._rows.values(), keep)
         if self._start_when_ready:
             self._start_when_ready = False
             self.start()
@@ -245,8 +240,13 @@ class LiveTab(QWidget):
         if unknown:
             self.message.emit("error", f"Unknown model(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
 
-    def _on_model_checked(self, _item: QListWidgetItem) -> None:
+    def _on_model_checked(self, item: QListWidgetItem) -> None:
+        self.ticks.on_changed(item)
         self._wanted_models = self.selected_models()
+
+    def _on_model_clicked(self, item: QListWidgetItem) -> None:
+        if is_group(item):
+            toggle_group(self.model_list)
 
     # ------------------------------------------------------------------------------------------------ run
     def toggle_run(self) -> None:
@@ -282,7 +282,9 @@ class LiveTab(QWidget):
             source=self.source_spec(), models=tuple(models), allow_untrained=bool(missing),
             use_rootnet=self.rootnet.isChecked(), smoothing=self.smoothing.isChecked(), imgsz=self.imgsz.value(),
             det_conf=self.conf.value(), det_every=self.every.value(), record=rec or None,
-            extra={"intrinsics": self._calibration or None, "hfov_deg": float(self.hfov.value())},
+            realtime=True if self.realtime.isChecked() else None,
+            extra={"intrinsics": self._calibration or None, "hfov_deg": float(self.hfov.value()),
+                   **stream_extra(self)},
         ))
 
     def stop(self) -> None:
@@ -332,6 +334,7 @@ class LiveTab(QWidget):
 
     def _on_started(self, infos: list[dict]) -> None:
         self._started = True
+        settings.put("live/failed_source", "")
         self.grid.set_views([ViewInfo(i["name"], i["joint_set"], i["label"], i["trained"]) for i in infos])
         self.grid.set_absolute(self.placement.currentIndex() == 1)
         current = self.overlay_combo.currentData()
@@ -348,11 +351,21 @@ class LiveTab(QWidget):
         self.grid.start(self.live.latest)
         self.stats_timer.start()
 
+    def may_autostart(self) -> bool:
+        """False (with a word) when the remembered source failed to open last time: no error at every launch."""
+        failed = settings.get("live/failed_source", "")
+        if failed and failed == self.source_spec():
+            self.message.emit("info", f"Not started: {failed} could not be opened last time. Press Start to try "
+                                      "again, or choose another source.")
+            return False
+        return True
+
     def _on_stopped(self, why: str) -> None:
         self.grid.stop()
         self.stats_timer.stop()
         if not self._started and why not in ("stopped", "source ended"):  # a failed start
             self._clear_run(f"Could not start: {why}")
+            settings.put("live/failed_source", self.source_spec())
         self._started = False
         self.status.emit(f"Live view {why}")
 
@@ -361,7 +374,7 @@ class LiveTab(QWidget):
         self.run_button.setText({"idle": "Start  (Ctrl+R)", "starting": "Starting…  (Ctrl+R stops)",
                                  "running": "Stop  (Ctrl+R)", "stopping": "Stopping…"}[state])
         self.run_button.setEnabled(state != "stopping")
-        for w in (self.source_combo, self.model_list, self.imgsz, self.conf, self.every, self.rootnet,
+        for w in (self.source_combo, self.imgsz, self.conf, self.every, self.rootnet, self.realtime,
                   self.calib_button, *self.source_buttons):
             w.setEnabled(not busy)
         self.hfov.setEnabled(not busy and not self._calibration)

@@ -28,7 +28,7 @@ from gui.menus import build_menus
 from gui.messages import MessageArea
 from gui.models_tab import ModelsTab
 from gui.playback_tab import PlaybackTab
-from gui.wheel_guard import wheel_without_focus
+from gui.wheel_guard import no_wheel_focus, no_wheel_focus_below, wheel_without_focus
 from gui.workers import active_workers, await_workers, readable_error
 
 
@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         build_menus(self)
         self.setAcceptDrops(True)
         QApplication.instance().installEventFilter(self)
+        no_wheel_focus_below(self)
         self.geometry_restored = self._restore_geometry()
         self._install_excepthook()
 
@@ -96,10 +97,7 @@ class MainWindow(QMainWindow):
     def post(self, level: str, text: str) -> None:
         self.messages.post(level, text)
         first = text.strip().splitlines()[0] if text.strip() else ""
-        if level == "error":
-            self.status_label.setText(f"Error: {first}")
-        elif level == "warning":
-            self.status_label.setText(first)
+        self.status_label.setText(f"Error: {first}" if level == "error" else first)  # the newest word stands
 
     def _install_excepthook(self) -> None:
         """An exception escaping a slot is shown as a message (and printed), the window keeps running."""
@@ -134,6 +132,7 @@ class MainWindow(QMainWindow):
     def eventFilter(self, obj, ev) -> bool:  # noqa: N802 - Qt API
         """Text fields claim Ctrl+E (end of line) and similar keys; our window shortcuts must win. The wheel over
         an unfocused combo / spin box scrolls the panel instead of changing the value."""
+        no_wheel_focus(obj, ev)
         if wheel_without_focus(obj, ev):
             return True
         if ev.type() == QEvent.Type.ShortcutOverride and self.isActiveWindow():

@@ -9,7 +9,24 @@ from gui import settings
 
 LICENCES = ("PoseArena: MIT. PySide6 / Qt: LGPL-3.0. ultralytics (YOLO person detector): AGPL-3.0 — distributing "
             "PoseArena with it brings AGPL-3.0 obligations. pyqtgraph: MIT. torch: BSD-3-Clause. OpenCV: Apache-2.0. "
-            "No model weights are bundled; their terms are in THIRD_PARTY_NOTICES.md.")
+            "Model weights: the bundled ones are listed above; those you import carry their own terms "
+            "(THIRD_PARTY_NOTICES.md).")
+
+BUNDLED_WEIGHTS = (("blazepose", ".tflite", "MediaPipe BlazePose, Apache-2.0"),
+                   ("nanodet", ".onnx", "NanoDet person detector, Apache-2.0"))
+
+
+def bundled_weights() -> list[tuple[str, str, str]]:
+    """(file under assets/, sha256, what and its licence) of each model file shipped inside the app."""
+    import hashlib
+
+    from assets import asset_path
+
+    out = []
+    for folder, suffix, what in BUNDLED_WEIGHTS:
+        for f in sorted(asset_path(folder).glob(f"*{suffix}")):
+            out.append((f"{folder}/{f.name}", hashlib.sha256(f.read_bytes()).hexdigest(), what))
+    return out
 
 
 def shortcuts_text(win) -> str:
@@ -34,6 +51,9 @@ def about_text() -> str:
     lines = [f"PoseArena {app_version() or '(development)'}", "",
              "Published monocular 3D human-pose models side by side, live and on Human3.6M.", "", "Versions:"]
     lines += [f"  {k}: {v}" for k, v in versions.items() if v]
+    lines += ["", "Bundled model weights (sha256):"]
+    for name, sha, what in bundled_weights():
+        lines += [f"  {name} ({what})", f"    {sha}"]
     return "\n".join([*lines, "", "Licences:", LICENCES])
 
 

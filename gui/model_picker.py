@@ -40,7 +40,8 @@ def model_item(row: ModelRow, text: str, checked: bool) -> QListWidgetItem:
 def checked_names(model_list: QListWidget) -> list[str]:
     """The checked models' names, in list order."""
     items = (model_list.item(i) for i in range(model_list.count()))
-    return [it.data(Qt.ItemDataRole.UserRole) for it in items if it.checkState() == Qt.CheckState.Checked]
+    return [it.data(Qt.ItemDataRole.UserRole) for it in items
+            if it.data(Qt.ItemDataRole.UserRole) and it.checkState() == Qt.CheckState.Checked]
 
 
 def check_only(model_list: QListWidget, names: Collection[str]) -> set[str]:
@@ -49,6 +50,8 @@ def check_only(model_list: QListWidget, names: Collection[str]) -> set[str]:
     for i in range(model_list.count()):
         it = model_list.item(i)
         name = it.data(Qt.ItemDataRole.UserRole)
+        if not name:
+            continue  # a group header
         known.add(name)
         it.setCheckState(Qt.CheckState.Checked if name in names else Qt.CheckState.Unchecked)
     return known

@@ -1,6 +1,6 @@
 """The Playback tab: open a live recording (HDF5) and watch it again, frame by frame or at its own rate, in the
 same linked 3D views as the Live tab (``gui.view_grid.ViewGrid``) beside the 2D overlay (``gui.video_view``), then
-export it (MP4 overlay, JSON lines, C3D, TRC, CSV) in a worker."""
+export it (MP4 overlay, JSON lines, C3D, TRC, CSV, BVH: a file per model) in a worker."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui import settings
 from gui.controllers.playback import EXPORT_SUFFIX, PlaybackController
+from gui.export_paths import format_name, resolve_export, suggested_path
 from gui.video_view import VideoView
 from gui.view_grid import ViewGrid, ViewInfo
 
@@ -61,8 +63,8 @@ class PlaybackTab(QWidget):
         timeline.addWidget(self.position)
 
         self.video = VideoView()
-        self.video.placeholder = "Open a recording (.h5 written by --record or the Live tab's Record)."
-        self.views = ViewGrid()
+        self.video.placeholder = "Open a recording (an .h5 file written by the Live tab's Record) to watch it again."
+        self.views = ViewGrid(placeholder="The recorded models' 3D skeletons appear here once a recording is open.")
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.video)
         split.addWidget(self.views)
@@ -98,30 +100,36 @@ class PlaybackTab(QWidget):
         return self.ctl.open(path, source)
 
     def _pick_recording(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open recording", str(Path.home()), "Recordings (*.h5);;All (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open recording", settings.last_dir(), "Recordings (*.h5);;All (*)")
         if path:
+            settings.remember_dir(path)
             self.open_recording(path)
 
     def _pick_source(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Source video", str(Path.home()),
+        path, _ = QFileDialog.getOpenFileName(self, "Source video", settings.last_dir(),
                                               "Videos (*.mp4 *.avi *.mkv *.mov *.webm);;All (*)")
         if path:
+            settings.remember_dir(path)
             self.ctl.set_source(path)
 
     def _pick_export(self) -> None:
         fmt = self.export_format.currentText()
         rec = self.ctl.rec
-        default = str(Path(rec.path).with_suffix(EXPORT_SUFFIX[fmt])) if rec is not None else ""
-        path, _ = QFileDialog.getSaveFileName(self, f"Export {fmt}", default, f"{fmt} (*{EXPORT_SUFFIX[fmt]})")
+        default = suggested_path(Path(rec.path).with_suffix(EXPORT_SUFFIX[fmt]).name) if rec is not None else ""
+        path, _ = QFileDialog.getSaveFileName(self, f"Export {format_name(fmt)}", default,
+                                              f"{format_name(fmt)} (*{EXPORT_SUFFIX[fmt]});;All files (*)")
         if path:
+            settings.remember_dir(path)
             self.export(fmt, path)
 
     def export(self, fmt: str, path: str):
-        """Export to ``path`` in a worker; the result is posted as a message. Returns the worker."""
+        """Export to ``path`` in a worker (its extension, when it names a format, decides the format); the result is
+        posted as a message. Returns the worker."""
+        fmt, path = resolve_export(path, fmt, EXPORT_SUFFIX)
         opts = {"kind": self.ctl.kind} if fmt != "jsonl" else {}
         if fmt in ("trc", "c3d", "csv") and self.ctl.rec is not None and len(self.ctl.rec.models) > 1:
             opts["model"] = next(iter(self.ctl.rec.models))  # the first model; the CLI exports any one
-        self.message.emit("info", f"Exporting {fmt} to {path}…")
+        self.message.emit("info", f"Exporting {format_name(fmt)} to {path}…")
         return self.ctl.export(fmt, path, **opts)
 
     # -- updates from the controller -------------------------------------------------------------------------------

@@ -3,8 +3,11 @@ file under it, so a test run never reads or writes the user's real settings."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +47,33 @@ def get(key: str, default: Any = None) -> Any:
     return value
 
 
+@contextlib.contextmanager
+def _file_lock(s: QSettings) -> Iterator[None]:
+    """Hold ``fcntl.flock`` on a sidecar of the settings file while it is read, changed and written.
+
+    Why: several windows (or a window and a test) write the same file; each must add its key to what the file holds
+    now, not to what it held when that process last read it. The sidecar is never replaced, so every writer locks the
+    same inode; the kernel drops a dead process's lock."""
+    path = Path(s.fileName())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.with_name(path.name + ".lock-posearena"), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:  # a read-only settings folder: nothing can be written anyway, QSettings reports that
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def put(key: str, value: Any) -> None:
     s = settings()
-    s.setValue(key, json.dumps(value))
-    s.sync()
+    with _file_lock(s):
+        s.sync()  # read what other processes wrote since this object was made
+        s.setValue(key, json.dumps(value))
+        s.sync()
 
 
 def last_dir(default: str | os.PathLike | None = None) -> str:

@@ -190,6 +190,7 @@ class SkeletonView(QWidget):
         self.absolute = False
         self._persons: list[_PersonItems] = []
         self._items_ready = False
+        self._deferred: tuple[np.ndarray | None, np.ndarray | None] | None = None
         self._stats = ""
         self._placement = ""
         self._highlight: list[int] = []
@@ -211,6 +212,9 @@ class SkeletonView(QWidget):
         super().showEvent(ev)
         if not self._items_ready:
             self._create_static_items()
+            if self._deferred is not None:
+                self.set_poses(*self._deferred)
+                self._deferred = None
 
     def _create_static_items(self) -> None:
         self._items_ready = True
@@ -277,7 +281,8 @@ class SkeletonView(QWidget):
     def set_poses(self, joints_rel_mm: np.ndarray | None, joints_cam_mm: np.ndarray | None = None) -> None:
         """Draw [P,J,3] poses; persons with non-finite joints are hidden."""
         if not self._items_ready:
-            return  # not shown yet: nothing can be drawn
+            self._deferred = (joints_rel_mm, joints_cam_mm)  # drawn when first shown (frame 1 of a playback)
+            return
         src = joints_cam_mm if (self.absolute and joints_cam_mm is not None) else joints_rel_mm
         poses = np.zeros((0, self.joints.num_joints, 3), np.float32) if src is None else np.asarray(src)
         if poses.ndim != 3 or poses.shape[1:] != (self.joints.num_joints, 3):

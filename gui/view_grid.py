@@ -30,7 +30,8 @@ class ViewGrid(QWidget):
 
     painted = Signal(object)  # the LiveFrame that was drawn
 
-    def __init__(self, parent: QWidget | None = None, refresh_hz: float = 30.0) -> None:
+    def __init__(self, parent: QWidget | None = None, refresh_hz: float = 30.0,
+                 placeholder: str = "Choose models and press Start (Ctrl+R) to see their 3D skeletons here.") -> None:
         super().__init__(parent)
         self.views: dict[str, SkeletonView] = {}
         self.absolute = False
@@ -42,7 +43,7 @@ class ViewGrid(QWidget):
         self._layout = QGridLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(4)
-        self._placeholder = QLabel("Choose models and press Start (Ctrl+R) to see their 3D skeletons here.")
+        self._placeholder = QLabel(placeholder)
         self._placeholder.setWordWrap(True)
         self._layout.addWidget(self._placeholder, 0, 0)
         self.timer = QTimer(self)

@@ -1,5 +1,10 @@
 """The mouse wheel changes a combo box, spin box or slider only while it has keyboard focus: scrolling a side panel
-that passes over one scrolls the panel instead (an app-wide event filter calls ``wheel_without_focus``)."""
+that passes over one scrolls the panel instead (an app-wide event filter calls ``wheel_without_focus``).
+
+Qt gives a wheel-focus widget the focus *before* any event filter sees a real (spontaneous) wheel event, so the guard
+alone cannot tell a focused box from one the wheel just focused: ``no_wheel_focus`` takes the wheel-focus policy
+away from every guarded control when it is polished (before it is first shown), ``no_wheel_focus_below`` from
+those that exist when the filter is installed."""
 
 from __future__ import annotations
 
@@ -28,6 +33,20 @@ def _guarded(obj: QObject) -> QWidget | None:
             return None
         w = w.parentWidget()
     return None
+
+
+def no_wheel_focus(obj: QObject, ev: QEvent) -> None:
+    """For an event filter: a guarded control being polished keeps click and Tab focus, loses wheel focus."""
+    if ev.type() == QEvent.Type.Polish and isinstance(obj, GUARDED):
+        if obj.focusPolicy() == Qt.FocusPolicy.WheelFocus:
+            obj.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+
+def no_wheel_focus_below(root: QWidget) -> None:
+    """The same for the controls that already exist (a size hint polishes them before the filter is installed)."""
+    for w in root.findChildren(QWidget):
+        if isinstance(w, GUARDED) and w.focusPolicy() == Qt.FocusPolicy.WheelFocus:
+            w.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
 
 def wheel_without_focus(obj: QObject, ev: QEvent) -> bool:

@@ -97,12 +97,35 @@ def _is_cancellation(exc: BaseException) -> bool:
     return type(exc).__name__ in {"Cancelled", "CancelledError", "JobCancelled", "DownloadCancelled"}
 
 
+# errors whose text is written for a reader (the app's own, the OS's, a refused value): shown without a class name
+_WORDED = (OSError, ValueError, RuntimeError, TimeoutError)
+
+
+def _opencv_text(msg: str) -> str:
+    """OpenCV's ``OpenCV(4.x) /path/file.cpp:123: error: (-215:Assertion failed) cond in function 'f'`` -> the
+    part a reader can use."""
+    _, sep, rest = msg.partition(" error: ")
+    rest = rest if sep else msg
+    if rest.startswith("(") and ")" in rest:
+        rest = rest[rest.index(")") + 1:].strip() or rest
+    return f"the video library could not handle the frame ({rest.split(' in function ')[0].strip()})"
+
+
 def readable_error(exc: BaseException) -> str:
-    """``Type: message`` on one line, without the traceback."""
+    """One line for the user, without the traceback: the app's own errors, OS and value errors as their message;
+    OpenCV's internals reduced to the reason; anything else (a bug) as ``Type: message``."""
+    from models.errors import PoseArenaError
+
     msg = str(exc).strip() or exc.__class__.__name__
+    if isinstance(exc, PoseArenaError):
+        return msg
+    if type(exc).__module__.startswith("cv2"):
+        return _opencv_text(msg.splitlines()[0])
     if isinstance(exc, KeyError) and msg.startswith(("'", '"')):
         msg = msg.strip("'\"")
     name = exc.__class__.__name__
+    if isinstance(exc, _WORDED) and str(exc).strip():
+        return msg
     return msg if name in msg else f"{name}: {msg}"
 
 

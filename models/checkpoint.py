@@ -5,7 +5,9 @@ prefix; ConvNeXtPose's zip archives named ``.tar`` whose entries sit under a ``s
 pickles holding numpy scalars or scheduler objects), and ``torch.load`` without ``weights_only`` runs arbitrary
 code. So: weights-only unpickling first (numpy scalars allow-listed), full unpickling only for a file whose sha256
 the user or the registry trusts, and a strict load that names every missing / unexpected / mis-shaped key.
-Spec: ../shared/spec/models-and-protocol.md sections 1.6, 5, 7; published-and-practice.md B.4.
+Shapes as written by the official training code: mks0601/3DMPPE_POSENET_RELEASE and _ROOTNET_RELEASE
+(``Trainer.save_model`` in ``common/base.py``), medialab-ku/ConvNeXtPose, JimmySuen/integral-human-pose (torch 0.4
+pickles).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from models.errors import PoseArenaError
 
 __all__ = [
     "MAX_CHECKPOINT_BYTES",
@@ -44,7 +48,7 @@ _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 _LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."
 
 
-class CheckpointError(Exception):
+class CheckpointError(PoseArenaError):
     """A checkpoint file cannot be read or does not fit a model; the message names the file and what is wrong."""
 
 
@@ -235,7 +239,8 @@ def _is_tensor_map(obj: Any) -> bool:
 
 
 def unwrap_state_dict(obj: Any, path: str | Path = "<checkpoint>") -> dict[str, torch.Tensor]:
-    """``{'network'|'state_dict'|'model': sd}`` or a bare sd (or a pickled nn.Module) -> sd without ``module.``."""
+    """``{'network'|'state_dict'|'model': sd}`` or a bare sd (or a pickled nn.Module) -> sd without ``module.``
+    prefixes (however many wrappers added them)."""
     for _ in range(3):  # wrappers may nest (e.g. {'model': {'state_dict': sd}})
         if isinstance(obj, torch.nn.Module):
             obj = obj.state_dict()
@@ -252,7 +257,7 @@ def unwrap_state_dict(obj: Any, path: str | Path = "<checkpoint>") -> dict[str, 
             raise CheckpointError(f"{path}: holds no state_dict (no tensors; top-level keys: {keys})")
         raise CheckpointError(f"{path}: holds a {type(obj).__name__}, not a state_dict")
     sd = {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor)}
-    if all(k.startswith(DP_PREFIX) for k in sd):
+    while sd and all(k.startswith(DP_PREFIX) for k in sd):  # DataParallel inside DataParallel nests the prefix
         sd = {k[len(DP_PREFIX):]: v for k, v in sd.items()}
     return sd
 

@@ -15,8 +15,9 @@ from pathlib import Path
 import torch
 
 from models.checkpoint import MAX_CHECKPOINT_BYTES, CheckpointError, check_checkpoint_file, sha256_file
+from models.errors import PoseArenaError
 from models.spec import ModelSpec, build, get_spec
-from models.weights.download import manual_instructions
+from models.weights.download import downloadable, manual_instructions
 from models.weights.store import find_entry, find_weights, resolve_weights_dir
 
 __all__ = ["MAX_CHECKPOINT_BYTES", "UNTRAINED_SUFFIX", "LoadedModel", "WeightsMissingError", "check_checkpoint_file",
@@ -72,13 +73,12 @@ class LoadedModel:
         return self.spec.name + ("" if self.trained else UNTRAINED_SUFFIX)
 
 
-class WeightsMissingError(Exception):
+class WeightsMissingError(PoseArenaError):
     """A model has no weights; the message says which model, where we looked and how to get them."""
 
 
 def _missing_message(spec: ModelSpec, weights_dir: Path) -> str:
-    has_direct = any(s.kind in ("http", "dropbox", "gdrive") for s in spec.checkpoints)
-    how = (f"get them with: python main.py weights download {spec.name}" if has_direct
+    how = (f"get them with: python main.py weights download {spec.name}" if downloadable(spec)
            else manual_instructions(spec))
     if not spec.can_run_untrained:
         return (f"{spec.name} has no weights: looked in {weights_dir} (manifest.json, {spec.name}.onnx). {how}. "

@@ -84,10 +84,17 @@ class ModelSpec:
     depth_bins: int
     decoding: str  # "3dmppe" | "integral" | "rootnet"
     depth_range_mm: float = 2000.0  # heatmap depth span: z_rel = (z_bin / D - 0.5) * depth_range_mm
+    # Its own test's conventions, by registered name (engine.inference.conventions holds the classes): the crop box
+    # (3dmppe | integral-gt | integral-challenge) and the step from decoded pose to camera mm (backproject |
+    # bone-length-rescale); ``extra_metrics`` are the figures its own evaluation reports besides 3DMPPE's.
+    crop_policy: str = "3dmppe"
+    pose_to_camera: str = "backproject"
+    extra_metrics: tuple[str, ...] = ()
     arch: Mapping[str, Any] = field(default_factory=dict)  # builder arguments
     fixture: str | None = None  # conformance fixture name in tests/fixtures/conformance
     params: int | None = None
     gmacs: float | None = None
+    activation_mb: float | None = None  # peak live activations of one crop in a forward (MiB, bench.benchmark_memory)
     published: Published = Published()
     checkpoints: tuple[CheckpointSource, ...] = ()
     layout: CheckpointLayout = CheckpointLayout()

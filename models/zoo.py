@@ -3,9 +3,11 @@
 Architecture and runtime modules are *declared* (module paths, loaded on first use) so that reading the table needs
 no torch: the GUI's widgets import ``models.joints`` and names without loading the networks. The package
 ``models/__init__.py`` imports this module; nothing imports it back (models.spec stays a plain registry).
-Figures: ../shared/spec (published-and-practice.md B.2, models-and-protocol.md). Parameter counts are those of the
-official code; GMACs are measured with ``torch.utils.flop_counter`` by ``python -m bench.model_stats``
-(multiply-accumulates).
+Figures: the papers' tables and the official repositories' result images (each spec's ``reference``; the sources
+per model: THIRD_PARTY_NOTICES.md). Parameter counts are those of the official code; GMACs are measured with
+``torch.utils.flop_counter`` by ``python -m bench.model_stats`` (multiply-accumulates); activation_mb is the peak of
+live activations of one crop in an eval forward, measured by ``python -m bench.benchmark_memory --activations``
+(the CPU forward cap reads it: engine.inference.forward_cap).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ _3DMPPE = dict(normalisation="imagenet_0_255", input_hw=(256, 256), decoding="3d
 
 _ROOTNET = dict(family="rootnet", variant="ResNet-50", joint_set="root", output_hw=(64, 64), depth_bins=1,
                 arch={"resnet": 50, "bbox_real_mm": (2000.0, 2000.0)}, params=33_997_634, gmacs=7.22,
+                activation_mb=17.0,
                 inputs=("image", "k_value"), **{**_3DMPPE, "decoding": "rootnet"})
 _ROOTNET_FOLDER = _GDRIVE_FOLDER + "1oGXqscxZpakld6j4Lj4hEDy8DCnh9cAs"  # "pre-trained RootNet" (P1, P2, MuCo...)
 
@@ -62,7 +65,7 @@ register(ModelSpec(
 register(ModelSpec(
     name="posenet-r50", family="posenet", variant="ResNet-50, Human3.6M 18 joints", joint_set="h36m18",
     output_hw=(64, 64), depth_bins=64, arch={"resnet": 50, "joints": 18, "depth_bins": 64},
-    fixture="posenet_r50_h36m18", params=34_291_392, gmacs=8.43, **_3DMPPE,
+    fixture="posenet_r50_h36m18", params=34_291_392, gmacs=8.43, activation_mb=27.0, **_3DMPPE,
     published=Published(mpjpe_p2=53.3, pa_mpjpe_p1=34.0, mpjpe_p2_rootnet=54.4, pa_mpjpe_p1_rootnet=35.2,
                         per_action_mpjpe_p2=POSENET_P2_PER_ACTION,
                         source="3DMPPE_POSENET_RELEASE README tables (ICCV'19)"),
@@ -73,7 +76,7 @@ register(ModelSpec(
 register(ModelSpec(
     name="posenet-r50-muco", family="posenet", variant="ResNet-50, MuCo 21 joints (demo)", joint_set="muco21",
     output_hw=(64, 64), depth_bins=64, arch={"resnet": 50, "joints": 21, "depth_bins": 64},
-    fixture="posenet_r50_muco21", params=34_340_736, gmacs=8.63, **_3DMPPE,
+    fixture="posenet_r50_muco21", params=34_340_736, gmacs=8.63, activation_mb=30.0, **_3DMPPE,
     published=Published(source="MuCo-trained demo model: no Human3.6M figures"),
     checkpoints=(CheckpointSource(_GDRIVE + "1xjefKgjsH-W8v2lVn1Hbwzp2_Su7KtG0", "snapshot_24.pth.tar", kind="gdrive",
                                   note="PoseNet demo snapshot"),),
@@ -81,14 +84,14 @@ register(ModelSpec(
 
 _CNP_FOLDER = _GDRIVE_FOLDER + "12H7zkLvmJtrkCmAUAPkQ6788WAnO60gI"
 _CNP_LAYOUT = CheckpointLayout(packaging="zip-tar")
-for _name, _var, _depths, _dims, _head, _bins, _ups, _params, _gmacs, _pub in (
-    ("convnextpose-xs", "XS", (2, 2, 6, 2), (40, 80, 160, 320), 128, 32, 2, 3_528_008, 0.815,
+for _name, _var, _depths, _dims, _head, _bins, _ups, _params, _gmacs, _act, _pub in (
+    ("convnextpose-xs", "XS", (2, 2, 6, 2), (40, 80, 160, 320), 128, 32, 2, 3_528_008, 0.815, 3.8,
      Published(mpjpe_p2=56.61, source="third-party transcription (unverified)")),
-    ("convnextpose-s", "S", (3, 3, 9, 3), (48, 96, 192, 384), 256, 32, 2, 7_438_976, 1.74,
+    ("convnextpose-s", "S", (3, 3, 9, 3), (48, 96, 192, 384), 256, 32, 2, 7_438_976, 1.74, 4.5,
      Published(mpjpe_p2=51.80, source="third-party transcription (unverified)")),
-    ("convnextpose-m", "M", (3, 3, 9, 3), (48, 96, 192, 384), 256, 64, 3, 7_587_008, 2.79,
+    ("convnextpose-m", "M", (3, 3, 9, 3), (48, 96, 192, 384), 256, 64, 3, 7_587_008, 2.79, 18.1,
      Published(mpjpe_p2=51.05, pa_mpjpe_p1=34.5, source="ConvNeXtPose README tables (IEEE Access'23)")),
-    ("convnextpose-l", "L", (3, 3, 9, 3), (48, 96, 192, 384), 512, 64, 3, 8_380_352, 4.26,
+    ("convnextpose-l", "L", (3, 3, 9, 3), (48, 96, 192, 384), 512, 64, 3, 8_380_352, 4.26, 18.1,
      Published(mpjpe_p2=49.75, pa_mpjpe_p1=32.8, source="ConvNeXtPose README tables (IEEE Access'23)")),
 ):
     _out = 32 if _ups == 2 else 64
@@ -96,7 +99,8 @@ for _name, _var, _depths, _dims, _head, _bins, _ups, _params, _gmacs, _pub in (
         name=_name, family="convnextpose", variant=_var, joint_set="h36m18", output_hw=(_out, _out), depth_bins=_bins,
         arch={"depths": _depths, "dims": _dims, "head_width": _head, "depth_bins": _bins,
               "head_upsample_layers": _ups, "joints": 18},
-        fixture=f"convnextpose_{_var}", params=_params, gmacs=_gmacs, published=_pub, layout=_CNP_LAYOUT, **_3DMPPE,
+        fixture=f"convnextpose_{_var}", params=_params, gmacs=_gmacs, activation_mb=_act, published=_pub,
+        layout=_CNP_LAYOUT, **_3DMPPE,
         checkpoints=(CheckpointSource(_CNP_FOLDER, f"ConvNeXtPose_{_var}.tar", kind="gdrive-folder",
                                       note="zip archive named .tar"),),
         notes="M/L: third head layer upsamples (64x64 map), inferred from the paper's GFLOPs" if _ups == 3 else "",
@@ -104,23 +108,31 @@ for _name, _var, _depths, _dims, _head, _bins, _ups, _params, _gmacs, _pub in (
 
 _MHP_NOTE = ("No official checkpoint was released; paper figures (S 56.9 / 35.7, L 51.4 / 35.2, XS 69.6 mm) cannot be "
              "mapped onto the released backbones. Trained weights exist only as third-party ONNX files.")
-for _name, _bb, _w, _out, _params, _gmacs in (
-    ("mhp-lpski", "LPSKI", 1.0, 32, 3_500_064, 0.476),
-    ("mhp-lpski-w0.5", "LPSKI", 0.5, 32, 1_364_336, 0.255),
-    ("mhp-lpres", "LPRES", 1.0, 64, 7_253_888, 11.1),
-    ("mhp-lpwo", "LPWO", 1.0, 64, 4_034_336, 5.27),
+for _name, _bb, _w, _out, _params, _gmacs, _act in (
+    ("mhp-lpski", "LPSKI", 1.0, 32, 3_500_064, 0.476, 16.0),
+    ("mhp-lpski-w0.5", "LPSKI", 0.5, 32, 1_364_336, 0.255, 8.0),
+    ("mhp-lpres", "LPRES", 1.0, 64, 7_253_888, 11.1, 364.0),
+    ("mhp-lpwo", "LPWO", 1.0, 64, 4_034_336, 5.27, 220.0),
 ):
     register(ModelSpec(
         name=_name, family="mobilehumanpose", variant=f"{_bb} width {_w}", joint_set="h36m18", output_hw=(_out, _out),
         depth_bins=_out, arch={"backbone": _bb, "width": _w, "joints": 18, "embedding": 2048},
         fixture=f"mobilehumanpose_{_bb}_w{_w}", params=_params, official=False, notes=_MHP_NOTE, **_3DMPPE,
-        gmacs=_gmacs, published=Published(source="none: see notes"),
+        gmacs=_gmacs, activation_mb=_act, published=Published(source="none: see notes"),
     ))
 
-_INTEGRAL = dict(normalisation="imagenet", decoding="integral", family="integral", joint_set="h36m18")
+# Integral's own tests: hm36 test.py crops the 2000 mm square around the GT pelvis (hm36.py gt_db) and reports
+# hm36_17j_align; the challenge test.py crops detector boxes x1.1 (hm36_eccv_challenge.py dt_db) and rescales the
+# pose to a fixed bone length (net_modules.py evalNetChallenge). See docs/protocol_modes.md.
+_INTEGRAL = dict(normalisation="imagenet", decoding="integral", family="integral", joint_set="h36m18",
+                 extra_metrics=("integral_aligned",))
+_INTEGRAL_HM36 = dict(_INTEGRAL, crop_policy="integral-gt")
+_INTEGRAL_CHALLENGE = dict(_INTEGRAL, crop_policy="integral-challenge", pose_to_camera="bone-length-rescale")
 register(ModelSpec(
     name="integral-r50", variant="ResNet-50 256x256", input_hw=(256, 256), output_hw=(64, 64), depth_bins=64,
-    arch={"resnet": 50, "joints": 18, "depth_bins": 64}, fixture="integral_r50_256", params=34_291_392, **_INTEGRAL,
+    arch={"resnet": 50, "joints": 18, "depth_bins": 64}, fixture="integral_r50_256", params=34_291_392,
+    activation_mb=27.0,
+    **_INTEGRAL_HM36,
     gmacs=8.43, published=Published(mpjpe_p2=49.6, pa_mpjpe_p1=40.6, per_action_mpjpe_p2=INTEGRAL_P2_PER_ACTION,
                         source="Integral Human Pose paper (ECCV'18) as quoted by 3DMPPE; "
                                "mks0601 re-implementation 53.9"),
@@ -131,13 +143,14 @@ register(ModelSpec(
 register(ModelSpec(
     name="integral-r101", variant="ResNet-101 256x256", input_hw=(256, 256), output_hw=(64, 64), depth_bins=64,
     arch={"resnet": 101, "joints": 18, "depth_bins": 64}, fixture="integral_r101_256", params=53_283_520, gmacs=13.3,
-    official=False, notes="No config or weights were released; architecture only.", **_INTEGRAL,
+    activation_mb=27.0,
+    official=False, notes="No config or weights were released; architecture only.", **_INTEGRAL_HM36,
 ))
 register(ModelSpec(
     name="integral-r152-384x288", variant="ResNet-152 384x288 (ECCV'18 challenge)", input_hw=(384, 288),
     output_hw=(96, 72), depth_bins=72, depth_range_mm=1485.0,
     arch={"resnet": 152, "joints": 18, "depth_bins": 72}, fixture="integral_r152_384x288", params=68_964_176,
-    gmacs=30.8, **_INTEGRAL,
+    gmacs=30.8, activation_mb=49.4, **_INTEGRAL_CHALLENGE,
     published=Published(source="CHALL_H80K val MPJPE 56.9 mm with flip (not the Protocol 2 test set)"),
     checkpoints=(
         CheckpointSource("https://www.dropbox.com/s/hfz5nkd39uisvbr/model_chall_train_152ft_384x288.pth.tar?dl=1",

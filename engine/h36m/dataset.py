@@ -15,12 +15,16 @@ import signal
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from engine.h36m.layout import DatasetError, RawIndex, find_rootnet_file, load_rootnet_file, validate
+
+if TYPE_CHECKING:
+    from engine.inference.conventions import BoxSource
 
 __all__ = [
     "LIVE_ROOT",
@@ -42,9 +46,10 @@ ROOT_SOURCES = ("gt", "rootnet", "rootnet-model")  # GT root | RootNet result fi
 LIVE_ROOT = "rootnet-model"
 
 
-def crop_key(input_hw: Sequence[int]) -> str:
-    """Crops depend only on the input size (aspect and resolution); models of one size share them."""
-    return f"{int(input_hw[0])}x{int(input_hw[1])}"
+def crop_key(input_hw: Sequence[int], crop: str = "3dmppe") -> str:
+    """Crops depend on the input size (aspect and resolution) and the crop policy; models sharing both share them."""
+    size = f"{int(input_hw[0])}x{int(input_hw[1])}"
+    return size if crop == "3dmppe" else f"{size}/{crop}"
 
 
 @dataclass
@@ -61,7 +66,7 @@ class TestSet:
     rootnet_bbox: np.ndarray | None  # [N,4] processed boxes from the RootNet file
     rootnet_file: Path | None = None
     dropped: list[tuple[int, str]] = field(default_factory=list)  # (image id, reason)
-    _boxes: dict[float, np.ndarray] = field(default_factory=dict, repr=False)
+    _boxes: dict[tuple[float, str], np.ndarray] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return int(self.rows.shape[0])
@@ -88,15 +93,30 @@ class TestSet:
     def file_names(self) -> list[str]:
         return [self.raw.file_name[int(r)] for r in self.rows]
 
-    def boxes(self, input_hw: Sequence[int]) -> np.ndarray:
-        """[N,4] crop boxes for a model input size (aspect = W / H)."""
+    def boxes(self, input_hw: Sequence[int], crop: str = "3dmppe") -> np.ndarray:
+        """[N,4] crop boxes for a model input size (aspect = W / H) under a registered crop policy
+        (``engine.inference.conventions.CROP_POLICIES``); zeros where the policy cannot make one."""
+        from engine.inference.conventions import CROP_POLICIES
+
         aspect = float(input_hw[1]) / float(input_hw[0])
-        if aspect not in self._boxes:
-            if self.rootnet_bbox is not None:
-                self._boxes[aspect] = _refit_aspect(self.rootnet_bbox, aspect)
-            else:
-                self._boxes[aspect] = _gt_boxes(self.raw, self.rows, aspect)[0]
-        return self._boxes[aspect]
+        key = (aspect, crop)
+        if key not in self._boxes:
+            out, ok, _ = CROP_POLICIES.lookup(crop)().boxes(self.box_source(), aspect)
+            self._boxes[key] = np.where(ok[:, None], out, 0.0)
+        return self._boxes[key]
+
+    def box_source(self) -> BoxSource:
+        """What the crop policies build from: the annotation boxes (they stand in for a detector's), the RootNet
+        file's boxes (already processed: used as they are), and the root: the RootNet file's with that root source,
+        else the ground-truth pelvis (what Integral's own test centres its box on)."""
+        from engine.inference.conventions import BoxSource
+
+        rows, from_file = self.rows, self.rootnet_bbox is not None
+        return BoxSource(self.raw.bbox[rows].astype(np.float64),
+                         np.stack([self.raw.width[rows], self.raw.height[rows]], axis=1).astype(np.float64),
+                         self.f, self.c, self.root_cam if from_file else self.gt_root,
+                         "RootNet file's root" if from_file else "ground-truth pelvis",
+                         processed=self.rootnet_bbox)
 
     def subset(self, idx: np.ndarray) -> TestSet:
         idx = np.asarray(idx, dtype=np.int64)
@@ -122,19 +142,6 @@ def _gt_boxes(raw: RawIndex, rows: np.ndarray, aspect: float) -> tuple[np.ndarra
         else:
             out[k] = b
     return out, bad
-
-
-def _refit_aspect(boxes: np.ndarray, aspect: float) -> np.ndarray:
-    """Grow already-processed boxes to another aspect (w/h) about their centre, no further enlargement."""
-    b = np.asarray(boxes, dtype=np.float64).copy()
-    if aspect == 1.0:
-        return b
-    cx, cy = b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2
-    w, h = b[:, 2].copy(), b[:, 3].copy()
-    wide = w > aspect * h
-    h[wide] = w[wide] / aspect
-    w[~wide] = h[~wide] * aspect
-    return np.stack([cx - w / 2, cy - h / 2, w, h], axis=1)
 
 
 def add_thorax(joints17: np.ndarray) -> np.ndarray:
@@ -195,6 +202,17 @@ def load_test_set(root: str | os.PathLike, protocol: int = 2, *, root_source: st
     assert raw is not None
     rootnet = load_rootnet_file(rn_path, raw.image_id) if rn_path is not None else None
     return test_set_from_raw(raw, root_source, rootnet, rn_path)
+
+
+def dataset_qualifier(test: TestSet, limit: int | None = None) -> str:
+    """The words every title of results on ``test`` carries when they are not the full real test set: "synthetic
+    data, not Human3.6M" and/or "partial: N of M samples"; "" for the full real set."""
+    from engine.h36m.synthetic import is_synthetic
+
+    words = ["synthetic data, not Human3.6M"] if is_synthetic(test.raw.root) else []
+    if limit is not None and limit < len(test.raw):
+        words.append(f"partial: {len(test)} of {len(test.raw)} samples")
+    return "; ".join(words)
 
 
 def limit_indices(n: int, limit: int | None) -> np.ndarray:

@@ -28,14 +28,36 @@ from engine.h36m.exports import (
 )
 from engine.h36m.layout import DatasetError, validate
 from engine.h36m.metrics import mrpe, score
+from engine.h36m.outputs import staged_outputs
+from models.errors import PoseArenaError
 
-__all__ = ["ExternalPredictions", "PredictionsError", "evaluate_file", "read_predictions"]
+__all__ = ["ExternalPredictions", "OutputExistsError", "PredictionsError", "evaluate_file", "read_predictions"]
+
+RUN_FILE = "run.json"  # a benchmark run's record (engine.h36m.run.runner.RUN_FILE)
 
 _SET_BY_JOINTS = {17: "h36m17", 18: "h36m18", 21: "muco21"}
 
 
-class PredictionsError(Exception):
+class PredictionsError(PoseArenaError):
     """A predictions file is missing or malformed; the message names the file, entry and key."""
+
+
+class OutputExistsError(PoseArenaError):
+    """``--out`` already holds results (a benchmark run's or an earlier evaluation's); replaced only when asked."""
+
+
+def _check_out(out: Path, overwrite: bool) -> None:
+    """Refuse to write over finished results unless ``overwrite``; a benchmark folder's ``run.json`` would go on
+    describing the benchmark over the evaluation's numbers, so with ``overwrite`` it is removed."""
+    run, results = out / RUN_FILE, out / "results.json"
+    if not overwrite:
+        if run.exists():
+            raise OutputExistsError(f"{out} holds a benchmark run ({run}); evaluating into it would replace its "
+                                    f"results: choose another output folder, or allow overwriting (--overwrite)")
+        if results.exists():
+            raise OutputExistsError(f"{out} already holds results ({results}); choose another output folder, or "
+                                    f"allow overwriting (--overwrite)")
+    run.unlink(missing_ok=True)
 
 
 @dataclass
@@ -108,12 +130,13 @@ def read_predictions(path: str | os.PathLike) -> ExternalPredictions:
 
 
 def evaluate_file(data_dir: str | os.PathLike, protocol: int, predictions: str | os.PathLike,
-                  out_dir: str | os.PathLike, *, model: str | None = None, root: str | None = None
-                  ) -> tuple[ModelRun, dict[str, Path], list[str]]:
+                  out_dir: str | os.PathLike, *, model: str | None = None, root: str | None = None,
+                  overwrite: bool = False) -> tuple[ModelRun, dict[str, Path], list[str]]:
     """Score a predictions file on ``protocol``'s test set; write the usual outputs. Returns (run, files, notes).
 
     ``model`` names a registered model for the published comparison (default: the file's own model attribute).
     ``root`` ("gt"|"rootnet") says which published row to compare with (default: inferred from the roots).
+    Finished results in ``out_dir`` are replaced only with ``overwrite``; the files appear together or not at all.
     """
     from models.spec import get_spec
 
@@ -168,6 +191,9 @@ def evaluate_file(data_dir: str | os.PathLike, protocol: int, predictions: str |
         source=f"evaluate:{pred.path}", published=pub, published_per_action=pub_actions, notes=notes,
     )
     out = Path(out_dir)
-    files = {f"{safe_name(name)}/{k}": v for k, v in write_model_files(out, run).items()}
-    files.update(write_run_files(out, [run], title=f"Human3.6M evaluation of {pred.path.name}"))
+    _check_out(out, overwrite)
+    with staged_outputs(out, last=("results.json",)) as stage:
+        staged = {f"{safe_name(name)}/{k}": v for k, v in write_model_files(stage, run).items()}
+        staged.update(write_run_files(stage, [run], title=f"Human3.6M evaluation of {pred.path.name}"))
+    files = {k: out / Path(v).relative_to(stage) for k, v in staged.items()}
     return run, files, notes

@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np
 
 from engine.h36m.raw_index import RawIndex
+from models.errors import PoseArenaError
 
 __all__ = ["DatasetError", "Issue", "ValidationReport", "finite_array", "load_json", "rel_path"]
 
 _MAX_PER_KIND = 20  # issues listed per (file, key kind) before they are only counted
 
 
-class DatasetError(Exception):
+class DatasetError(PoseArenaError):
     """The data set folder or a file in it is missing or malformed; the message lists what and where."""
 
 

@@ -20,6 +20,7 @@ from models.joints import H36M18, get_joint_set
 __all__ = [
     "ACTIONS",
     "EVAL_JOINTS",
+    "EXTRA_METRICS",
     "H36MScores",
     "JointMapping",
     "METRICS",
@@ -44,6 +45,12 @@ METRICS: dict[str, tuple[str, str]] = {
     "pa_mpjpe": ("PA-MPJPE", "root-relative, rigid alignment without scale (3DMPPE rigid_align)"),
     "pa_mpjpe_similarity": ("PA-MPJPE with scale", "root-relative, similarity alignment (with scale)"),
 }
+# Figures a model's own evaluation reports besides 3DMPPE's (``ModelSpec.extra_metrics``): key -> (short, long)
+EXTRA_METRICS: dict[str, tuple[str, str]] = {
+    "integral_aligned": ("Integral aligned MPJPE (hm36_17j_align)",
+                         "absolute prediction rigidly aligned (no scale) onto the absolute GT over all 18 joints, "
+                         "Thorax included, then re-rooted at the aligned pelvis (Integral's hm36 evaluate)"),
+}
 
 
 def test_set_label(protocol: int) -> str:
@@ -54,7 +61,7 @@ def test_set_label(protocol: int) -> str:
 
 def metric_label(metric: str, protocol: int, num_joints: int = 17, mapped: bool = False) -> str:
     """E.g. 'MPJPE, Protocol 2 test set S9+S11' or 'PA-MPJPE (mapped 14 joints), Protocol 1 test set S11'."""
-    short = METRICS[metric][0]
+    short = {**METRICS, **EXTRA_METRICS}[metric][0]
     if mapped:
         short = f"{short} (mapped {num_joints} joints)"
     label = f"{short}, {test_set_label(protocol)}"
@@ -177,10 +184,12 @@ def score(
     model: str = "",
     pred_root_cam: np.ndarray | None = None,
     gt_root_cam: np.ndarray | None = None,
+    extra_metrics: Sequence[str] = (),
 ) -> H36MScores:
     """Score camera-space predictions [N,J,3] (absolute or root-relative, mm) against GT [N,18,3] (h36m18 order).
 
     ``pred_root_cam`` / ``gt_root_cam`` ([N,3]), when given, add the MRPE of the predicted roots.
+    ``extra_metrics``: keys of ``EXTRA_METRICS`` to add to ``errors`` (a model's own evaluation's figures).
     """
     from engine.inference.geometry import rigid_align, similarity_align
 
@@ -214,6 +223,8 @@ def score(
         "pa_mpjpe": np.linalg.norm(aligned_rigid[:, k_sel] - gt_s, axis=-1),
         "pa_mpjpe_similarity": np.linalg.norm(aligned_sim[:, k_sel] - gt_s, axis=-1),
     }
+    for key in extra_metrics:
+        errors[key] = _EXTRA_FNS[key](pred, gt, m, k_sel, gt_s)
     ids = np.arange(pred.shape[0]) if image_ids is None else np.asarray(image_ids, dtype=np.int64)
     result = H36MScores(
         model=model, protocol=protocol, joint_names=m.names, mapped=m.mapped, image_ids=ids, actions=acts,
@@ -222,6 +233,25 @@ def score(
     if pred_root_cam is not None and gt_root_cam is not None:
         result.mrpe = mrpe(pred_root_cam, gt_root_cam)
     return result
+
+
+def integral_aligned_errors(pred: np.ndarray, gt: np.ndarray, m: JointMapping, k_sel: Sequence[int],
+                            gt_rel_scored: np.ndarray) -> np.ndarray:
+    """Integral's ``hm36_17j_align`` per joint [N,K]: rigid alignment (3DMPPE's, no scale) of the absolute prediction
+    onto the absolute GT over every shared joint (all 18 for h36m18), re-rooted at the aligned pelvis, against the
+    root-relative GT."""
+    from engine.inference.geometry import rigid_align
+
+    pa, ga = pred[:, list(m.align_pred)], gt[:, list(m.align_gt)]
+    if not len(pa):
+        return np.zeros((0, len(k_sel)))
+    aligned = rigid_align(pa, ga)
+    r = m.align_pred.index(m.pred_root)
+    rel = aligned - aligned[:, r:r + 1]
+    return np.linalg.norm(rel[:, list(k_sel)] - gt_rel_scored, axis=-1)
+
+
+_EXTRA_FNS = {"integral_aligned": integral_aligned_errors}
 
 
 def mrpe(pred_root: np.ndarray, gt_root: np.ndarray) -> dict[str, float]:

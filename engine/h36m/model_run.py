@@ -41,6 +41,8 @@ class ModelRun:
     predictions: dict[str, np.ndarray] = field(default_factory=dict)  # image_id, joints_cam, root_cam, bbox, ...
     notes: list[str] = field(default_factory=list)
     gt_free: dict[str, Any] | None = None  # comparison measures without GT (engine.compare.h36m), GT's beside
+    protocol_mode: str | None = None  # official (its own test's conventions) | common (3DMPPE's for every model)
+    conventions: dict[str, str] | None = None  # {"crop": policy, "pose_to_camera": step} it ran with
 
     @property
     def label(self) -> str:

@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from models import fileio
+from models.errors import PoseArenaError
 from models.fileio import FILE_MODE
 
 __all__ = ["FILE_MODE", "OutputWriteError", "atomic_path", "atomic_write_bytes", "atomic_write_text",
-           "output_errors"]
+           "output_errors", "staged_outputs"]
 
 _DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
-class OutputWriteError(OSError):
+class OutputWriteError(PoseArenaError, OSError):
     """Writing an output file failed (disk full, file too large, no permission): the message names the final file,
     not the hidden temp file, and ``advice`` (set by the caller that knows what was kept) says what to do."""
 
@@ -71,3 +74,31 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes | bytearray | memory
     """``models.fileio.atomic_write_bytes``, failures as ``OutputWriteError``."""
     with output_errors(path):
         fileio.atomic_write_bytes(path, data, FILE_MODE)
+
+
+@contextmanager
+def staged_outputs(out_dir: str | os.PathLike, last: Sequence[str] = ()) -> Iterator[Path]:
+    """Yield a hidden staging folder inside ``out_dir``; write a whole set of outputs there. On success every file
+    moves to the same place under ``out_dir`` (``last``: these relative paths move after the others, e.g. the file
+    that marks the folder finished); on any failure the staging folder is removed and ``out_dir`` is as it was.
+
+    Why: a set of results (results.json, CSVs, report, plots) is only meaningful whole; a full disk half-way must not
+    leave a folder that looks finished without its plots. The moves are renames in one file system: no space needed."""
+    out = Path(out_dir)
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".staging.", suffix=".tmp", dir=out))
+    try:
+        yield stage
+        files = sorted((f for f in stage.rglob("*") if f.is_file()),
+                       key=lambda f: (str(f.relative_to(stage)) in last, str(f)))
+        for f in files:
+            dest = out / f.relative_to(stage)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(f, dest)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    shutil.rmtree(stage, ignore_errors=True)

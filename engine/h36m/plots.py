@@ -11,6 +11,7 @@ import numpy as np
 from engine.h36m.metrics import ACTIONS, EVAL_JOINTS, metric_label
 from engine.h36m.model_run import ModelRun, headline_metric
 from engine.h36m.outputs import atomic_path
+from engine.h36m.results_json import with_dataset
 
 __all__ = ["write_plots"]
 
@@ -63,9 +64,9 @@ def write_plots(out_dir: Path, runs: Sequence[ModelRun]) -> dict[str, Path]:
         if r.published_per_action:
             per_action[f"{PUBLISHED_PREFIX}{r.name}"] = list(r.published_per_action)
     _grouped_bars(files["per_action.png"], ACTIONS, per_action,
-                  f"{metric_label(head, protocol)}: per action", "error (mm)")
+                  f"{with_dataset(metric_label(head, protocol), runs[0])}: per action", "error (mm)")
     joints = [j for j in EVAL_JOINTS if any(j in r.scores.joint_names for r in runs)]  # H36M order
     _grouped_bars(files["per_joint.png"], joints,
                   {r.label: [r.scores.per_joint(head).get(j) for j in joints] for r in runs},
-                  f"{metric_label(head, protocol)}: per joint", "error (mm)")
+                  f"{with_dataset(metric_label(head, protocol), runs[0])}: per joint", "error (mm)")
     return files

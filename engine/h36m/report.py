@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from engine.h36m.metrics import ACTIONS, METRICS, metric_label, test_set_label
+from engine.h36m.metrics import ACTIONS, EXTRA_METRICS, METRICS, metric_label, test_set_label
 from engine.h36m.model_run import SAMPLING_NOTE, UNTRAINED, ModelRun, fmt_mm, headline_metric
+from engine.h36m.results_json import with_dataset
 from engine.versions import software_versions
 
 __all__ = ["report_markdown"]
@@ -58,7 +59,9 @@ def report_markdown(runs: Sequence[ModelRun], title: str = "Human3.6M benchmark"
     protocol = runs[0].scores.protocol
     head = headline_metric(protocol)
     lines = [f"# {title}", ""]
-    lines.append(f"Test set: {test_set_label(protocol)}, sampled {SAMPLING_NOTE}. Roots: "
+    if getattr(runs[0], "dataset", ""):
+        lines += [f"**Warning: {runs[0].dataset}: these numbers are not Human3.6M results.**", ""]
+    lines.append(f"Test set: {with_dataset(test_set_label(protocol), runs[0])}, sampled {SAMPLING_NOTE}. Roots: "
                  + ", ".join(sorted({_root_description(r) for r in runs})) + ".")
     if any(not r.trained for r in runs):
         lines += ["", f"**Warning: rows marked ({UNTRAINED}) use random initialisation; their errors are "
@@ -81,6 +84,17 @@ def report_markdown(runs: Sequence[ModelRun], title: str = "Human3.6M benchmark"
                      + " | ".join(fmt_mm(s.total(m)) for m in METRICS) + f" | {pub_txt} | "
                      + (f"{diff:+.2f}" if diff is not None else "-") + " |")
     lines += ["", "Columns: " + "; ".join(f"{metric_label(m, protocol)} = {METRICS[m][1]}" for m in METRICS) + "."]
+    modes = sorted({r.protocol_mode for r in runs if getattr(r, "protocol_mode", None)})
+    if modes:
+        lines.append("Protocol mode: " + ", ".join(modes) + " (official: each model as its own test runs it; common: "
+                     "every model through the 3DMPPE pipeline; docs/protocol_modes.md).")
+    for r in runs:
+        conv = getattr(r, "conventions", None) or {}
+        extra = [f"{r.scores.label(m)} = {fmt_mm(r.scores.total(m))} mm" for m in r.scores.errors
+                 if m in EXTRA_METRICS]
+        if conv or extra:
+            lines.append(f"{r.label}: crop {conv.get('crop', '?')}, pose to camera {conv.get('pose_to_camera', '?')}"
+                         + (f"; {'; '.join(extra)}" if extra else "") + ".")
     mapped = [r for r in runs if r.scores.mapped]
     for r in mapped:
         lines.append(f"{r.label}: joint set {r.joint_set}, scored on the {len(r.scores.joint_names)} joints that map "

@@ -16,8 +16,9 @@ from engine.h36m.outputs import atomic_write_text
 __all__ = ["write_per_action_csv", "write_per_joint_csv", "write_results_csv"]
 
 RESULT_COLUMNS = ("model", "label", "trained", "protocol", "test_set", "num_samples", "root", "flip", "mpjpe_mm",
-                  "pa_mpjpe_mm", "pa_mpjpe_similarity_mm", "mrpe_mm", "published_metric", "published_mm",
-                  "difference_mm", "scored_joints", "checkpoint_sha256", "root_model")
+                  "pa_mpjpe_mm", "pa_mpjpe_similarity_mm", "integral_aligned_mm", "mrpe_mm", "published_metric",
+                  "published_mm", "difference_mm", "scored_joints", "checkpoint_sha256", "root_model", "protocol_mode",
+                  "crop", "pose_to_camera")
 METRIC_COLUMNS = [f"{k}_mm" for k in METRICS]
 
 
@@ -35,10 +36,13 @@ def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) 
 def _result_row(d: Mapping[str, Any]) -> list[Any]:
     pub = d.get("published") or {}
     mrpe = (d.get("mrpe_mm") or {}).get("mrpe", float("nan"))
+    conv = d.get("conventions") or {}
     return [d["model"], d["label"], d["trained"], d["protocol"], d["test_set"], d["num_samples"], d["root"],
-            d["flip"], d["mpjpe_mm"], d["pa_mpjpe_mm"], d["pa_mpjpe_similarity_mm"], mrpe,
+            d["flip"], d["mpjpe_mm"], d["pa_mpjpe_mm"], d["pa_mpjpe_similarity_mm"],
+            ((d.get("extra_metrics") or {}).get("integral_aligned") or {}).get("value_mm", float("nan")), mrpe,
             pub.get("metric", ""), pub.get("value", float("nan")), pub.get("difference_mm", float("nan")),
-            len(d["scored_joints"]), d.get("checkpoint_sha256") or "", (d.get("root_model") or {}).get("label", "")]
+            len(d["scored_joints"]), d.get("checkpoint_sha256") or "", (d.get("root_model") or {}).get("label", ""),
+            d.get("protocol_mode") or "", conv.get("crop", ""), conv.get("pose_to_camera", "")]
 
 
 def _per_action_rows(run: ModelRun) -> list[list[Any]]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.h36m.metrics import ACTIONS, METRICS, test_set_label
+from engine.h36m.metrics import ACTIONS, EXTRA_METRICS, METRICS, test_set_label
 from engine.h36m.model_run import SAMPLING_NOTE, UNTRAINED, ModelRun, headline_metric, safe_name
 from engine.h36m.outputs import atomic_write_text
 from engine.versions import software_versions
@@ -44,10 +44,17 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     atomic_write_text(path, json.dumps(_json_clean(obj), indent=2, allow_nan=False) + "\n")
 
 
+def with_dataset(label: str, run: ModelRun) -> str:
+    """``label`` plus the data set's qualifier ("synthetic data, not Human3.6M", "partial: ...") when the run has
+    one: numbers from a synthetic or partial set never carry a bare Human3.6M title."""
+    q = getattr(run, "dataset", "")  # set by the benchmark's scoring; older or imported runs lack it
+    return f"{label} ({q})" if q else label
+
+
 def result_dict(run: ModelRun) -> dict[str, Any]:
     """results.json content for one model."""
     s = run.scores
-    labels = {m: s.label(m) for m in METRICS}
+    labels = {m: with_dataset(s.label(m), run) for m in METRICS}
     d: dict[str, Any] = {
         "schema": RESULTS_SCHEMA,
         "model": run.name,
@@ -55,10 +62,13 @@ def result_dict(run: ModelRun) -> dict[str, Any]:
         "trained": run.trained,
         "weights": "trained" if run.trained else UNTRAINED,
         "protocol": s.protocol,
-        "test_set": test_set_label(s.protocol),
+        "test_set": with_dataset(test_set_label(s.protocol), run),
+        "dataset": getattr(run, "dataset", "") or "Human3.6M",
         "sampling": SAMPLING_NOTE,
         "num_samples": s.num_samples,
         "limit": run.limit,
+        "protocol_mode": getattr(run, "protocol_mode", None),
+        "conventions": getattr(run, "conventions", None),
         "root": run.root,
         "root_file": run.root_file,
         "root_model": run.root_model,
@@ -69,6 +79,8 @@ def result_dict(run: ModelRun) -> dict[str, Any]:
         "mpjpe_mm": s.total("mpjpe"),
         "pa_mpjpe_mm": s.total("pa_mpjpe"),
         "pa_mpjpe_similarity_mm": s.total("pa_mpjpe_similarity"),
+        "extra_metrics": {m: {"label": s.label(m), "value_mm": s.total(m),
+                              "per_action_mm": s.per_action(m)} for m in s.errors if m in EXTRA_METRICS},
         "headline_metric": headline_metric(s.protocol),
         "labels": labels,
         "per_action_mpjpe_mm": s.per_action("mpjpe"),

@@ -35,9 +35,11 @@ from engine.h36m.exports import (
     write_run_files,
 )
 from engine.h36m.layout import find_rootnet_file
+from engine.h36m.outputs import staged_outputs
 from engine.h36m.run.config import BenchmarkConfig, BenchmarkResult
 from engine.h36m.run.score import score_runs
 from engine.h36m.shard_select import parse_shard, shard_indices
+from models.errors import PoseArenaError
 
 __all__ = ["SHARD_FILE", "MergeError", "merge_runs", "parse_shard", "run_shard", "shard_indices"]
 
@@ -45,7 +47,7 @@ SHARD_FILE = "shard.json"
 RUN_FILE = "run.json"  # engine.h36m.run.runner.RUN_FILE (not imported: the runner pulls in the whole run at import)
 
 
-class MergeError(ValueError):
+class MergeError(PoseArenaError, ValueError):
     """The shard folders do not make up one run of one configuration (the message names what differs)."""
 
 
@@ -117,15 +119,54 @@ def _stand_in(name: str, label: str, trained: bool, checkpoint: str | None, sha2
                            checkpoint=Path(checkpoint) if checkpoint else None, sha256=sha256)
 
 
-def merge_runs(dirs: Sequence[str | Path], out_dir: str | Path) -> BenchmarkResult:
+def _check_not_a_shard(out_dir: Path, dirs: Sequence[Path]) -> None:
+    """Merging into one of the shards would replace that shard's results."""
+    out = out_dir.resolve()
+    for d in dirs:
+        if d.resolve() == out:
+            raise MergeError(f"the output folder {out_dir} is the shard folder {d}: merging there "
+                             f"would replace that shard's results; choose another --out")
+
+
+def _check_merge_out(out_dir: Path, key: str, overwrite: bool) -> None:
+    """``out_dir`` must not hold finished results of another configuration unless ``overwrite`` (merging the same
+    shards again is allowed: same configuration)."""
+    run = out_dir / RUN_FILE
+    if run.exists():
+        try:
+            held = json.loads(run.read_text()).get("config_hash")
+        except (OSError, ValueError, AttributeError):
+            held = None
+        if held == key or overwrite:
+            return
+        raise MergeError(f"{out_dir} already holds finished results of another configuration (config {held}, this "
+                         f"merge {key}); choose another --out, or allow overwriting (--overwrite)")
+    if (out_dir / "results.json").exists() and not overwrite:
+        raise MergeError(f"{out_dir} already holds results ({out_dir / 'results.json'}); choose another --out, or "
+                         f"allow overwriting (--overwrite)")
+
+
+def _read_shard_predictions(d: Path, folder: str, index: int, count: int) -> dict[str, Any]:
+    path = d / folder / "predictions.h5"
+    try:
+        return read_predictions_h5(path)
+    except (ValueError, OSError, KeyError) as exc:
+        raise MergeError(f"{path}: the saved predictions of shard {index}/{count} cannot be read ({exc}); rerun "
+                         f"that shard into {d}, then merge again") from None
+
+
+def merge_runs(dirs: Sequence[str | Path], out_dir: str | Path, *, overwrite: bool = False) -> BenchmarkResult:
     """Merge the finished shard runs in ``dirs`` (any order, all ``count`` shards of one configuration) into
     ``out_dir``: predictions concatenated in test-set order, scored once, every output file written as a whole
-    run writes it (``run.json`` records ``merged_from``). Raises ``MergeError`` naming what does not fit."""
+    run writes it (``run.json`` records ``merged_from``; all files appear together, ``run.json`` last). Raises
+    ``MergeError`` naming what does not fit; finished results of another configuration in ``out_dir`` are replaced
+    only with ``overwrite``, and ``out_dir`` is never one of the shards."""
     from engine.h36m.run.runner import BenchmarkRunner, OutputLock, _sha256
 
     dirs = [Path(d) for d in dirs]
     if not dirs:
         raise MergeError("no shard folders given")
+    _check_not_a_shard(Path(out_dir), dirs)
     runs = []
     for d in dirs:
         r = _read_json(d / RUN_FILE)
@@ -167,7 +208,7 @@ def merge_runs(dirs: Sequence[str | Path], out_dir: str | Path) -> BenchmarkResu
     models, preds = [], {}
     roots: dict[str, np.ndarray] | None = None
     for m in r0["models"]:
-        parts = [read_predictions_h5(d / m["folder"] / "predictions.h5") for d in ordered]
+        parts = [_read_shard_predictions(d, m["folder"], i, count) for i, d in enumerate(ordered)]
         ids = np.concatenate([p["image_id"] for p in parts])
         if ids.shape != test.image_ids.shape or not np.array_equal(ids, test.image_ids):
             raise MergeError(f"{m['name']}: the shards' {ids.size} samples are not the test set's {len(test)} "
@@ -191,12 +232,13 @@ def merge_runs(dirs: Sequence[str | Path], out_dir: str | Path) -> BenchmarkResu
     summary = summary_text(scored)
     fp_out = {k: v for k, v in fp.items() if k != "shard"}
     key = BenchmarkRunner.config_hash(fp_out)  # the whole run's hash: rerunning it whole into out_dir reuses this
-    with OutputLock(out_dir):
+    _check_merge_out(out_dir, key, overwrite)
+    with OutputLock(out_dir), staged_outputs(out_dir, last=("results.json", RUN_FILE)) as stage:
         for r in scored:
-            for name, p in write_model_files(out_dir, r).items():
-                files[f"{r.folder}/{name}"] = p
-        files.update(write_run_files(out_dir, scored))
-        write_json(out_dir / RUN_FILE, {
+            for name, p in write_model_files(stage, r).items():
+                files[f"{r.folder}/{name}"] = out_dir / Path(p).relative_to(stage)
+        files.update({k: out_dir / Path(p).relative_to(stage) for k, p in write_run_files(stage, scored).items()})
+        write_json(stage / RUN_FILE, {
             "status": "finished", "config_hash": key, "fingerprint": fp_out,
             "config": {**conf, "out_dir": str(out_dir)},
             "models": [{"name": r.name, "folder": r.folder, "trained": r.trained} for r in scored],

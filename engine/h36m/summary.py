@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from engine.h36m.metrics import METRICS
+from engine.h36m.metrics import EXTRA_METRICS, METRICS
 from engine.h36m.model_run import UNTRAINED, ModelRun, fmt_mm, headline_metric
+from engine.h36m.results_json import with_dataset
 
-__all__ = ["gt_free_lines", "results_summary_from_json", "root_lines", "summary_text"]
+__all__ = ["gt_free_lines", "mode_lines", "results_summary_from_json", "root_lines", "summary_text"]
 
 
 def summary_text(runs: Sequence[ModelRun]) -> str:
@@ -19,17 +20,27 @@ def summary_text(runs: Sequence[ModelRun]) -> str:
         s = r.scores
         head = headline_metric(s.protocol)
         others = [m for m in METRICS if m != head]
-        line = f"{r.label}: {s.label(head)} = {s.total(head):.2f} mm over {s.num_samples} samples"
+        line = f"{r.label}: {with_dataset(s.label(head), r)} = {s.total(head):.2f} mm over {s.num_samples} samples"
         if r.published:
             ours = s.total(r.published["metric"])
             line += f" (published {r.published['value']:.2f}, difference {ours - r.published['value']:+.2f})"
         lines.append(line)
         lines.extend(f"    {s.label(m)} = {s.total(m):.2f} mm" for m in others)
+        lines.extend(f"    {s.label(m)} = {s.total(m):.2f} mm" for m in s.errors if m in EXTRA_METRICS)
+        lines.extend(mode_lines(getattr(r, "protocol_mode", None), getattr(r, "conventions", None)))
         lines.extend(root_lines(r.root, r.root_model, s.mrpe))
         lines.extend(gt_free_lines(getattr(r, "gt_free", None)))
         if not r.trained:
             lines.append(f"    NOTE: {UNTRAINED} - random initialisation, these errors are meaningless")
     return "\n".join(lines)
+
+
+def mode_lines(mode: str | None, conventions: Mapping[str, str] | None) -> list[str]:
+    """The protocol mode a model ran under and its crop and placement (docs/protocol_modes.md)."""
+    if not mode:
+        return []
+    conv = conventions or {}
+    return [f"    protocol mode {mode}: crop {conv.get('crop', '?')}, pose to camera {conv.get('pose_to_camera', '?')}"]
 
 
 def root_lines(root: str, root_model: Mapping[str, Any] | None, m: Mapping[str, float] | None) -> list[str]:
@@ -75,6 +86,10 @@ def results_summary_from_json(results: Sequence[Mapping[str, Any]]) -> str:
         for m in METRICS:
             if m != head and d.get(m + "_mm") is not None:
                 lines.append(f"    {d['labels'][m]} = {d[m + '_mm']:.2f} mm")
+        for e in (d.get("extra_metrics") or {}).values():
+            if e.get("value_mm") is not None:
+                lines.append(f"    {e['label']} = {e['value_mm']:.2f} mm")
+        lines.extend(mode_lines(d.get("protocol_mode"), d.get("conventions")))
         lines.extend(root_lines(d.get("root", "gt"), d.get("root_model"), d.get("mrpe_mm")))
         g = d.get("gt_free")
         lines.extend(gt_free_lines({"model": g.get("model"), "gt": g.get("ground_truth")} if g else None))

@@ -27,6 +27,7 @@ __all__ = ["IMAGE_HW", "SyntheticInfo", "generate", "skeleton_world"]
 IMAGE_HW = (1002, 1000)  # H36M cameras 1, 3, 4 record 1000x1002 (W x H)
 FPS = 50.0
 TEST_SUBJECTS = (9, 11)
+MARKER = "synthetic.json"  # its presence makes every benchmark title on this folder say "synthetic data"
 _SUBJECT_SCALE = {1: 1.03, 5: 0.95, 6: 1.05, 7: 0.98, 8: 1.01, 9: 1.0, 11: 0.97}
 _ID_BASE = {1: 100_000, 5: 200_000, 6: 300_000, 7: 400_000, 8: 500_000, 9: 1_000_000, 11: 2_000_000}
 # bone lengths (mm) close to Human3.6M's average subject
@@ -241,9 +242,14 @@ def generate(out: str | os.PathLike, samples: int = 120, seed: int = 0, train_su
         _write_json(ann_dir / f"Human36M_subject{subj}_joint_3d.json", joints3d)
     rn_path = out / "bbox_root" / "bbox_root_human36m_output.json"
     _write_json(rn_path, rootnet)
-    _write_json(out / "synthetic.json", {
+    _write_json(out / MARKER, {
         "what": "PoseArena synthetic Human3.6M (3DMPPE layout); not real data, for testing only",
         "seed": seed, "test_samples": samples, "train_subjects": list(train_subjects),
     })
     return SyntheticInfo(root=out, num_images=n_img, num_protocol2=counts[9] + counts[11], num_protocol1=counts[11],
                          rootnet_file=rn_path, seed=seed)
+
+
+def is_synthetic(root: str | os.PathLike) -> bool:
+    """Whether the data set folder ``root`` was written by ``generate`` (not real Human3.6M)."""
+    return (Path(root) / MARKER).is_file()

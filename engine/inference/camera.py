@@ -14,10 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
+from models.errors import PoseArenaError
+
 __all__ = ["CameraIntrinsics", "IntrinsicsError", "load_intrinsics"]
 
+ASPECT_TOLERANCE = 0.01  # relative: 1920x1088 (a codec's padded height) still counts as 16:9
 
-class IntrinsicsError(ValueError):
+
+class IntrinsicsError(PoseArenaError, ValueError):
     """A calibration file that cannot be read; the message names the file and what is wrong."""
 
 
@@ -65,12 +69,24 @@ class CameraIntrinsics:
         return math.degrees(2.0 * math.atan(self.width / (2.0 * self.fx)))
 
     def scaled_to(self, width: int, height: int) -> CameraIntrinsics:
-        """The same camera at another resolution (same aspect assumed: calibrations are per resolution)."""
+        """The same camera at another resolution of the same aspect ratio (``source`` says it was scaled).
+
+        Why refuse another aspect ratio: the frames are then a crop or a stretch of what was calibrated, and scaling
+        x and y apart would give unequal focal lengths (fx 1000, fy 750) for square pixels: every depth and 3D pose
+        would be silently wrong. IntrinsicsError names both sizes."""
         if (width, height) == (self.width, self.height):
             return self
+        if width <= 0 or height <= 0 or abs((width / height) / (self.width / self.height) - 1.0) > ASPECT_TOLERANCE:
+            raise IntrinsicsError(
+                f"{self.source}: the calibration is for {self.width}x{self.height} frames but the frames are "
+                f"{width}x{height}, another aspect ratio ({self.width / self.height:.3f} vs "
+                f"{width / max(height, 1):.3f}); it cannot be scaled without distorting the focal lengths: calibrate "
+                f"the camera at {width}x{height}, or run without the calibration (assumed field of view)")
         sx, sy = width / self.width, height / self.height
         return replace(self, fx=self.fx * sx, fy=self.fy * sy, cx=self.cx * sx, cy=self.cy * sy,
-                       width=int(width), height=int(height), source=f"{self.source}, scaled to {width}x{height}")
+                       width=int(width), height=int(height),
+                       source=f"{self.source}, calibrated at {self.width}x{self.height} and scaled to "
+                              f"{width}x{height} (same aspect ratio)")
 
 
 def _from_matrix(k: np.ndarray, path: Path) -> tuple[float, float, float, float]:

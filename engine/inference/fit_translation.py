@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["TranslationFit", "fit_translation", "project"]
+__all__ = ["TranslationFit", "fit_translation", "project", "with_own_shape"]
 
 MIN_DEPTH_MM = 1.0
 
@@ -150,3 +150,20 @@ def fit_root_depths(world_mm: np.ndarray, joints_2d_px: np.ndarray, weights: np.
         if fit.ok:
             z[i], ok[i] = float(fit.translation_mm[2]), True
     return z, ok
+
+
+def with_own_shape(joints_cam_mm: np.ndarray, world_mm: np.ndarray, root_index: int) -> np.ndarray:
+    """[N,J,3] camera joints with the model's own metric root-relative shape ``world_mm`` [N,J,3], moved to the
+    root that placement gave them (persons whose metric 3D is not finite keep their decoded joints).
+
+    Why: decoding image joints with a root depth scales the skeleton with that depth, so a wrong depth (a random
+    RootNet says 600 m) would make a metric model's person 600 m tall. A model that measures its own metric 3D keeps
+    that shape whoever places it; only its translation changes."""
+    cam = np.asarray(joints_cam_mm, dtype=np.float64)
+    world = np.asarray(world_mm, dtype=np.float64)
+    if cam.shape != world.shape or cam.size == 0:
+        return cam
+    r = int(root_index)
+    placed = cam[:, r:r + 1] + (world - world[:, r:r + 1])
+    ok = np.isfinite(world).all(axis=(1, 2)) & np.isfinite(cam[:, r]).all(axis=-1)
+    return np.where(ok[:, None, None], placed, cam)

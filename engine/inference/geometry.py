@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from engine.inference.decodings import get_decoding
 from models.normalisation import NORMALISATIONS, normalise  # re-exported: a model convention, kept importable here
 
 if TYPE_CHECKING:
@@ -207,18 +208,12 @@ def flip_back(coords_flipped: np.ndarray, flip_pairs: Sequence[tuple[int, int]],
     """Undo a width-mirrored input on [..., J, 3] cells: mirror x, then swap each left/right pair (all 3 coords).
 
     3DMPPE mirrors in heatmap cells (x <- W_out - 1 - x); Integral mirrors in patch pixels (x_px <- patch_w - 1 -
-    x_px), which is 3 px different at a 4x stride, so it needs ``input_w``.
+    x_px), which is 3 px different at a 4x stride, so it needs ``input_w``. The decoding's registered class
+    (``engine.inference.decodings``) does the mirroring.
     """
+    mirror = get_decoding(decoding)  # ValueError for an unknown decoding
     out = np.array(coords_flipped, dtype=np.float64, copy=True)
-    if decoding == "integral":
-        if input_w is None:
-            raise ValueError("flip_back: Integral decoding needs input_w (patch width in pixels)")
-        px = out[..., 0] / output_w * input_w
-        out[..., 0] = (input_w - 1 - px) / input_w * output_w
-    elif decoding == "3dmppe":
-        out[..., 0] = output_w - 1 - out[..., 0]
-    else:
-        raise ValueError(f"flip_back: unknown decoding {decoding!r} (expected '3dmppe' or 'integral')")
+    out[..., 0] = mirror.mirror_x(out[..., 0], output_w, input_w)
     for a, b in flip_pairs:
         tmp = out[..., a, :].copy()
         out[..., a, :] = out[..., b, :]

@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from models.errors import PoseArenaError
+
 __all__ = ["BackoffEvent", "OutOfMemoryBackoffError", "is_out_of_memory", "join_outputs", "run_with_backoff"]
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ log = logging.getLogger(__name__)
 _OOM_PHRASES = ("out of memory", "can't allocate memory", "cannot allocate memory", "failed to allocate memory")
 
 
-class OutOfMemoryBackoffError(RuntimeError):
+class OutOfMemoryBackoffError(PoseArenaError, RuntimeError):
     """Out of memory even at the smallest allowed batch; the message names the items and what to try."""
 
 

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,6 +28,7 @@ import torch
 from engine.defaults import INFERENCE, ROOT
 from engine.inference import geometry as geo
 from engine.inference.camera import CameraIntrinsics
+from engine.inference.conventions import CROP_POLICIES, BoxSource, Conventions, conventions_for
 from engine.inference.cpu_memory import RELEASE_EVERY, keep_freed_memory, release_free_memory
 from engine.inference.device import check_precision, pick_device, synchronize
 from engine.inference.fast_paths import (
@@ -39,73 +39,31 @@ from engine.inference.fast_paths import (
     resolve_micro_batch,
 )
 from engine.inference.fit_translation import fit_root_depths
+from engine.inference.forward_cap import capped, forward_cap
 from engine.inference.net_io import torch_built
+from engine.inference.records import (
+    BatchPrediction,
+    Chunked,
+    CropBatch,
+    FramePrediction,
+    GroupKey,
+    ModelOutput,
+    box_problem,
+    checked_output,
+    group_key,
+    rootnet_to_camera,
+    whole,
+)
 from models.joints import get_joint_set
 from models.soft_argmax import soft_argmax_3d
 
 if TYPE_CHECKING:
     from models.loader import LoadedModel
-    from models.spec import ModelSpec
 
 __all__ = [
-    "BatchPrediction", "CropBatch", "FramePrediction", "ModelOutput", "Predictor", "resolve_profile",
-    "rootnet_to_camera", "whole",
+    "BatchPrediction", "Chunked", "CropBatch", "FramePrediction", "GroupKey", "ModelOutput", "Predictor",
+    "group_key", "resolve_profile", "rootnet_to_camera", "whole",
 ]
-
-GroupKey = tuple[tuple[int, int], str]  # (input_hw, normalisation)
-Chunked = Callable[[str, int, Callable[[int, int], np.ndarray]], np.ndarray]  # (net name, rows, infer(a, b))
-
-
-def whole(name: str, n: int, infer: Callable[[int, int], np.ndarray]) -> np.ndarray:
-    """The default ``chunked``: all rows in one call."""
-    return infer(0, n)
-
-
-@dataclass
-class ModelOutput:
-    name: str
-    joint_set: str
-    trained: bool
-    coords_cells: np.ndarray  # [P,J,3] heatmap cells / depth bins, after flip averaging
-    joints_2d: np.ndarray  # [P,J,2] image pixels
-    joints_rel_mm: np.ndarray  # [P,J,3] camera axes, root-relative (root joint of its joint set = 0)
-    joints_cam_mm: np.ndarray  # [P,J,3] absolute camera mm (root depth from RootNet or given)
-    latency_ms: float
-    root_source: str = ""  # how this model was placed: "rootnet" | "given" | "default" | "fit" (its own metric 3D)
-
-
-@dataclass
-class FramePrediction:
-    boxes: np.ndarray  # [P,4] processed (square, x1.25) boxes of the kept persons
-    kept: np.ndarray  # [P] indices into the input boxes
-    skipped: list[tuple[int, str]]  # (input index, reason) for degenerate boxes etc.
-    root_cam_mm: np.ndarray  # [P,3]
-    root_source: str  # "rootnet" | "given" | "default"
-    outputs: dict[str, ModelOutput] = field(default_factory=dict)
-    timings_ms: dict[str, float] = field(default_factory=dict)  # "crop", "rootnet", each model name, "post"
-
-
-@dataclass
-class CropBatch:
-    """N persons of a frame or N benchmark samples, cropped once per (input size, normalisation) group."""
-
-    crops: dict[GroupKey, torch.Tensor]  # normalised [N,3,H,W] network input, on the predictor's device
-    boxes: dict[GroupKey, np.ndarray]  # [N,4] the processed box each group's crops were cut from
-    f: np.ndarray  # focal (fx, fy): (2,) for one camera or [N,2]
-    c: np.ndarray  # principal point, same shape
-
-
-@dataclass
-class BatchPrediction:
-    root_cam_mm: np.ndarray  # [N,3] the roots the depths were decoded with
-    root_output: np.ndarray | None  # [N,3] RootNet's raw (x, y map cells, depth mm); None when roots were given
-    outputs: dict[str, ModelOutput]
-    timings_ms: dict[str, float]  # "rootnet", each model name, "post"
-
-
-def group_key(spec: ModelSpec) -> GroupKey:
-    return (tuple(int(v) for v in spec.input_hw), spec.normalisation)
-
 
 def resolve_profile(profile: str | FastPathConfig | None, precision: str = "fp32",
                     channels_last: bool = False) -> FastPathConfig:
@@ -130,29 +88,7 @@ def resolve_profile(profile: str | FastPathConfig | None, precision: str = "fp32
     return cfg
 
 
-def rootnet_to_camera(out: np.ndarray, boxes: np.ndarray, f: np.ndarray | Sequence[float],
-                      c: np.ndarray | Sequence[float], output_hw: Sequence[int]) -> np.ndarray:
-    """RootNet output [N,3] (x, y map cells, depth mm) -> root [N,3] camera mm, as RootNet's own evaluation does:
-    cells -> image by the processed box (bbox-linear), Z = depth, then ``pixel2cam`` with each sample's camera."""
-    o = np.asarray(out, dtype=np.float64).reshape(-1, 3)
-    xy = geo.cells_to_image(o[:, None, :2], boxes, tuple(output_hw))[:, 0]
-    return geo.pixel2cam(np.concatenate([xy, o[:, 2:3]], axis=1), f, c)
-
-
-def _box_problem(b: np.ndarray) -> str | None:
-    if not np.all(np.isfinite(b)):
-        return f"non-finite box {b.tolist()}"
-    if b[2] <= 0 or b[3] <= 0:
-        return f"non-positive box size w={b[2]:g} h={b[3]:g}"
-    return None
-
-
-def _checked(name: str, out: object, expected: tuple[int, ...], what: str) -> torch.Tensor:
-    """``out`` if it is a tensor of shape ``expected``, else a RuntimeError naming the model and both shapes."""
-    if not isinstance(out, torch.Tensor) or tuple(out.shape) != expected:
-        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise RuntimeError(f"{name}: network returned {got}, expected {what} {expected}")
-    return out
+ROOT_LABELS = {"rootnet": "RootNet root", "given": "given root (RootNet's depth at the box centre in the live view)"}
 
 
 class Predictor:
@@ -162,12 +98,15 @@ class Predictor:
     def __init__(self, models: Sequence[LoadedModel], rootnet: LoadedModel | None = None, *,
                  device: str = INFERENCE.device, precision: str = INFERENCE.precision, channels_last: bool = False,
                  flip_test: bool = INFERENCE.flip_test, default_root_mm: float = ROOT.default_root_mm,
-                 profile: str | FastPathConfig | None = None, micro_batch: int | None = None) -> None:
+                 profile: str | FastPathConfig | None = None, micro_batch: int | None = None,
+                 protocol_mode: str = INFERENCE.protocol_mode) -> None:
         self.device = pick_device(device)
+        self.protocol_mode = protocol_mode  # official: each model's own crop and placement; common: 3DMPPE's
         if self.device.type == "cpu":
             keep_freed_memory()  # batched forwards reuse freed blocks instead of faulting in pages (cpu_memory)
         # the most crops one forward takes (None: the device's default, INFERENCE.cpu_micro_batch; 0: all)
         self.micro_batch = resolve_micro_batch(micro_batch, self.device)
+        self._chosen_micro_batch = micro_batch is not None
         self.profile: FastPathConfig = resolve_profile(profile, precision, channels_last)
         self.profile.validate(self.device)  # e.g. CUDA graphs on a CPU: refuse before loading anything
         self.precision = self.profile.precision
@@ -178,12 +117,14 @@ class Predictor:
             raise ValueError(f"default_root_mm must be a positive distance in mm, got {default_root_mm}")
         self.default_root_mm = float(default_root_mm)
         self.models: dict[str, LoadedModel] = {}
+        self.conventions: dict[str, Conventions] = {}
         for lm in models:
             spec = lm.spec
             if spec.is_root_model:
                 raise ValueError(f"{spec.name}: a root-depth model, not a pose model (pass RootNet as rootnet=)")
             if spec.name in self.models:
                 raise ValueError(f"{spec.name}: given twice; each model runs once per frame")
+            self.conventions[spec.name] = conventions_for(spec, protocol_mode)
             self._prepare(lm)
             self.models[spec.name] = lm
         if rootnet is not None:
@@ -192,8 +133,10 @@ class Predictor:
             self._prepare(rootnet)
         self.rootnet = rootnet
         self.groups: dict[GroupKey, list[str]] = {}
+        self.group_of: dict[str, GroupKey] = {}
         for name, lm in self.models.items():
-            self.groups.setdefault(group_key(lm.spec), []).append(name)
+            self.group_of[name] = group_key(lm.spec, protocol_mode)
+            self.groups.setdefault(self.group_of[name], []).append(name)
         self._lock = threading.Lock()
         self._batches = 0  # predict_batch calls, for the periodic release of kept memory (cpu_memory)
 
@@ -204,7 +147,9 @@ class Predictor:
         autocast, channels_last nor torch.compile can speed up: it always takes the plain fp32 path.
         """
         cfg = self.profile if torch_built(lm.spec) else FastPathConfig()
-        fp = prepare(lm, lm.spec, self.device, cfg, micro_batch=self.micro_batch)
+        # CPU: the crops one forward may take within the memory budget, unless a micro-batch was chosen explicitly
+        mb = self.micro_batch if self._chosen_micro_batch else capped(self.micro_batch, forward_cap(lm, self.device))
+        fp = prepare(lm, lm.spec, self.device, cfg, micro_batch=mb)
         if fp.net is not None:
             lm.net = fp.net  # torch backend: the same module, now on the device (and in the profile's layout)
         self.fast_paths[lm.spec.name] = fp
@@ -238,9 +183,9 @@ class Predictor:
         with torch.inference_mode():
             direct = getattr(lm.net, "forward_cells", None)  # a non-torch net that computes coordinates (BlazePose)
             if direct is not None and not torch_built(spec):
-                coords = _checked(name, direct(x), (x.shape[0], js.num_joints, 3), "cells")
+                coords = checked_output(name, direct(x), (x.shape[0], js.num_joints, 3), "cells")
             else:
-                hm = _checked(name, self.fast_paths[name](x),
+                hm = checked_output(name, self.fast_paths[name](x),
                               (x.shape[0], js.num_joints * spec.depth_bins, *spec.output_hw), "heatmaps")
                 coords = soft_argmax_3d(hm.float(), js.num_joints, spec.depth_bins)
             out = coords.cpu().numpy().astype(np.float64)
@@ -285,7 +230,7 @@ class Predictor:
         if self.rootnet is None:
             raise RuntimeError("predict_root: this predictor has no RootNet")
         spec = self.rootnet.spec
-        key = group_key(spec)
+        key = group_key(spec)  # RootNet always crops the 3DMPPE box (its own test)
         x, boxes = batch.crops[key], batch.boxes[key]
         k = self.root_k_value(boxes, batch.f)
         out = chunked(spec.name, int(x.shape[0]), lambda a, b: self.infer_root(x[a:b], k[a:b]))
@@ -315,7 +260,8 @@ class Predictor:
         outputs: dict[str, ModelOutput] = {}
         for name, lm in self.models.items():
             spec = lm.spec
-            key = group_key(spec)
+            key = self.group_of[name]
+            to_camera = self.conventions[name].to_camera
             x, boxes = batch.crops[key], batch.boxes[key]
             t = time.perf_counter()
             cells = chunked(name, int(x.shape[0]), lambda a, b, x=x, name=name: self.infer_cells(name, x[a:b]))
@@ -323,20 +269,21 @@ class Predictor:
             latency = (time.perf_counter() - t) * 1e3
             timings[name] = latency
             t = time.perf_counter()
-            root_z = root_cam[:, 2]
-            joints_2d, joints_cam = geo.decode_to_camera(cells, spec, boxes, batch.f, batch.c, root_z)
+            joints_2d, joints_cam = to_camera.to_camera(cells, spec, boxes, batch.f, batch.c, root_cam)
             placed = "rootnet" if root_cam_mm is None else root_source
             if fit_roots and spec.metric_3d:
                 fitted = self._fit_roots(lm, joints_2d, batch)
                 if fitted is not None:
-                    root_z = np.where(np.isfinite(fitted), fitted, root_z)
-                    joints_2d, joints_cam = geo.decode_to_camera(cells, spec, boxes, batch.f, batch.c, root_z)
+                    placed_root = root_cam.copy()
+                    placed_root[:, 2] = np.where(np.isfinite(fitted), fitted, root_cam[:, 2])
+                    joints_2d, joints_cam = to_camera.to_camera(cells, spec, boxes, batch.f, batch.c, placed_root)
                     placed = "fit"
             r = get_joint_set(spec.joint_set).root
             outputs[name] = ModelOutput(name=name, joint_set=spec.joint_set, trained=bool(lm.trained),
                                         coords_cells=cells, joints_2d=joints_2d,
                                         joints_rel_mm=joints_cam - joints_cam[:, r:r + 1, :],
-                                        joints_cam_mm=joints_cam, latency_ms=latency, root_source=placed)
+                                        joints_cam_mm=joints_cam, latency_ms=latency, root_source=placed,
+                                        crop=batch.crop_labels.get(key, ""))
             post += (time.perf_counter() - t) * 1e3
         timings["post"] = post
         self._batches += 1
@@ -387,7 +334,7 @@ class Predictor:
         skipped: list[tuple[int, str]] = []
         square: list[np.ndarray] = []
         for i, b in enumerate(boxes_in):
-            reason = _box_problem(b)
+            reason = box_problem(b)
             pb = None if reason else geo.process_bbox(b, img_w, img_h)
             if reason is None and pb is None:
                 reason = "box lies outside the image or is empty after clipping to it"
@@ -399,19 +346,18 @@ class Predictor:
         p = len(kept)
         boxes = np.array(square, dtype=np.float64).reshape(p, 4)
 
-        # crops: once per (input size, normalisation)
+        # crops: once per (input size, normalisation, crop policy); a box built around the root waits for the root
         use_root = self.rootnet is not None and run_rootnet
+        source = "rootnet" if use_root else ("given" if depths is not None else "default")
         t = time.perf_counter()
         batch = CropBatch(crops={}, boxes={}, f=np.asarray(cam.f, dtype=np.float64),
                           c=np.asarray(cam.c, dtype=np.float64))
-        for key in self.crop_groups(with_root=use_root):
-            (in_h, in_w), norm = key
-            aspect = in_w / in_h
-            gboxes = boxes if aspect == 1.0 else np.array(
-                [geo.process_bbox(boxes_in[i], img_w, img_h, aspect) for i in kept], dtype=np.float64).reshape(p, 4)
-            patches = [geo.crop_patch(frame, b, (in_h, in_w))[0] for b in gboxes]
-            arr = np.stack(patches) if patches else np.zeros((0, in_h, in_w, 3), dtype=np.float32)
-            batch.crops[key], batch.boxes[key] = self._input(geo.normalise(arr, norm)), gboxes
+        src = BoxSource(boxes_in[kept].reshape(p, 4), np.array([img_w, img_h], dtype=np.float64), batch.f, batch.c)
+        keys = self.crop_groups(with_root=use_root)
+        later = [k for k in keys if CROP_POLICIES.lookup(k.crop).needs_root]
+        for key in keys:
+            if key not in later:
+                self._crop_group(frame, key, src, boxes, batch)
         synchronize(self.device)
         timings = {"crop": (time.perf_counter() - t) * 1e3}
 
@@ -421,12 +367,63 @@ class Predictor:
             centre = boxes[:, :2] + boxes[:, 2:] / 2.0
             z = depths[kept] if depths is not None else np.full(p, self.default_root_mm)
             root_cam = geo.pixel2cam(np.concatenate([centre, z[:, None]], axis=1).reshape(p, 3), batch.f, batch.c)
-        source = "rootnet" if use_root else ("given" if depths is not None else "default")
+        rootnet_ms = None
+        if later:
+            if use_root:  # the root first, so the boxes built around it can be cut
+                t = time.perf_counter()
+                _, root_cam = self.predict_root(batch)
+                rootnet_ms = (time.perf_counter() - t) * 1e3
+            if source in ROOT_LABELS:  # a default depth is no root: those boxes come from the person box
+                src.root_cam, src.root_label = root_cam, ROOT_LABELS[source]
+            t = time.perf_counter()
+            for key in later:
+                self._crop_group(frame, key, src, boxes, batch)
+            timings["crop"] += (time.perf_counter() - t) * 1e3
         out = self.predict_batch(batch, root_cam, fit_roots=source == "default", root_source=source)
         timings.update(out.timings_ms)
+        if rootnet_ms is not None:
+            timings["rootnet"] = rootnet_ms
         return FramePrediction(boxes=boxes, kept=np.array(kept, dtype=np.int64), skipped=skipped,
                                root_cam_mm=out.root_cam_mm, root_source=source, outputs=out.outputs,
                                timings_ms=timings)
+
+    def predict_roots(self, frame_bgr: np.ndarray, boxes_xywh: Any, intrinsics: CameraIntrinsics) -> np.ndarray:
+        """RootNet alone on the persons of one frame: [B,4] detector boxes -> root depth [B] mm (NaN for a box that
+        cannot be cropped), cropped as ``predict_frame`` crops RootNet's group. The live engine runs it on its own
+        thread beside ``predict_frame`` (so it takes no lock: RootNet's net is used by nothing else)."""
+        if self.rootnet is None:
+            raise RuntimeError("predict_roots: this predictor has no RootNet")
+        boxes_in = np.asarray(boxes_xywh, np.float64).reshape(-1, 4)
+        depth = np.full(len(boxes_in), np.nan)
+        key = group_key(self.rootnet.spec)
+        (in_h, in_w), norm = key.input_hw, key.normalisation
+        img_h, img_w = frame_bgr.shape[:2]
+        kept, boxes = [], []
+        for i, b in enumerate(boxes_in):
+            pb = None if box_problem(b) else geo.process_bbox(b, img_w, img_h, in_w / in_h)
+            if pb is not None:
+                kept.append(i)
+                boxes.append(pb)
+        if not kept:
+            return depth
+        gboxes = np.array(boxes, np.float64).reshape(len(kept), 4)
+        arr = np.stack([geo.crop_patch(frame_bgr, b, (in_h, in_w))[0] for b in gboxes])
+        batch = CropBatch(crops={key: self._input(geo.normalise(arr, norm))}, boxes={key: gboxes},
+                          f=np.asarray(intrinsics.f, np.float64), c=np.asarray(intrinsics.c, np.float64))
+        _, root_cam = self.predict_root(batch)
+        depth[kept] = np.asarray(root_cam, np.float64)[:, 2]
+        return depth
+
+    def _crop_group(self, frame: np.ndarray, key: GroupKey, src: BoxSource, square: np.ndarray,
+                    batch: CropBatch) -> None:
+        """Cut one group's crops with its crop policy (a box the policy cannot make keeps the 3DMPPE square)."""
+        in_h, in_w = key.input_hw
+        gboxes, ok, label = CROP_POLICIES.lookup(key.crop)().boxes(src, in_w / in_h)
+        gboxes = np.where(ok[:, None], gboxes, square).reshape(-1, 4)
+        patches = [geo.crop_patch(frame, b, (in_h, in_w))[0] for b in gboxes]
+        arr = np.stack(patches) if patches else np.zeros((0, in_h, in_w, 3), dtype=np.float32)
+        batch.crops[key], batch.boxes[key] = self._input(geo.normalise(arr, key.normalisation)), gboxes
+        batch.crop_labels[key] = label
 
     @staticmethod
     def _given_depths(v: float | Sequence[float] | np.ndarray | None, n: int) -> np.ndarray | None:

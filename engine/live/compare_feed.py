@@ -1,4 +1,4 @@
-"""The live engine's model comparison (issue 17): an ``engine.compare.CompareAccumulator`` over the run's models, fed
+"""The live engine's model comparison: an ``engine.compare.CompareAccumulator`` over the run's models, fed
 one result at a time on the inference thread (after the subscribers and the recorder) and read from any thread.
 
 ``CompareFeed`` owns the accumulator, its lock and the window clock; ``LiveEngine`` makes one in ``prepare()`` (so a

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.defaults import CAMERA, DETECTOR, INFERENCE, LIVE, ROOT
+from engine.defaults import CAMERA, DETECTOR, INFERENCE, LIVE, ROOT, STREAM
 from engine.inference.camera import CameraIntrinsics
 from engine.live.smoothing import DEFAULT_POSE, DEFAULT_ROOT_DEPTH, OneEuroParams
 
@@ -49,3 +49,6 @@ class LiveConfig:
     record: str | None = None  # HDF5 path
     max_persons: int = LIVE.max_persons  # slots per frame in the recording
     stats_window: int = LIVE.stats_window
+    stream: str | None = None  # "osc://HOST:PORT": send each result there (engine.live.stream); None: no stream
+    stream_format: str = STREAM.format  # "plain" | "vmc"
+    stream_model: str | None = None  # the model streamed; None: the first

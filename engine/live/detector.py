@@ -1,8 +1,10 @@
 """Person detectors for the live pipeline, with sparse detection and track ids.
 
-``PersonDetector.__call__`` runs the real detector every ``every_n`` frames and, in between, carries each person's
-box from its previous pose (tight box around the 2D joints, enlarged x1.25: rtmlib's ``pose_to_bbox`` practice),
-keeping the track ids. It always detects when nobody is being carried, so a person entering is picked up at once.
+``PersonDetector.__call__`` detects only when needed (every detector, by default): between detections each person's
+box is carried from its previous pose (tight box around the 2D joints, enlarged x1.25: rtmlib's ``pose_to_bbox``
+practice), keeping the track ids, as MediaPipe tracks from its landmarks. It detects when nobody is carried, when a
+track is lost (no finite pose, or the pose model's confidence under ``min_confidence``), and at least every
+``every_n`` frames so that newcomers are picked up (``DETECTOR.every``, chosen by ``bench.sparse_detection``).
 
 ``YoloPersonDetector`` uses ultralytics (person class only) with the library's tracker (``model.track(persist=True)``,
 ByteTrack/BoT-SORT). Those trackers need the ``lap`` package; without it the detector falls back to a small greedy
@@ -27,6 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from engine.defaults import DETECTOR
+from models.errors import PoseArenaError
 from models.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -36,7 +39,7 @@ DEFAULT_YOLO = ("yolo11n.pt", "yolov8n.pt")
 CARRY_SCALE = 1.25
 
 
-class DetectorError(Exception):
+class DetectorError(PoseArenaError):
     """A detector that cannot be built from what was given; the message names the file and the cause."""
 
 
@@ -85,9 +88,19 @@ def iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
+def squared_xywh(boxes_xywh: np.ndarray) -> np.ndarray:
+    """[N,4] xywh -> the squares of side max(w, h) about the same centres: a person's tall pose box and a
+    detector's square box compare alike (IoU of the raw shapes can be 1/3 for the same person)."""
+    b = np.asarray(boxes_xywh, np.float64).reshape(-1, 4)
+    side = np.maximum(b[:, 2], b[:, 3])
+    centre = b[:, :2] + b[:, 2:] / 2
+    return np.concatenate([centre - side[:, None] / 2, side[:, None], side[:, None]], axis=1)
+
+
 class IouTracker:
-    """Greedy IoU matching of new boxes to the tracks' last boxes (highest IoU first); a track unseen for
-    ``max_missed`` updates is dropped. Enough for a webcam scene; ByteTrack is used when available."""
+    """Greedy IoU matching of new boxes to the tracks' last boxes (highest IoU first, boxes compared as squares,
+    ``squared_xywh``); a track unseen for ``max_missed`` updates is dropped. Enough for a webcam scene; ByteTrack is
+    used when available."""
 
     def __init__(self, iou_threshold: float = 0.3, max_missed: int = 5) -> None:
         self.iou_threshold = iou_threshold
@@ -104,7 +117,7 @@ class IouTracker:
         ids = np.full(len(boxes_xywh), -1, np.int64)
         tids = list(self._boxes)
         if tids and len(boxes_xywh):
-            iou = iou_xywh(np.stack([self._boxes[t] for t in tids]), boxes_xywh)
+            iou = iou_xywh(squared_xywh(np.stack([self._boxes[t] for t in tids])), squared_xywh(boxes_xywh))
             for flat in np.argsort(-iou, axis=None):
                 ti, di = np.unravel_index(flat, iou.shape)
                 if iou[ti, di] < self.iou_threshold:
@@ -136,6 +149,10 @@ class IouTracker:
 
 _DETECTORS: Registry[type[PersonDetector]] = Registry("detector", set_kind=True)
 _DETECTORS.declare("blazepose", "engine.live.detector_blazepose")  # loads its TFLite runtime on first use
+_DETECTORS.declare("nanodet", "engine.live.detector_nanodet")  # loads onnxruntime on first use
+# "auto" without YOLO weights: the bundled detectors in this order (NanoDet finds distant persons, BlazePose's only
+# close ones), then one whole-frame box
+AUTO_FALLBACKS = ("nanodet", "blazepose")
 
 
 def accepted_options(cls: type, opts: dict[str, Any]) -> dict[str, Any]:
@@ -156,18 +173,22 @@ def detector_kinds() -> list[str]:
 
 
 class PersonDetector(ABC):
-    """Sparse detection + pose-carried boxes between detections. Subclasses implement ``_detect``."""
+    """Detection only when needed + pose-carried boxes between detections (module docstring). Subclasses implement
+    ``_detect``; ``detections``/``carries`` count what ``__call__`` did (benches read them)."""
 
     kind: ClassVar[str] = "?"
     label: str = "?"
     note: str = ""  # why a fallback was chosen, shown next to the label
 
-    def __init__(self, every_n: int = 1) -> None:
+    def __init__(self, every_n: int = DETECTOR.every, min_confidence: float = DETECTOR.min_pose_confidence) -> None:
         if every_n < 1:
             raise ValueError(f"every_n must be >= 1, got {every_n}")
         self.every_n = every_n
+        self.min_confidence = float(min_confidence)
         self._carried: Detections | None = None
         self._since = 0
+        self.detections = 0
+        self.carries = 0
 
     @classmethod
     def from_spec(cls, spec: str, **opts: Any) -> PersonDetector:
@@ -186,20 +207,31 @@ class PersonDetector(ABC):
         self._carried = None
         if carried is not None and len(carried) and self._since < self.every_n:
             self._since += 1
+            self.carries += 1
             self._observe_carried(carried)
             return carried
         self._since = 1
+        self.detections += 1
         return self._detect(image_bgr)
 
     def update_from_poses(self, track_ids: Sequence[int] | np.ndarray, joints_2d: np.ndarray,
-                          image_hw: tuple[int, int]) -> None:
-        """Boxes for the next frame from this frame's 2D poses ([P,J,2], same order as ``track_ids``)."""
+                          image_hw: tuple[int, int], confidence: np.ndarray | None = None) -> None:
+        """Boxes for the next frame from this frame's 2D poses ([P,J,2], same order as ``track_ids``).
+
+        ``confidence`` [P]: the pose model's own score per person (BlazePose's pose-present probability), when it
+        has one. A person without a finite pose or under ``min_confidence`` is a lost track: the next frame is
+        detected, all persons anew, rather than carrying the others and losing that one until the next detection."""
         if self.every_n <= 1:
             return
         boxes = boxes_from_joints(joints_2d, image_hw)
         ok = np.all(np.isfinite(boxes), axis=1)
-        ids = np.asarray(track_ids, np.int64)[ok]
-        self._carried = Detections(boxes[ok], np.ones(int(ok.sum()), np.float32), ids, "carried")
+        if confidence is not None:
+            ok &= np.asarray(confidence, np.float64).reshape(-1) >= self.min_confidence
+        if not ok.all():
+            self._carried = None
+            return
+        ids = np.asarray(track_ids, np.int64)
+        self._carried = Detections(boxes, np.ones(len(boxes), np.float32), ids, "carried")
 
     def reset(self) -> None:
         self._carried = None
@@ -213,7 +245,7 @@ class WholeFrameDetector(PersonDetector):
     label = WHOLE_FRAME_LABEL
 
     def __init__(self, note: str = "", every_n: int = 1) -> None:
-        super().__init__(1)
+        super().__init__(1)  # the whole frame costs nothing to "detect": never carried
         self.note = note
 
     @classmethod
@@ -402,14 +434,16 @@ def make_detector(spec: str | os.PathLike[str] | None = DETECTOR.kind, *, imgsz:
             return YoloPersonDetector(local or cand, **yolo_kw)
         except DetectorError as e:
             reasons.append(str(e))
-    if text.lower() == "auto":  # no YOLO weights: the bundled BlazePose detector finds close persons offline
-        try:
-            det = _DETECTORS["blazepose"].from_spec("", **yolo_kw)
+    if text.lower() == "auto":  # no YOLO weights: the bundled offline detectors, multi-person NanoDet first
+        for kind in AUTO_FALLBACKS:
+            try:
+                det = _DETECTORS[kind].from_spec("", **yolo_kw)
+            except (ImportError, DetectorError) as e:
+                reasons.append(f"{kind}: {e}")
+                continue
             det.note = "; ".join(reasons)
-            log.info("no YOLO weights (%s); using BlazePose's person detector", det.note)
+            log.info("no YOLO weights (%s); using %s", det.note, det.label)
             return det
-        except (ImportError, DetectorError) as e:
-            reasons.append(f"blazepose: {e}")
     note = "; ".join(reasons)
     log.warning("no person detector (%s); using one whole-frame box", note)
     return WholeFrameDetector(note=note)

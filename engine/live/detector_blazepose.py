@@ -32,6 +32,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from engine.defaults import DETECTOR
 from engine.live.detector import (
     Detections,
     DetectorError,
@@ -200,7 +201,7 @@ class BlazePoseDetector(PersonDetector):
     tracking ids. ``_detect`` takes a BGR frame like every PersonDetector."""
 
     def __init__(self, model_path: str | Path | None = None, score_threshold: float = 0.5,
-                 iou_threshold: float = 0.3, max_det: int = 20, every_n: int = 1, num_threads: int = 2,
+                 iou_threshold: float = 0.3, max_det: int = 20, every_n: int = DETECTOR.every, num_threads: int = 2,
                  tracker: str = "iou", tiles: tuple[float, ...] = ()) -> None:
         super().__init__(every_n)
         self.tiles = tuple(float(f) for f in tiles)

@@ -10,9 +10,9 @@ Design (published-and-practice.md D.2, house-style C.iii):
 - Detection can run every N frames (boxes carried from the previous poses in between), RootNet every K frames
   (depth held per track in between); root depth is filtered causally per track, and poses are One Euro smoothed per
   model per track (raw and smoothed are both published and recorded).
-- RootNet runs on a third thread (``root_worker``; issue 20), one run in flight on the newest due frame, so no frame
-  waits for it: poses use the newest finished depth per track, the fixed default until the first one ("pending").
-  ``root_async=False`` runs it inside the frame instead.
+- RootNet runs on a third thread (``root_worker``), one run in flight on the newest due frame, so no frame waits
+  for it: poses use the newest finished depth per track, the fixed default until the first one. Each result says
+  per model where its depth came from (``LiveResult.placement``, ``root_planner.Placement``'s words).
 - Errors in either thread go to the error callbacks (and ``engine.error``), and end the run; they are never
   swallowed. Subscriber exceptions are reported the same way but do not stop inference.
 
@@ -24,7 +24,7 @@ RootNet schedule and depth filter), ``frame_step`` (FrameStep: one frame through
 predictor and smoothing into a LiveResult), ``compare_feed`` (CompareFeed: the model comparison). This module keeps
 the lifecycle (prepare, start/stop, the inference thread, callbacks, statistics) and re-exports the records.
 
-Model comparison (issue 17): the engine owns a ``compare_feed.CompareFeed`` (an ``engine.compare.CompareAccumulator``
+Model comparison: the engine owns a ``compare_feed.CompareFeed`` (an ``engine.compare.CompareAccumulator``
 over its models, made in ``prepare()``, so a new model set or source, which means a new engine, starts a new one),
 fed after the subscribers and the recorder; ``compare_snapshot()`` reads it from any thread (the GUI's Compare
 panel, twice a second).
@@ -69,8 +69,8 @@ class LiveEngine:
                  predictor_factory: Callable[..., Any] | None = None, recorder: Any = None,
                  on_result: Subscriber | None = None, on_error: ErrorCallback | None = None,
                  on_event: Callable[[SourceEvent], None] | None = None, compare: bool = True,
-                 compare_window: int = COMPARE_WINDOW_FRAMES, compare_window_s: float | None = COMPARE_WINDOW_S,
-                 root_async: bool = True) -> None:
+                 compare_window: int = COMPARE_WINDOW_FRAMES, compare_window_s: float | None = COMPARE_WINDOW_S
+                 ) -> None:
         self.config = config or LiveConfig()
         if not self.config.models:
             raise ValueError("LiveConfig.models is empty: select at least one pose model")
@@ -79,6 +79,7 @@ class LiveEngine:
         self._model_loader = model_loader
         self._predictor_factory = predictor_factory
         self.recorder = recorder
+        self.streamer: Any = None  # engine.live.stream.sender.OscStreamer when config.stream is set
         self._subscribers: list[Subscriber] = [on_result] if on_result else []
         self._error_cbs: list[ErrorCallback] = [on_error] if on_error else []
         self._event_cbs: list[Callable[[SourceEvent], None]] = [on_event] if on_event else []
@@ -101,7 +102,6 @@ class LiveEngine:
         self._smoothers: dict[str, PoseSmoother] = {}
         self._depths: RootDepths | None = None
         self._step: FrameStep | None = None  # made by prepare()
-        self._root_async = root_async  # RootNet on its own thread (root_worker), off the frames' critical path
         self._lock = threading.Lock()
         # model comparison (engine.compare): fed after each result, read by compare_snapshot() from any thread
         self._compare_feed = CompareFeed(compare, compare_window, compare_window_s)
@@ -167,7 +167,7 @@ class LiveEngine:
                                rootnet_info=self.rootnet_info, depths=self._depths, smoothers=self._smoothers,
                                intrinsics=self._intrinsics, result_times=self._result_times, notes=self.notes,
                                dropped=lambda: self.capture.dropped if self.capture else 0,
-                               root_worker=RootWorker(self.predictor) if self._root_async and rootnet else None,
+                               root_worker=RootWorker(self.predictor) if rootnet else None,
                                on_stage=self._stats.add)
         if self._source is None:
             self._source = make_source(cfg.source, SourceOptions(realtime=cfg.realtime, loop=cfg.loop,
@@ -181,6 +181,10 @@ class LiveEngine:
 
             self.recorder = LiveRecorder(cfg.record, self.models, max_persons=cfg.max_persons,
                                          attrs=self.recording_attrs())
+        if self.streamer is None and cfg.stream:
+            from engine.live.stream.sender import OscStreamer
+
+            self.streamer = OscStreamer(cfg.stream, self.models, fmt=cfg.stream_format, model=cfg.stream_model)
         self._prepared = True
         return self
 
@@ -375,6 +379,8 @@ class LiveEngine:
         self._report_error(exc)
 
     def _close_outputs(self) -> None:
+        if self.streamer is not None:
+            self.streamer.close()
         if self.recorder is not None:
             try:
                 self.recorder.close()
@@ -392,6 +398,8 @@ class LiveEngine:
                 self._drop_recorder(exc)
             else:
                 self._stats.add("record", (time.perf_counter() - t) * 1e3)
+        if self.streamer is not None:  # a copy into a bounded queue; the sender thread does the rest
+            self.streamer.submit(result)
         with self._lock:
             subs = list(self._subscribers)
         for cb in subs:

@@ -1,7 +1,8 @@
 """One frame through the live pipeline's inference: detection (or boxes carried from the previous poses), the root
-depth schedule (``root_planner.RootDepths``), the predictor, One Euro smoothing per model per track, and the
-``LiveResult`` with each stage's latency. Runs on the inference thread only; ``LiveEngine`` builds one in
-``prepare()`` and calls it for every frame it takes from the capture mailbox."""
+depth (``root_planner.RootDepths`` fed by RootNet's own thread, ``root_worker.RootWorker``), the predictor, One Euro
+smoothing per model per track, and the ``LiveResult`` with each stage's latency and each model's ``Placement``. Runs
+on the inference thread only; ``LiveEngine`` builds one in ``prepare()`` and calls it for every frame it takes from
+the capture mailbox."""
 
 from __future__ import annotations
 
@@ -16,18 +17,28 @@ import numpy as np
 from engine.inference.camera import CameraIntrinsics
 from engine.live.detector import Detections, PersonDetector
 from engine.live.results import LiveResult, ModelInfo, empty_output
-from engine.live.root_planner import RootDepths
+from engine.live.root_planner import Placement, RootDepths, placement_of
 from engine.live.root_worker import RootWorker
 from engine.live.smoothing import PoseSmoother, SmoothedPose
 from engine.live.sources import Frame
 
-__all__ = ["FrameStep", "IntrinsicsCache", "fps_of"]
+__all__ = ["FrameStep", "IntrinsicsCache", "fps_of", "pose_confidence"]
 
 
 def fps_of(times: Sequence[float] | deque[float]) -> float:
     """Results per second over a window of result times (0 with fewer than two)."""
     t = list(times)
     return (len(t) - 1) / (t[-1] - t[0]) if len(t) >= 2 and t[-1] > t[0] else 0.0
+
+
+def pose_confidence(predictor: Any, name: str, n: int) -> np.ndarray | None:
+    """[n] model ``name``'s own score per person for its last call, when its net keeps one (BlazePose's pose-present
+    probability, ``net.last.pose_score``), else None: the detector then judges a carried track by its pose alone."""
+    lm = (getattr(predictor, "models", None) or {}).get(name)
+    score = getattr(getattr(getattr(lm, "net", None), "last", None), "pose_score", None)
+    if score is None or len(score) < n:
+        return None
+    return np.asarray(score, np.float64)[:n]
 
 
 class IntrinsicsCache:
@@ -60,11 +71,11 @@ class FrameStep:
     appended to it before the result's ``fps`` is computed; ``notes`` (the engine's list, read at the end of each
     frame) and ``dropped`` (the capture mailbox's cumulative drops) go into every result.
 
-    With a ``root_worker`` RootNet runs on its own thread: each frame takes the runs that finished (their time goes
-    to ``on_stage("rootnet", ms)``, not into the frame's latencies, since no frame waited for it), starts one on
-    this frame when RootNet is due and the worker is idle, and poses the persons at their newest held depth
-    (``root_source`` "held"), or at the fixed default for persons RootNet has not measured yet ("pending").
-    Without one, RootNet runs inside the frame every ``rootnet_every`` frames (``RootDepths.schedule``)."""
+    RootNet (when the plan has one) runs only on its own thread, the ``root_worker``: each frame takes the runs that
+    finished (their time goes to ``on_stage("rootnet", ms)``, not into the frame's latencies, since no frame waited
+    for it), starts one on this frame when RootNet is due and the worker is idle, and poses the persons at their
+    newest held depth, or at the fixed default for persons RootNet has not measured yet. Each model's placement is
+    said in ``root_planner.Placement``'s words (``LiveResult.placement``)."""
 
     def __init__(self, *, detector: PersonDetector, predictor: Any, models: Sequence[ModelInfo],
                  rootnet_info: ModelInfo | None, depths: RootDepths, smoothers: dict[str, PoseSmoother],
@@ -89,16 +100,38 @@ class FrameStep:
         if self.root_worker is not None:
             self.root_worker.close()
 
-    def _root_off_thread(self, frame: Frame, boxes: np.ndarray, ids: np.ndarray,
-                         intr: CameraIntrinsics) -> tuple[np.ndarray, np.ndarray, str]:
-        """(depth keys, depth per person, root_source) for a frame with persons, RootNet on its own thread."""
+    def _own_metric_shapes(self, outputs: dict[str, Any], placement: dict[str, str]) -> None:
+        """A model with metric 3D keeps its own shape whatever depth placed it (only its translation follows the
+        placement), and a trained model placed by an untrained RootNet says so."""
+        from dataclasses import replace
+
+        from engine.inference.fit_translation import with_own_shape
+
+        random_root = self.rootnet_info is not None and not self.rootnet_info.trained
+        for m in self.models:
+            out = outputs[m.name]
+            if random_root and m.trained and placement[m.name] in (Placement.ROOTNET, Placement.WAITING):
+                placement[m.name] = Placement.UNTRAINED_ROOTNET
+            lm = getattr(self.predictor, "models", {}).get(m.name)
+            world = getattr(getattr(lm, "net", None), "last_world_mm", None)
+            n = int(out.joints_cam_mm.shape[0])
+            if lm is None or not lm.spec.metric_3d or world is None or n == 0 or world.shape[0] < n:
+                continue
+            cam = with_own_shape(out.joints_cam_mm, world[:n], m.root_index)
+            r = m.root_index
+            outputs[m.name] = replace(out, joints_cam_mm=cam, joints_rel_mm=cam - cam[:, r:r + 1, :])
+
+    def _held_depths(self, frame: Frame, boxes: np.ndarray, ids: np.ndarray,
+                     intr: CameraIntrinsics) -> tuple[np.ndarray, np.ndarray | None, bool]:
+        """(depth keys, depth per person or None for the fixed depth, some person still waits for RootNet)."""
         depths, worker = self.depths, self.root_worker
-        assert worker is not None
         keys = depths.keys(ids)
+        if worker is None:
+            return keys, None, False
         if depths.want(keys) and worker.submit(frame.image, boxes, keys, intr, frame.timestamp):
             depths.submitted()
         given, pending = depths.held(keys)
-        return keys, given, "pending" if pending else "held"
+        return keys, given, pending
 
     def __call__(self, frame: Frame) -> LiveResult:
         lat: dict[str, float] = {"capture": frame.read_ms, "wait": (time.monotonic() - frame.timestamp) * 1e3}
@@ -117,7 +150,7 @@ class FrameStep:
             for run in self.root_worker.take():
                 depths.add_run(run.keys, run.depth_mm, run.capture_ts)
                 self.on_stage("rootnet", run.ms)
-        root_source = "none"
+        placement: dict[str, str] = {m.name: Placement.NONE for m in self.models}
         if len(dets) == 0:
             outputs = {m.name: empty_output(m) for m in self.models}
             kept = np.zeros(0, np.int64)
@@ -126,27 +159,19 @@ class FrameStep:
             skipped: list[tuple[int, str]] = []
             depths.keep_only([])
         else:
-            keys, held = ids_all, ""
-            if self.root_worker is not None:
-                keys, given, held = self._root_off_thread(frame, np.asarray(dets.boxes_xywh), ids_all, intr)
-                run_root = False
-            else:
-                run_root, given = depths.schedule(ids_all)
+            keys, given, pending = self._held_depths(frame, np.asarray(dets.boxes_xywh), ids_all, intr)
             pred = self.predictor.predict_frame(image, dets.boxes_xywh, intr, root_depth_mm=given,
-                                                run_rootnet=run_root)
+                                                run_rootnet=False)
             for k, v in pred.timings_ms.items():
-                if k != "rootnet" or pred.root_source == "rootnet":
+                if k != "rootnet":
                     lat[k] = float(v)
             kept = np.asarray(pred.kept, np.int64)
             outputs, root = dict(pred.outputs), np.asarray(pred.root_cam_mm, np.float64)
             crop_boxes, skipped = np.asarray(pred.boxes), list(pred.skipped)
-            root_source = held or ("held" if pred.root_source == "given" and self.rootnet_info is not None else
-                                   pred.root_source)
-            if pred.root_source == "rootnet":
-                index = {m.name: m.root_index for m in self.models}
-                outputs, root = depths.filter(ids_all[kept], outputs, root, intr, frame.timestamp, index)
-            else:
-                depths.keep_only(keys[kept])
+            placement = {name: placement_of(getattr(out, "root_source", "") or pred.root_source, pending)
+                         for name, out in outputs.items()}
+            pass
+            depths.keep_only(keys[kept])
         ids = ids_all[kept]
 
         t = time.perf_counter()
@@ -157,8 +182,9 @@ class FrameStep:
             smoothed[m.name] = (sm.update(ids, out.joints_2d, out.joints_rel_mm, out.joints_cam_mm, frame.timestamp)
                                 if sm is not None else SmoothedPose(out.joints_2d, out.joints_rel_mm,
                                                                     out.joints_cam_mm))
-        first = outputs[self.models[0].name]
-        self.detector.update_from_poses(ids, first.joints_2d, (h, w))
+        first = self.models[0].name
+        self.detector.update_from_poses(ids, outputs[first].joints_2d, (h, w),
+                                        pose_confidence(self.predictor, first, len(ids)))
         lat["smooth"] = (time.perf_counter() - t) * 1e3
 
         result_ts = time.monotonic()
@@ -169,7 +195,7 @@ class FrameStep:
             frame_id=frame.frame_id, capture_ts=frame.timestamp, media_ts=frame.media_ts, result_ts=result_ts,
             image=image,
             boxes=np.asarray(dets.boxes_xywh, np.float32)[kept], crop_boxes=crop_boxes, track_ids=ids,
-            scores=np.asarray(dets.scores, np.float32)[kept], root_cam_mm=root, root_source=root_source,
+            scores=np.asarray(dets.scores, np.float32)[kept], root_cam_mm=root, placement=placement,
             outputs=outputs, smoothed=smoothed, latencies_ms=lat, labels=labels,
             untrained=tuple(m.name for m in self.models if not m.trained), detector_label=self.detector.label,
             detection_origin=dets.origin, intrinsics=intr, fps=fps_of(self.result_times),

@@ -49,7 +49,14 @@ def read_image(path: str | Path) -> tuple[np.ndarray | None, str]:
     problem = image_data_problem(data)
     if problem:
         return None, problem
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if data[:3] == b"\xff\xd8\xff":  # libjpeg only warns about corrupt data: a warning is a corrupt image
+        from engine.live.decoder_warnings import imdecode_with_warnings
+
+        img, warning = imdecode_with_warnings(cv2, data)
+        if img is not None and warning:
+            return None, f"corrupt JPEG: the decoder reports {warning!r} (damaged data in the middle of the file)"
+    else:
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         return None, f"not an image OpenCV can decode ({len(data)} bytes)"
     return img, ""

@@ -57,8 +57,7 @@ class LiveResult:
     track_ids: np.ndarray  # [P] int64 (-1 = untracked)
     scores: np.ndarray  # [P]
     root_cam_mm: np.ndarray  # [P,3] root position used for the absolute poses (filtered depth)
-    root_source: str  # "rootnet" | "held" | "pending" (RootNet not done yet: default depth) | "given" | "default"
-    # | "none"
+    placement: dict[str, str]  # model name -> where its depth comes from: a root_planner.Placement word
     outputs: dict[str, Any]  # model name -> engine.inference.predictor.ModelOutput (raw)
     smoothed: dict[str, SmoothedPose]  # model name -> smoothed joints (same person order)
     latencies_ms: dict[str, float]  # stage -> ms for this frame, including "end_to_end"
@@ -79,6 +78,11 @@ class LiveResult:
     @property
     def num_persons(self) -> int:
         return len(self.boxes)
+
+    @property
+    def root_source(self) -> str:
+        """The frame's placement in one word: the first model's (``placement``; "" without persons)."""
+        return next(iter(self.placement.values()), "")
 
 
 @dataclass(frozen=True)

@@ -1,29 +1,29 @@
 """Absolute root depth in the live engine: the decision made once per run (``RootPlan``: RootNet, or a fixed depth
-and why) and the per-frame schedule (``RootDepths``: RootNet every K frames and for persons without a depth,
-the depth held per track in between, filtered causally, the poses re-back-projected to the filtered depth). With
-RootNet on its own thread (``root_worker.RootWorker``, the live default) ``RootDepths`` holds the depths of the runs
-that finished and hands the pose path the newest one per person, or the fixed default while none has come yet.
+and why), the depths held per track between RootNet runs (``RootDepths``), and the one vocabulary for where each
+model's depth comes from (``Placement``), carried on every ``LiveResult``.
 
-The plan is a record so that callers (the GUI, the CLI) read ``LiveEngine.root_plan.mode`` / ``.reason`` instead of
-matching note text; the note shown to the user is derived from it (``RootPlan.note``).
+One road: RootNet always runs on its own thread (``root_worker.RootWorker``) on the newest due frame; ``RootDepths``
+filters each finished run's depths causally per track and hands the pose path the newest one per person, or the
+fixed default while none has come yet. The plan is a record so that callers (the GUI, the CLI) read
+``LiveEngine.root_plan.mode`` / ``.reason`` instead of matching note text; the note shown to the user is derived from
+it (``RootPlan.note``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from engine.defaults import ROOT
-from engine.inference.camera import CameraIntrinsics
 from engine.live.smoothing import SCALE_MM, OneEuroParams, TrackFilters
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DISABLED", "NO_WEIGHTS", "UNTRAINED", "RootDepths", "RootPlan", "plan_root", "rebackproject"]
+__all__ = ["DISABLED", "NO_WEIGHTS", "UNTRAINED", "Placement", "RootDepths", "RootPlan", "placement_of", "plan_root"]
 
 # RootPlan.reason values
 DISABLED = "disabled"  # fixed: no RootNet configured (LiveConfig.rootnet is None / empty)
@@ -32,6 +32,27 @@ UNTRAINED = "untrained weights"  # rootnet: running random weights, the absolute
 
 _PASS_THROUGH = OneEuroParams(min_cutoff=1e9, beta=0.0, d_cutoff=1.0)
 UNTRACKED_KEY = 1 << 40  # an untracked person's depth key: this + its order in the frame
+
+
+class Placement:
+    """Where a model's absolute depth comes from: the engine's words, shown as they are (``LiveResult.placement``)."""
+
+    ROOTNET = "placed by RootNet"  # the newest RootNet depth of this person, filtered per track
+    UNTRAINED_ROOTNET = "placed by untrained RootNet (random depth)"  # a trained model at a random RootNet's depth
+    WAITING = "fixed depth until RootNet's first run"  # RootNet runs but has not measured this person yet
+    SELF = "self-placed from metric 3D"  # the model fitted its own metric 3D to its 2D joints
+    FIXED = "fixed depth"  # no RootNet: every person at the default depth
+    NONE = ""  # no person in the frame
+
+
+def placement_of(model_source: str, pending: bool) -> str:
+    """The ``Placement`` of one model from the predictor's ``ModelOutput.root_source`` ("given": the engine's held
+    depths, "default": the fixed depth, "fit": its own metric 3D) and whether some person still waits for RootNet."""
+    if model_source == "fit":
+        return Placement.SELF
+    if model_source == "given":
+        return Placement.WAITING if pending else Placement.ROOTNET
+    return Placement.FIXED
 
 
 @dataclass(frozen=True)
@@ -85,17 +106,6 @@ def plan_root(rootnet: str | None, load: Callable[..., Any], *, allow_untrained:
                     default_root_mm), lm
 
 
-def rebackproject(out: Any, z_old: np.ndarray, z_new: np.ndarray, intr: CameraIntrinsics, root_index: int) -> Any:
-    """The same 2D pose at another root depth: each joint keeps its pixel and its depth offset from the root."""
-    from engine.inference.geometry import pixel2cam
-
-    cam = np.asarray(out.joints_cam_mm, np.float64)
-    z = cam[..., 2] - z_old[:, None] + z_new[:, None]
-    uvz = np.concatenate([np.asarray(out.joints_2d, np.float64), z[..., None]], axis=-1)
-    new_cam = pixel2cam(uvz, intr.f, intr.c)
-    return replace(out, joints_cam_mm=new_cam, joints_rel_mm=new_cam - new_cam[:, root_index:root_index + 1, :])
-
-
 class RootDepths:
     """Per-track root depth between frames (used on the inference thread only)."""
 
@@ -103,40 +113,12 @@ class RootDepths:
         self.plan = plan
         self.every = max(1, int(every))
         self._tracks = TrackFilters(root_filter or _PASS_THROUGH, SCALE_MM)  # no filter = pass-through
-        self._since = 0
         self._since_run = self.every  # frames since the last RootNet submission (off-thread RootNet)
-
-    def schedule(self, ids: np.ndarray) -> tuple[bool, np.ndarray | None]:
-        """(run RootNet now?, depths per input box when not). RootNet runs every ``every`` frames, and whenever a
-        person has no depth yet (new or untracked); never when the plan is a fixed depth."""
-        if self.plan.fixed:
-            return False, None
-        due = self._since + 1 >= self.every
-        held = [self._tracks.last(int(i)) if i >= 0 else None for i in ids]
-        if due or any(v is None for v in held):
-            self._since = 0
-            return True, None
-        self._since += 1
-        return False, np.array([float(np.asarray(v).reshape(-1)[0]) for v in held])
 
     def keep_only(self, ids: np.ndarray | list[int]) -> None:
         """Forget the tracks not in ``ids`` (persons that left)."""
         self._tracks.keep_only(ids)
 
-    def filter(self, ids: np.ndarray, outputs: dict[str, Any], root: np.ndarray, intr: CameraIntrinsics, ts: float,
-               root_index: Mapping[str, int]) -> tuple[dict[str, Any], np.ndarray]:
-        """Filter fresh RootNet depths per track and move each model's absolute poses to the filtered depth."""
-        if len(ids) == 0:
-            return outputs, root
-        z_raw = root[:, 2].copy()
-        z_f = self._tracks.update(ids, z_raw[:, None], ts)[:, 0]
-        if np.allclose(z_f, z_raw):
-            return outputs, root
-        safe = np.where(np.abs(z_raw) > 1e-6, z_raw, 1.0)
-        root = root * (z_f / safe)[:, None]
-        return {k: rebackproject(v, z_raw, z_f, intr, root_index[k]) for k, v in outputs.items()}, root
-
-    # -- RootNet on its own thread (root_worker.RootWorker) ----------------------------------------------------------
     @staticmethod
     def keys(ids: np.ndarray) -> np.ndarray:
         """The depth key of each person: its track id; an untracked one (-1) is matched by its order in the frame."""

@@ -6,9 +6,8 @@ The inference thread calls ``submit()`` only when the worker is idle (``busy`` F
 one RootNet forward is in flight and nothing queues; ``take()`` returns the runs that finished since the last call
 (never blocks) and raises the worker's error, if any, in the caller's thread (so it ends the run like any other).
 
-``predict_roots(predictor, image, boxes_xywh, intrinsics)`` is the RootNet-only step: a predictor may provide its own
-``predict_roots`` (tests' stand-ins do); else the ``engine.inference.predictor.Predictor`` path crops RootNet's
-group only and calls ``Predictor.predict_root``.
+The RootNet-only step is the predictor's public ``predict_roots(image, boxes_xywh, intrinsics)`` (the real
+``Predictor`` crops RootNet's group only; tests' stand-ins return made-up depths).
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ import numpy as np
 
 from engine.inference.camera import CameraIntrinsics
 
-__all__ = ["RootRun", "RootWorker", "predict_roots"]
+__all__ = ["RootRun", "RootWorker"]
 
 
 @dataclass(frozen=True)
@@ -34,38 +33,6 @@ class RootRun:
     depth_mm: np.ndarray  # [P] float64
     capture_ts: float
     ms: float
-
-
-def predict_roots(predictor: Any, image: np.ndarray, boxes_xywh: np.ndarray, intr: CameraIntrinsics) -> np.ndarray:
-    """RootNet alone on ``boxes_xywh`` [P,4] -> root depth [P] mm (NaN for a box that cannot be cropped)."""
-    own = getattr(predictor, "predict_roots", None)
-    if own is not None:
-        return np.asarray(own(image, boxes_xywh, intr), np.float64).reshape(-1)
-    from engine.inference import geometry as geo
-    from engine.inference.predictor import CropBatch, group_key
-
-    boxes_in = np.asarray(boxes_xywh, np.float64).reshape(-1, 4)
-    depth = np.full(len(boxes_in), np.nan)
-    key = group_key(predictor.rootnet.spec)
-    (in_h, in_w), norm = key
-    img_h, img_w = image.shape[:2]
-    kept, boxes = [], []
-    for i, b in enumerate(boxes_in):
-        pb = geo.process_bbox(b, img_w, img_h, in_w / in_h) if np.all(np.isfinite(b)) and b[2] > 0 and b[3] > 0 \
-            else None
-        if pb is not None:
-            kept.append(i)
-            boxes.append(pb)
-    if not kept:
-        return depth
-    # crops of RootNet's group only, cut as Predictor.predict_frame cuts them
-    gboxes = np.array(boxes, np.float64).reshape(len(kept), 4)
-    arr = np.stack([geo.crop_patch(image, b, (in_h, in_w))[0] for b in gboxes])
-    batch = CropBatch(crops={key: predictor._input(geo.normalise(arr, norm))}, boxes={key: gboxes},
-                      f=np.asarray(intr.f, np.float64), c=np.asarray(intr.c, np.float64))
-    _, root_cam = predictor.predict_root(batch)
-    depth[kept] = np.asarray(root_cam, np.float64)[:, 2]
-    return depth
 
 
 class RootWorker:
@@ -128,7 +95,7 @@ class RootWorker:
                 self._job = None
             t = time.perf_counter()
             try:
-                depth = predict_roots(self.predictor, image, boxes, intr)
+                depth = np.asarray(self.predictor.predict_roots(image, boxes, intr), np.float64).reshape(-1)
             except BaseException as exc:  # noqa: BLE001 - handed to the inference thread by take()
                 with self._cond:
                     self._error, self._busy = exc, False

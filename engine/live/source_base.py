@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from models.errors import PoseArenaError
 from models.registry import Registry
 
 __all__ = [
@@ -29,7 +30,7 @@ __all__ = [
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
 
-class SourceError(Exception):
+class SourceError(PoseArenaError):
     """A source cannot be opened or has failed for good; the message names the source and the cause."""
 
 

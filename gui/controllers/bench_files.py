@@ -79,9 +79,14 @@ def export_results(kind: str, payload: dict[str, Any], dest: str) -> str:
         atomic_copy(need(out / "per_action.png"), dest_p)
         if (out / "per_joint.png").is_file():
             atomic_copy(out / "per_joint.png", dest_p.with_name(f"{dest_p.stem}_per_joint.png"))
-    elif kind == "json":
-        atomic_write_json(dest_p, {"out_dir": str(out), "results": payload["results"]}, indent=1,
-                          default=_json_default)
+    elif kind == "json":  # the run's own results.json: one layout for the GUI's export and the command line's
+        if (out / "results.json").is_file():
+            atomic_copy(out / "results.json", dest_p)
+        else:
+            from engine.h36m.exports import RUN_RESULTS_SCHEMA
+
+            atomic_write_json(dest_p, {"schema": RUN_RESULTS_SCHEMA, "models": payload["results"]}, indent=1,
+                              default=_json_default)
     elif kind == "hdf5":
         write_predictions_bundle_h5(dest_p, out, [r["model"] for r in payload["results"]])
     return str(dest_p)
@@ -153,6 +158,26 @@ def finished_config(out_dir: str | Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return d if isinstance(d, dict) and d.get("status") == "finished" else None
+
+
+def finished_payload(out_dir: str | Path) -> dict[str, Any] | None:
+    """The finished run in ``out_dir`` read back from its files, as ``result_payload`` gives it (worker thread): a
+    restart shows the last results again. None when there is no finished run or its files cannot be read."""
+    done = finished_config(out_dir)
+    if done is None:
+        return None
+    from engine.h36m.exports import load_results
+    from engine.h36m.metrics import ACTIONS
+
+    names = [m["name"] for m in done.get("models", []) if isinstance(m, dict) and "name" in m]
+    try:
+        results = load_results(Path(out_dir).expanduser(), names)
+    except (OSError, ValueError):
+        return None
+    n = int(done.get("num_samples", 0) or 0)
+    return {"status": "finished", "out_dir": str(out_dir), "done": n, "total": n, "summary": done.get("summary", ""),
+            "results": results, "files": {}, "actions": list(ACTIONS),
+            "published_per_action": {d["model"]: comparable_per_action(d) for d in results}}
 
 
 def default_export_name(kind: str) -> str:

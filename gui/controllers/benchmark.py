@@ -14,7 +14,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from engine.defaults import BENCHMARK
-from gui.controllers.bench_files import export_results, result_payload
+from gui.controllers.bench_files import export_results, finished_payload, result_payload
+from gui.export_paths import format_name
 from gui.workers import Worker
 
 
@@ -39,16 +40,18 @@ class BenchmarkSettings:
     batch_size: int = BENCHMARK.batch_size
     num_workers: int = BENCHMARK.num_workers
     overwrite: bool = False
+    protocol_mode: str = BENCHMARK.protocol_mode  # official | common (engine.inference.conventions.PROTOCOL_MODES)
 
     def key(self) -> tuple:
         """What the numbers depend on (as the engine's fingerprint: not batch size, workers or overwrite)."""
         data = str(Path(self.data_dir).expanduser().resolve()) if self.data_dir else ""
         return (data, str(Path(self.out_dir).expanduser().resolve()) if self.out_dir else "", int(self.protocol),
-                str(self.root), bool(self.flip), self.limit or None, tuple(self.models))
+                str(self.root), bool(self.flip), self.limit or None, tuple(self.models), str(self.protocol_mode))
 
     def describe(self) -> str:
         root = {"gt": "ground-truth roots", "rootnet": "RootNet result file", "rootnet-model": "RootNet run live"}
-        return (f"Protocol {self.protocol}, {root.get(self.root, self.root)}, flip {'on' if self.flip else 'off'}"
+        return (f"Protocol {self.protocol}, {root.get(self.root, self.root)}, flip {'on' if self.flip else 'off'}, "
+                f"{self.protocol_mode} conventions"
                 f"{f', {self.limit} samples' if self.limit else ''}, {', '.join(self.models)}")
 
 
@@ -146,6 +149,7 @@ class BenchmarkController(QObject):
                 data_dir=Path(s.data_dir), models=s.models, out_dir=Path(s.out_dir), protocol=s.protocol,
                 root=s.root, flip=s.flip, limit=s.limit, allow_untrained=s.allow_untrained,
                 batch_size=s.batch_size, num_workers=s.num_workers, overwrite=s.overwrite,
+                protocol_mode=s.protocol_mode,
             )
             runner = BenchmarkRunner(cfg, cancel=cancel)
             gen = runner.run()
@@ -192,6 +196,22 @@ class BenchmarkController(QObject):
         if self.resumable is not None and self.resumable.out_dir != out_dir:
             self.resumable = None
         return None
+
+    def show_finished(self, out_dir: str) -> None:
+        """Read the finished run in ``out_dir`` back (a worker) and hand it out as if it had just finished."""
+        if self.running or not out_dir:
+            return
+
+        def shown(payload: dict[str, Any] | None) -> None:
+            if payload is not None and payload.get("results") and not self.running and self.last_result is None:
+                self.last_result = payload
+                self.message.emit("info", f"Results of the last finished run, from {out_dir}")
+                self.finished.emit(payload)
+
+        w = Worker(finished_payload, out_dir, name="finished results")
+        w.returned.connect(shown)
+        w.start()
+        self._reload = w
 
     def cancel(self) -> None:
         if self._run is not None and not self.cancelling:
@@ -261,5 +281,5 @@ class BenchmarkController(QObject):
         self._on_exported(kind, path)
 
     def _on_exported(self, kind: str, path: str) -> None:
-        self.message.emit("info", f"Exported {kind.upper()} to {path}")
+        self.message.emit("info", f"Exported {format_name(kind)} to {path}")
         self.exported.emit(kind, path)

@@ -34,17 +34,37 @@ class LiveSettings:
     det_conf: float = DETECTOR.conf
     det_every: int = DETECTOR.every
     record: str | None = None
-    realtime: bool | None = True  # the live view paces files like a camera (headless runs take every frame)
+    realtime: bool | None = None  # None: files and image folders every frame in order (as the CLI), the demo
+    # paced like a camera; True: files paced at their frame rate, dropping what the models cannot keep up with
     extra: dict[str, Any] = field(default_factory=dict)  # any other LiveConfig field
 
 
 def without_root_fallback_notes(engine: Any, notes: list[str]) -> list[str]:
-    """The engine's notes less its own root-plan note when RootNet was switched off here (the GUI's note says why
-    and what to do). The engine reports its plan as a field (``LiveEngine.root_plan``), so no text is matched."""
+    """The engine's notes less its own root-plan note when RootNet is switched off or has no weights: a fixed
+    depth is a normal state (BlazePose places itself), said once as information by the GUI, not as a warning. The
+    engine reports its plan as a field (``LiveEngine.root_plan``), so no text is matched."""
     plan = getattr(engine, "root_plan", None)
-    if plan is None or plan.reason != "disabled":
+    if plan is None or plan.reason not in ("disabled", "no weights"):
         return list(notes)
     return [n for n in notes if n != plan.note]
+
+
+def self_placed_prefix(engine: Any) -> str:
+    """"name, name:" for the models that place themselves from their own metric 3D while the depth is fixed (the
+    engine's note on them starts so), else ""."""
+    plan = getattr(engine, "root_plan", None)
+    if plan is None or not getattr(plan, "fixed", False):
+        return ""
+    from models.spec import get_spec
+
+    names = []
+    for m in getattr(engine, "models", []):
+        try:
+            if get_spec(m.name).metric_3d:
+                names.append(m.name)
+        except (KeyError, ValueError):
+            continue
+    return f"{', '.join(names)}:" if names else ""
 
 
 class _LockedRecorder:
@@ -83,7 +103,7 @@ def _xywh_to_xyxy(b: np.ndarray) -> np.ndarray:
     return np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], axis=1)
 
 
-PLACEMENT_TEXT = {  # engine root sources -> the words a view shows under the model's name
+PLACEMENT_TEXT = {  # a frame's root source -> words, for an engine that gives no per-model placement
     "rootnet": "placed by RootNet", "held": "placed by RootNet", "fit": "placed by its own 3D (fitted to its 2D)",
     "default": "depth fixed (no RootNet)", "given": "depth given",
 }
@@ -93,6 +113,7 @@ def to_live_frame(result: Any, seq: int, smoothed: bool, model_fps: float | None
     """engine.live.engine.LiveResult -> gui.live_frame.LiveFrame (runs on the inference thread: cheap, no copies)."""
     untrained = set(getattr(result, "untrained", ()))
     lat = dict(getattr(result, "latencies_ms", {}) or {})
+    placements = getattr(result, "placement", None)  # the engine's words per model, for this frame
     models: dict[str, ModelFrame] = {}
     for name, out in result.outputs.items():
         src = result.smoothed.get(name) if smoothed and getattr(result, "smoothed", None) else None
@@ -101,14 +122,15 @@ def to_live_frame(result: Any, seq: int, smoothed: bool, model_fps: float | None
             name=name, label=result.labels.get(name, name), joint_set=out.joint_set, trained=name not in untrained,
             joints_2d=src.joints_2d, joints_rel_mm=src.joints_rel_mm, joints_cam_mm=src.joints_cam_mm,
             latency_ms=lat.get(name, getattr(out, "latency_ms", None)), fps=model_fps,
-            placement=PLACEMENT_TEXT.get(getattr(out, "root_source", "") or str(result.root_source), ""),
+            placement=placements.get(name, "") if placements is not None
+            else PLACEMENT_TEXT.get(str(getattr(result, "root_source", "") or ""), ""),
         )
     e2e = lat.pop("end_to_end", None)
     ids = [int(i) if int(i) >= 0 else None for i in np.asarray(result.track_ids).reshape(-1)]
     return LiveFrame(
         seq=seq, frame_bgr=result.image, boxes_xyxy=_xywh_to_xyxy(result.boxes), track_ids=ids, models=models,
         fps=float(result.fps), stage_ms=lat, end_to_end_ms=e2e, frame_id=int(result.frame_id),
-        root_source=str(result.root_source),
+        root_source=str(getattr(result, "root_source", "") or ""),
     )
 
 
@@ -197,8 +219,9 @@ class LiveController(QObject):
             if find_weights(ROOT.rootnet) is not None:
                 rootnet = ROOT.rootnet
             else:
-                notes.append(f"{ROOT.rootnet} has no weights: root depth fixed at {ROOT.default_root_mm / 1000:g} m "
-                             "(import RootNet in the Models tab)")
+                notes.append(f"{ROOT.rootnet} has no weights: models that do not place themselves in 3D stand "
+                             f"at a fixed {ROOT.default_root_mm / 1000:g} m depth (import RootNet in the Models tab "
+                             "for measured depth)")
         cfg = LiveConfig(
             source=s.source, models=tuple(s.models), allow_untrained=s.allow_untrained, imgsz=int(s.imgsz),
             det_conf=float(s.det_conf), det_every=int(s.det_every), rootnet=rootnet, smoothing=DEFAULT_POSE,
@@ -232,11 +255,12 @@ class LiveController(QObject):
             self._stop_engine("stopped")
             return
         self._set_state("running")
-        engine_notes = list(getattr(engine, "notes", []))
-        if notes:  # ours already says why RootNet is off (and what to do)
-            engine_notes = without_root_fallback_notes(engine, engine_notes)
-        for n in [*notes, *engine_notes]:
-            self.message.emit("warning", n)
+        engine_notes = without_root_fallback_notes(engine, list(getattr(engine, "notes", [])))
+        placed = self_placed_prefix(engine)
+        for n in notes:
+            self.message.emit("info", n)
+        for n in engine_notes:  # a model placing itself is how it works, not a fallback
+            self.message.emit("info" if placed and n.startswith(placed) else "warning", n)
         untrained = [m.label for m in engine.models if not m.trained]
         if untrained:
             self.message.emit("warning", "Untrained (random) weights, for speed tests only: " + ", ".join(untrained))
@@ -244,6 +268,8 @@ class LiveController(QObject):
                            for m in engine.models])
         if self._recorder is not None:
             self.recordingChanged.emit(True, str(self._recorder.path))
+        if getattr(engine, "streamer", None) is not None:
+            self.message.emit("info", f"Streaming {engine.streamer.model} poses to {engine.streamer.address}")
 
     def _on_start_failed(self, msg: str) -> None:
         self._recorder = None

@@ -13,7 +13,6 @@ from PySide6.QtCore import QObject, Signal
 
 from gui.workers import Worker, readable_error
 
-DIRECT_DOWNLOAD_KINDS = ("http", "dropbox", "gdrive", "gdrive-folder")  # sources `weights download` fetches itself
 DEFAULTS = "default models"  # the name downloadDone carries for "Get default models"
 
 
@@ -75,14 +74,14 @@ def registry_rows(weights_dir: str | None = None) -> list[ModelRow]:
     from engine.speed_results import last_speed, speed_label
     from models.spec import all_specs
     from models.weights.download import manual_instructions
-    from models.weights.store import find_entry, find_weights
+    from models.weights.store import find_weights, installed_entry
 
     rows = []
     speed = last_speed()
     for s in all_specs():
         try:
             path = find_weights(s.name, weights_dir)
-            entry = find_entry(s.name, weights_dir) if path is not None else None
+            entry = installed_entry(s.name, weights_dir) if path is not None else None
         except Exception as exc:  # noqa: BLE001 - an unreadable manifest is shown, not fatal
             path, entry = None, None
             notes = f"weights directory problem: {readable_error(exc)}"
@@ -103,7 +102,16 @@ def registry_rows(weights_dir: str | None = None) -> list[ModelRow]:
 
 
 def _downloadable(spec: Any) -> bool:
-    return any(c.kind in DIRECT_DOWNLOAD_KINDS for c in spec.checkpoints)
+    from models.weights.download import downloadable  # the one place that says which sources download
+
+    return downloadable(spec)
+
+
+def download_error_text(exc: BaseException) -> str:
+    """A failed download in the GUI's words: offline is said as such and points at the Models tab's import button
+    (never a command line); other failures keep their own one-line reason."""
+    gui_text = getattr(exc, "gui_text", None)
+    return str(gui_text) if gui_text else readable_error(exc)
 
 
 def _how_to_get(spec: Any, manual: Callable[[Any], str]) -> str:
@@ -119,6 +127,13 @@ def weights_dir_path() -> Path:
     from models.weights.store import resolve_weights_dir
 
     return resolve_weights_dir()
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """A download job's failure already worded for the GUI (the worker would prefix an exception's class name)."""
+
+    text: str
 
 
 class RegistryController(QObject):
@@ -192,8 +207,13 @@ class RegistryController(QObject):
             def progress(done: int, total: int | None) -> None:
                 self.downloadProgress.emit(name, int(done), total)
 
-            return download(name, progress=progress, cancel=cancel, url_override=url or None,
-                            warn=lambda text: self.message.emit("warning", text))
+            try:
+                return download(name, progress=progress, cancel=cancel, url_override=url or None,
+                                warn=lambda text: self.message.emit("warning", text))
+            except Exception as exc:
+                if getattr(exc, "gui_text", None):  # offline: the GUI's own words, not the CLI's
+                    return _Failed(download_error_text(exc))
+                raise
 
         w = Worker(job, name=f"download {name}")
         w.returned.connect(lambda e: self._on_downloaded(name, e))
@@ -209,6 +229,9 @@ class RegistryController(QObject):
             self._download.request_cancel()
 
     def _on_downloaded(self, name: str, entry: Any) -> None:
+        if isinstance(entry, _Failed):
+            self._on_download_failed(name, entry.text)
+            return
         self._download = None  # finished as far as the user is concerned (its thread is ending)
         self.message.emit("info", f"Downloaded {name}: {entry.file} (sha256 {entry.sha256[:12]}…)")
         self.downloadDone.emit(name, "finished")
@@ -240,7 +263,8 @@ class RegistryController(QObject):
                 return lambda done, total: self.downloadProgress.emit(item.name, int(done), total)
 
             def on_result(res: Any) -> None:
-                self.defaultsItemDone.emit(res.item.name, res.status, res.detail)
+                detail = getattr(res.error, "gui_text", None) or res.detail
+                self.defaultsItemDone.emit(res.item.name, res.status, detail)
 
             plan = default_download_plan(ROOT.rootnet, DEFAULT_YOLO[0])
             self.message.emit("info", "Getting the default models: " + ", ".join(i.name for i in plan) + "…")

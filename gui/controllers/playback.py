@@ -18,7 +18,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from gui.live_frame import LiveFrame, ModelFrame
 from gui.workers import Worker, readable_error
 
-EXPORT_SUFFIX = {"mp4": ".mp4", "jsonl": ".jsonl", "c3d": ".c3d", "trc": ".trc", "csv": ".csv"}
+EXPORT_SUFFIX = {"mp4": ".mp4", "jsonl": ".jsonl", "c3d": ".c3d", "trc": ".trc", "csv": ".csv", "bvh": ".bvh"}
+PER_MODEL_FORMATS = frozenset({"bvh"})  # one skeleton animation per model: a file each when several were recorded
 
 
 class PlaybackController(QObject):
@@ -54,6 +55,9 @@ class PlaybackController(QObject):
         except RecordingError as e:
             self.message.emit("error", str(e))
             return False
+        rec = self._known_joint_sets(rec)
+        if rec is None:
+            return False
         self.close_source()
         self.rec, self.index, self._blank = rec, 0, None
         self.source = source or recorded_source(rec)
@@ -74,6 +78,23 @@ class PlaybackController(QObject):
         if len(rec):
             self.seek(0)
         return True
+
+    def _known_joint_sets(self, rec: Any) -> Any:
+        """The recording less the models whose joint set this version cannot draw (said once, naming the file);
+        None (with an error) when no model is left."""
+        from models.joints import JOINT_SETS
+
+        unknown = {n: m.joint_set for n, m in rec.models.items() if m.joint_set not in JOINT_SETS}
+        if not unknown:
+            return rec
+        what = ", ".join(f"{n} ('{js}')" for n, js in unknown.items())
+        if len(unknown) == len(rec.models):
+            self.message.emit("error", f"{rec.path}: cannot be shown: its models use joint sets this version does "
+                                       f"not know: {what}; known: {', '.join(JOINT_SETS)}")
+            return None
+        self.message.emit("warning", f"{rec.path}: not shown or exported, an unknown joint set: {what}")
+        rec.models = {n: m for n, m in rec.models.items() if n not in unknown}
+        return rec
 
     def set_source(self, source: str) -> None:
         from engine.live.export.overlay_video import SourceFrames
@@ -171,7 +192,11 @@ class PlaybackController(QObject):
             return None
         if fmt == "mp4" and self.source and "source" not in options:
             options["source"] = self.source
-        w = Worker(_export, str(self.rec.path), fmt, out, options, name=f"export {fmt}")
+        if fmt in PER_MODEL_FORMATS and "model" not in options and len(self.rec.models) > 1:
+            w = Worker(_export_each_model, str(self.rec.path), list(self.rec.models), fmt, out, options,
+                       name=f"export {fmt}")
+        else:
+            w = Worker(_export, str(self.rec.path), fmt, out, options, name=f"export {fmt}")
         w.returned.connect(lambda path: self.exported.emit(fmt, str(path)))
         w.errored.connect(lambda msg: self.exportFailed.emit(fmt, msg))
         self._worker = w
@@ -199,3 +224,11 @@ def _export(path: str, fmt: str, out: str, options: dict[str, Any]) -> str:
         return str(export_recording(path, fmt, out, overwrite=True, **options))
     except ExportError as e:
         raise RuntimeError(readable_error(e)) from None
+
+
+def _export_each_model(path: str, models: list[str], fmt: str, out: str, options: dict[str, Any]) -> str:
+    """One file per model beside ``out``: ``NAME-MODEL.EXT``; the paths written, comma-separated."""
+    base = Path(out)
+    paths = [_export(path, fmt, str(base.with_name(f"{base.stem}-{m}{base.suffix}")), {**options, "model": m})
+             for m in models]
+    return ", ".join(paths)

@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 
 from assets import asset_path
+from models.errors import PoseArenaError
 
 __all__ = [
     "ASSETS_DIR",
@@ -53,7 +54,7 @@ _RAW_LANDMARKS = 39  # in the model (33 + 6 auxiliary)
 _INPUT = 256
 
 
-class BlazePoseError(RuntimeError):
+class BlazePoseError(PoseArenaError, RuntimeError):
     """The BlazePose files or runtime are unusable; the message names the file and the cause."""
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from models.errors import PoseArenaError
 from models.spec import ModelSpec, register_family
 
 __all__ = [
@@ -45,7 +46,7 @@ _ORT_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tens
 _FAR = -1.0e4  # logit that softmaxes to exactly 0 next to values near 0 (float32)
 
 
-class OnnxModelError(ValueError):
+class OnnxModelError(PoseArenaError, ValueError):
     """An ONNX file cannot serve as a pose model; the message names the file and what is wrong."""
 
 

@@ -13,8 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.checkpoint import CheckpointError, sha256_file
-from models.spec import ModelSpec, all_specs
-from models.weights.download import DOWNLOAD_KINDS, DownloadCancelled, Progress, _first_line, download
+from models.spec import all_specs
+from models.weights.download import (
+    DownloadCancelled,
+    NoNetworkError,
+    Progress,
+    _first_line,
+    download,
+    downloadable,
+    is_offline,
+)
 from models.weights.store import WeightsError, find_entry, find_weights, resolve_weights_dir
 
 __all__ = [
@@ -47,6 +55,8 @@ def _fetch_yolo(name: str, staged: Path) -> Path:
     try:
         got = Path(attempt_download_asset(str(staged)))
     except Exception as e:  # ultralytics raises its own errors for network problems
+        if is_offline(e):
+            raise NoNetworkError(name, "https://github.com/ultralytics/assets") from None
         raise WeightsError(f"{name}: ultralytics could not download it ({_first_line(e)})") from None
     if not got.is_file():
         raise WeightsError(f"{name}: ultralytics could not download it (no network, or no such release asset)")
@@ -110,17 +120,13 @@ class DefaultItem:
 class DefaultResult:
     item: DefaultItem
     status: str  # downloaded | present | failed | cancelled | skipped
-    detail: str = ""  # the file, or the error
+    detail: str = ""  # the file, or the error (in the CLI's words)
     sha256: str = ""
+    error: Exception | None = None  # the failure itself, for an interface that words it its own way
 
     @property
     def ok(self) -> bool:
         return self.status in ("downloaded", "present")
-
-
-def downloadable(spec: ModelSpec) -> bool:
-    """The registry has a source that ``download`` fetches by itself (direct link, Drive file or Drive folder)."""
-    return any(s.kind in DOWNLOAD_KINDS for s in spec.checkpoints)
 
 
 def lightest_downloadable_pose_model() -> str:
@@ -178,4 +184,4 @@ def _download_one(item: DefaultItem, weights_dir: str | Path | None, progress: P
     except DownloadCancelled as e:
         return DefaultResult(item, "cancelled", str(e))
     except (WeightsError, CheckpointError, KeyError, OSError, ValueError) as e:
-        return DefaultResult(item, "failed", str(e).strip("'\""))
+        return DefaultResult(item, "failed", str(e).strip("'\""), error=e)

@@ -5,10 +5,12 @@ file changed since it was recorded. The directory and manifest: models/weights/s
 
 from __future__ import annotations
 
+import errno
 import inspect
 import logging
 import os
 import re
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -31,8 +33,11 @@ from models.weights.store import (
 __all__ = [
     "DownloadCancelled",
     "DriveFile",
+    "NoNetworkError",
     "download",
     "download_plan",
+    "downloadable",
+    "is_offline",
     "list_drive_folder",
     "manual_instructions",
     "part_path",
@@ -50,6 +55,58 @@ log = logging.getLogger(__name__)
 
 class DownloadCancelled(WeightsError):
     """The user cancelled a download; the partial file is kept so the next attempt resumes."""
+
+
+def downloadable(spec: ModelSpec) -> bool:
+    """The registry has a source that ``download`` fetches by itself (direct link, Drive file or Drive folder).
+
+    The one place that says which sources can be downloaded: the loader's "how to get the weights", the catalogue's
+    Download button and the default download plan all ask here."""
+    return any(s.kind in DOWNLOAD_KINDS for s in spec.checkpoints)
+
+
+class NoNetworkError(WeightsError):
+    """A download failed because this machine is offline (no name resolution, connection refused, no route): the
+    message says so, never blaming the server, and comes in the CLI's words (``str``) and the GUI's (``gui_text``)."""
+
+    def __init__(self, what: str, url: str) -> None:
+        self.what, self.url = what, url
+        self.host = re.sub(r"^[a-z]+://([^/:]+).*$", r"\1", url, flags=re.I)
+        super().__init__(f"{what}: no network connection (cannot reach {self.host}); connect to the internet and run "
+                         f"the same command again, or download the file on a machine that is online and run: "
+                         f"python main.py weights import FILE")
+
+    @property
+    def gui_text(self) -> str:
+        return (f"{self.what}: no network connection (cannot reach {self.host}). Connect to the internet and try "
+                f"again, or get the file on a computer that is online and add it with “Import checkpoint…” on the "
+                f"Models tab.")
+
+
+_OFFLINE_ERRNOS = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ECONNREFUSED, errno.ENETDOWN}
+_OFFLINE_WORDS = ("name or service not known", "temporary failure in name resolution", "nodename nor servname",
+                  "nameresolutionerror", "failed to resolve", "getaddrinfo failed", "network is unreachable",
+                  "connection refused", "no route to host", "newconnectionerror")
+
+
+def is_offline(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an error it wraps: requests, urllib3 and gdown nest them) says the network is not there,
+    as opposed to a server that answered with a refusal."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        e = todo.pop()
+        if not isinstance(e, BaseException) or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, socket.gaierror | ConnectionRefusedError):
+            return True
+        if isinstance(e, OSError) and e.errno in _OFFLINE_ERRNOS:
+            return True
+        if any(w in str(e).lower() for w in _OFFLINE_WORDS):
+            return True
+        todo.extend([e.__cause__, e.__context__, getattr(e, "reason", None), *e.args])
+    return False
 
 
 def part_path(name: str, weights_dir: str | Path | None = None) -> Path:
@@ -130,6 +187,8 @@ def _http_fetch(url: str, part: Path, progress: Progress | None, cancel: threadi
             return _http_fetch(url, part, progress, cancel, timeout)
         raise WeightsError(f"{url}: HTTP {e.code} {e.reason}") from None
     except (urllib.error.URLError, OSError) as e:
+        if is_offline(e):
+            raise NoNetworkError(url, url) from None
         raise WeightsError(f"{url}: cannot connect ({getattr(e, 'reason', e)})") from None
     with resp:
         resumed = bool(have) and resp.status == 206 and str(resp.headers.get("Content-Range", "")).startswith(
@@ -211,12 +270,14 @@ def _gdrive_fetch(url: str, out: Path, progress: Progress | None, cancel: thread
         gdown.download(url=url, output=str(out), **kw)
     except cancelled:
         raise DownloadCancelled("download cancelled; the partial file is kept, the same command resumes it") from None
-    except refused as e:
+    except Exception as e:  # noqa: BLE001 - offline first: never blame Drive for a missing network
+        if is_offline(e):
+            raise NoNetworkError(url, url) from None
+        if not isinstance(e, refused):
+            raise WeightsError(f"{url}: download failed ({type(e).__name__}: {e}); run the same command again to "
+                               f"resume") from None
         raise WeightsError(f"{url}: {_drive_refusal(str(e))} ({_first_line(e)}). Download it in a browser and "
                            f"run: python main.py weights import FILE") from None
-    except Exception as e:  # network errors of every kind from requests
-        raise WeightsError(f"{url}: download failed ({type(e).__name__}: {e}); run the same command again to "
-                           f"resume") from None
     if not out.is_file():
         raise WeightsError(f"{url}: Google Drive sent nothing (gdown finished without a file)")
 
@@ -241,6 +302,8 @@ def list_drive_folder(url: str) -> list[DriveFile]:
     try:
         files = gdown.download_folder(url=url, quiet=True, skip_download=True)
     except Exception as e:  # gdown.DownloadError, requests errors, a page it cannot parse
+        if is_offline(e):
+            raise NoNetworkError(url, url) from None
         raise WeightsError(f"cannot list the Google Drive folder {url}: {_drive_refusal(str(e))} "
                            f"({_first_line(e)})") from None
     out = []
@@ -289,6 +352,31 @@ def _hash_changed(spec: ModelSpec, source: str, new_sha: str, d: Path) -> Manife
     return same[-1] if same and same[-1].sha256 != new_sha else None
 
 
+def _fetch(spec: ModelSpec, source: CheckpointSource, d: Path, progress: Progress | None,
+           cancel: threading.Event | None) -> tuple[Path, str]:
+    """Transfer ``source`` into the weights directory: (the staged file, where it came from)."""
+    origin = source.url
+    if source.kind == FOLDER_KIND:
+        try:
+            listing = list_drive_folder(source.url)
+        except NoNetworkError:
+            raise
+        except WeightsError as e:
+            raise WeightsError(f"{spec.name}: {e}. By hand: open {source.url} in a browser, download "
+                               f"{source.filename}, then run: python main.py weights import FILE") from None
+        picked = pick_folder_file(listing, source.filename, source.note, source.url)
+        origin = f"{source.url}#{picked.path}"
+        staged = _gdrive_stage(spec.name, d)
+        _gdrive_fetch(picked.url, staged, progress, cancel)
+    elif source.kind == "gdrive":
+        staged = _gdrive_stage(spec.name, d)
+        _gdrive_fetch(source.url, staged, progress, cancel)
+    else:
+        staged = part_path(spec.name, d)
+        _http_fetch(source.url, staged, progress, cancel)
+    return staged, origin
+
+
 def download(name: str, weights_dir: str | Path | None = None, progress: Progress | None = None,
              cancel: threading.Event | None = None, url_override: str | None = None,
              sha256: str | None = None, trust: bool | None = None, folder_file: str | None = None,
@@ -307,23 +395,10 @@ def download(name: str, weights_dir: str | Path | None = None, progress: Progres
     source = download_plan(spec, url_override, sha256, folder_file)
     d = resolve_weights_dir(weights_dir)
     d.mkdir(parents=True, exist_ok=True)
-    origin = source.url
-    if source.kind == FOLDER_KIND:
-        try:
-            listing = list_drive_folder(source.url)
-        except WeightsError as e:
-            raise WeightsError(f"{spec.name}: {e}. By hand: open {source.url} in a browser, download "
-                               f"{source.filename}, then run: python main.py weights import FILE") from None
-        picked = pick_folder_file(listing, source.filename, source.note, source.url)
-        origin = f"{source.url}#{picked.path}"
-        staged = _gdrive_stage(spec.name, d)
-        _gdrive_fetch(picked.url, staged, progress, cancel)
-    elif source.kind == "gdrive":
-        staged = _gdrive_stage(spec.name, d)
-        _gdrive_fetch(source.url, staged, progress, cancel)
-    else:
-        staged = part_path(spec.name, d)
-        _http_fetch(source.url, staged, progress, cancel)
+    try:
+        staged, origin = _fetch(spec, source, d, progress, cancel)
+    except NoNetworkError as e:  # named by the model, not by the URL it tried
+        raise NoNetworkError(spec.name, e.url) from None
     earlier: ManifestEntry | None = None
     try:
         got = sha256_file(staged)

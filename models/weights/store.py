@@ -4,19 +4,23 @@ Why a manifest: no upstream publishes checksums, so the sha256 of every file we 
 came from and whether the user trusted it for full unpickling) the first time we see it. Every file that enters the
 directory is verified first (identified or strictly loaded) and is moved in atomically, so a broken download never
 replaces a good file. Downloads: models/weights/download.py; the YOLO detector file and the default live set:
-models/weights/defaults.py. Spec: ../shared/spec/house-style.md C.i, published-and-practice.md B.4.
+models/weights/defaults.py. The 3DMPPE releases moved to Google Drive folders (their READMEs), so an automated
+download can fail where importing a file the user has, with its sha256 recorded, does not.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
 from models.checkpoint import check_checkpoint_file, read_checkpoint, sha256_file
+from models.errors import PoseArenaError
 from models.fileio import atomic_copy, atomic_write_json
 from models.matching import identify_state_dict, load_strict
 from models.spec import RUNTIMES, ModelSpec, all_specs, build, get_spec
@@ -28,6 +32,7 @@ __all__ = [
     "find_entry",
     "find_weights",
     "import_checkpoint",
+    "manifest_lock",
     "read_manifest",
     "resolve_weights_dir",
     "trusted_hashes",
@@ -36,9 +41,10 @@ __all__ = [
 ]
 
 MANIFEST = "manifest.json"
+MANIFEST_LOCK = ".manifest.lock"  # sidecar lock file: the manifest itself is replaced on every write
 
 
-class WeightsError(Exception):
+class WeightsError(PoseArenaError):
     """A weights operation failed; the message says what and what to do."""
 
 
@@ -88,10 +94,29 @@ def write_manifest(entries: Iterable[ManifestEntry], weights_dir: str | Path | N
     return atomic_write_json(d / MANIFEST, [asdict(e) for e in entries], indent=1, fsync=True)
 
 
+@contextlib.contextmanager
+def manifest_lock(weights_dir: str | Path | None = None) -> Iterator[None]:
+    """Hold the weights directory's manifest lock (``fcntl.flock`` on a sidecar file; blocks until it is free).
+
+    Why: the manifest is read, changed and written whole, so two imports at once would each write the list they read
+    and one entry would be lost. The lock is on a sidecar file because ``manifest.json`` is replaced (a new inode) by
+    every write; the kernel drops it when its holder dies, so a crash never leaves a stale lock."""
+    d = resolve_weights_dir(weights_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    fd = os.open(d / MANIFEST_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def add_manifest_entry(entry: ManifestEntry, weights_dir: str | Path | None = None) -> None:
-    """One active file per model: the new entry replaces the model's earlier ones (and any for the same file)."""
-    keep = [e for e in read_manifest(weights_dir) if e.model != entry.model and e.file != entry.file]
-    write_manifest([*keep, entry], weights_dir)
+    """One active file per model: the new entry replaces the model's earlier ones (and any for the same file).
+    Read, change and write happen under ``manifest_lock``, so concurrent imports and downloads all keep theirs."""
+    with manifest_lock(weights_dir):
+        keep = [e for e in read_manifest(weights_dir) if e.model != entry.model and e.file != entry.file]
+        write_manifest([*keep, entry], weights_dir)
 
 
 def find_entry(name: str, weights_dir: str | Path | None = None) -> ManifestEntry | None:
@@ -116,6 +141,24 @@ def find_weights(name: str, weights_dir: str | Path | None = None) -> Path | Non
             return d / f"{name}{suffix}"
     bundled = runtime.bundled_file(spec) if runtime is not None else None
     return bundled if bundled is not None and bundled.is_file() else None
+
+
+BUNDLED_SOURCE = "bundled with PoseArena"
+
+
+def installed_entry(name: str, weights_dir: str | Path | None = None) -> ManifestEntry | None:
+    """What is recorded of the model's file: its manifest entry, or, for a file that ships with the app, an entry
+    with the sha256 it ships with (``source`` = ``BUNDLED_SOURCE``); None when nothing is installed or recorded."""
+    entry = find_entry(name, weights_dir)
+    if entry is not None:
+        return entry
+    spec = get_spec(name)
+    runtime = RUNTIMES.get(spec.backend)
+    path = find_weights(name, weights_dir)
+    sha = runtime.bundled_sha256(spec) if runtime is not None else None
+    if path is not None and sha and path == runtime.bundled_file(spec):
+        return ManifestEntry(name, str(path), sha, BUNDLED_SOURCE, "", trusted=True)
+    return None
 
 
 def trusted_hashes(weights_dir: str | Path | None = None) -> set[str]:

@@ -86,7 +86,7 @@ def test_synthetic_run_cancel_resume_export(window, qtbot, tmp_path):
     rows = list(csv.DictReader((out / "bench.csv").open()))
     assert rows[0]["model"] == MODEL and float(rows[0]["mpjpe_mm"]) > 0
     data = json.loads((out / "bench.json").read_text())
-    assert data["results"][0]["model"] == MODEL and data["results"][0]["num_samples"] == 40
+    assert data["models"][0]["model"] == MODEL and data["models"][0]["num_samples"] == 40  # results.json's layout
     assert "MPJPE" in (out / "bench.markdown").read_text()
     with h5py.File(out / "bench.hdf5", "r") as h:
         assert h[MODEL]["joints_cam"].shape[0] == 40

@@ -268,3 +268,15 @@ def test_a_damaged_bundled_file_is_refused_by_name(tmp_path, monkeypatch):
     monkeypatch.setattr(spec.runtime, "bundled_file", classmethod(lambda cls, s: bad))
     with pytest.raises(CheckpointError, match="pose_landmark_lite.tflite.*damaged"):
         spec.runtime.load(spec, bad, tmp_path)
+
+
+def test_bundled_files_are_listed_with_their_sha256_from_an_empty_weights_folder(tmp_path):
+    """The catalogue (CLI and GUI) reads installed_entry: a bundled file is recorded as bundled, with its hash."""
+    from models.checkpoint import sha256_file
+    from models.weights.store import BUNDLED_SOURCE, installed_entry
+
+    for name in ("blazepose-lite", "blazepose-full", "blazepose-heavy"):
+        entry = installed_entry(name, tmp_path)
+        assert entry is not None and entry.source == BUNDLED_SOURCE
+        assert entry.sha256 == sha256_file(entry.file)
+    assert installed_entry("posenet-r50", tmp_path) is None  # nothing installed, nothing recorded

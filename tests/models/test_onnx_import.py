@@ -22,9 +22,9 @@ from torch import nn
 
 import models.onnx.zoo  # noqa: F401  (registers the ONNX specs until models/zoo.py imports it)
 from engine.inference.geometry import normalise
-from models.onnx import convert as onnx_import  # the module whose match_architecture convert_to_checkpoint calls
 from models.checkpoint import read_checkpoint
 from models.matching import load_strict
+from models.onnx import convert as onnx_import  # the module whose match_architecture convert_to_checkpoint calls
 from models.onnx.backend import OnnxPoseNet
 from models.onnx.importer import (
     ConversionRefusedError,

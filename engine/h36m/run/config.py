@@ -13,15 +13,16 @@ from pathlib import Path
 from engine.defaults import BENCHMARK, INFERENCE, ROOT
 from engine.h36m.dataset import LIVE_ROOT, ROOT_SOURCES
 from engine.h36m.exports import ModelRun
+from models.errors import PoseArenaError
 
 __all__ = ["BenchmarkConfig", "BenchmarkResult", "OutputLockedError", "Progress", "ResultsExistError"]
 
 
-class ResultsExistError(Exception):
+class ResultsExistError(PoseArenaError):
     """The output folder holds finished results of another configuration (never overwritten without asking)."""
 
 
-class OutputLockedError(Exception):
+class OutputLockedError(PoseArenaError):
     """Another benchmark run holds the output folder's lock (``runner.OutputLock``); its pid is in the message."""
 
 
@@ -48,6 +49,8 @@ class BenchmarkConfig:
     check_images: str = BENCHMARK.check_images  # validation of images: none | exists | all
     wait_for_lock: bool = False  # another run holds out_dir: wait for it to end (else OutputLockedError at once)
     shard: tuple[int, int] | None = None  # (I, N): only shard I of N (engine.h36m.shards), taken after limit
+    # official: each model with its own test's crop and placement | common: every model through 3DMPPE's pipeline
+    protocol_mode: str = BENCHMARK.protocol_mode
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser()
@@ -64,6 +67,10 @@ class BenchmarkConfig:
         if self.root == LIVE_ROOT and self.rootnet_model in self.models:
             raise ValueError(f"{self.rootnet_model} is the root source with root={LIVE_ROOT!r}; "
                              "list only pose models in models")
+        from engine.inference.conventions import PROTOCOL_MODES
+
+        if self.protocol_mode not in PROTOCOL_MODES:
+            raise ValueError(f"protocol mode must be one of {', '.join(PROTOCOL_MODES)}; got {self.protocol_mode!r}")
         if self.batch_size < 1:
             raise ValueError("batch size must be at least 1")
         if self.shard is not None:

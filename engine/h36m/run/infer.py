@@ -32,18 +32,46 @@ def kept_note(done: int, part: Path) -> str:
     return f"the {done} samples saved so far are kept in {part}"
 
 
-def _shard_problem(p: Path) -> str | None:
-    """Why a saved shard cannot be used (empty, cut off, not an npz, no index), or None when it reads whole."""
+def expected_arrays(part: Path) -> dict[str, tuple[int, ...]]:
+    """The arrays every saved batch of this run must hold, by name, with their shapes after the sample axis: each
+    model's cells and camera joints (its joint count x 3), and the live RootNet's output and roots when it runs.
+    Read from ``part/state.json`` (written before the batches are scanned); {} when it cannot be read."""
+    import json
+
+    from models.spec import get_spec
+
+    try:
+        fp = json.loads((part / "state.json").read_text())["fingerprint"]
+        names = [m["name"] for m in fp["models"]]
+        joints = {n: get_joint_set(get_spec(n).joint_set).num_joints for n in names}
+    except Exception:  # noqa: BLE001 - without a readable state only the basic checks apply
+        return {}
+    shapes = {f"{n}/{key}": (j, 3) for n, j in joints.items() for key in ("cells", "joints_cam")}
+    if fp.get("rootnet_model"):
+        shapes.update({f"{ROOT_KEY}/output": (3,), f"{ROOT_KEY}/root_cam": (3,)})
+    return shapes
+
+
+def _shard_problem(p: Path, expect: dict[str, tuple[int, ...]] | None = None) -> str | None:
+    """Why a saved shard cannot be used (empty, cut off, not an npz, no index, an array missing or of the wrong
+    shape for this run), or None when it reads whole and fits."""
     try:
         if p.stat().st_size == 0:
             return "the file is empty (0 bytes)"
         with np.load(p) as z:
             if "index" not in z.files:
                 return "it holds no sample index"
-            for key in z.files:  # read every array: a cut-off member fails here, not later while scoring
-                z[key]
+            arrays = {key: z[key] for key in z.files}  # every array read: a cut-off member fails here
     except Exception as exc:  # EOFError, zipfile.BadZipFile, ValueError, OSError, zlib.error ...
         return f"cannot be read ({type(exc).__name__}: {exc})"
+    n = arrays["index"].shape[0] if arrays["index"].ndim == 1 else -1
+    if n < 0:
+        return f"its sample index has shape {list(arrays['index'].shape)}, expected one dimension"
+    for key, tail in (expect or {}).items():
+        if key not in arrays:
+            return f"it holds no {key!r} array"
+        if arrays[key].shape != (n, *tail):
+            return f"{key!r} has shape {list(arrays[key].shape)}, expected {[n, *tail]}"
     return None
 
 
@@ -51,14 +79,16 @@ def scan_shards(part: Path, total: int) -> tuple[np.ndarray, list[Path], list[st
     """Sample indices already saved under ``part``, the shard files holding them, and a note per broken shard.
 
     A broken shard (empty or cut off: a crash or a full disk while it was written outside ``atomic_path``, or a
-    damaged disk) is deleted and its samples count as not done, so the run infers that batch again instead of
-    failing on every rerun until someone deletes the folder by hand.
+    damaged disk; or arrays missing or of the wrong shape for this run's models) is deleted and its samples count
+    as not done, so the run infers that batch again instead of failing on every rerun until someone deletes the
+    folder by hand.
     """
     shards: list[Path] = []
     notes: list[str] = []
     idx = []
+    expect = expected_arrays(part)
     for p in sorted(part.glob("shard_*.npz")):
-        problem = _shard_problem(p)
+        problem = _shard_problem(p, expect)
         if problem is not None:
             p.unlink(missing_ok=True)
             notes.append(f"{p}: saved batch is broken ({problem}); removed it, its samples are inferred again")
@@ -115,10 +145,11 @@ def infer_batches(cfg: BenchmarkConfig, cancel: threading.Event, backoff: BackOf
     from engine.inference.predictor import CropBatch, Predictor
 
     predictor = Predictor(models, rootnet, device=cfg.device, precision=cfg.precision,
-                          channels_last=cfg.channels_last, flip_test=cfg.flip, profile=cfg.profile)
+                          channels_last=cfg.channels_last, flip_test=cfg.flip, profile=cfg.profile,
+                          protocol_mode=cfg.protocol_mode)
     groups = predictor.crop_groups()  # RootNet shares the pose models' 256x256 crops: one warp per sample and size
-    input_hw = {crop_key(hw): tuple(hw) for hw, _ in groups}
-    boxes = {k: test.boxes(hw) for k, hw in input_hw.items()}
+    input_hw = {crop_key(g.input_hw, g.crop): tuple(g.input_hw) for g in groups}
+    boxes = {crop_key(g.input_hw, g.crop): test.boxes(g.input_hw, g.crop) for g in groups}
     # unreadable images come back marked, so a loader worker's failure is raised here as one clear message
     dataset = CropDataset(test.image_paths(), boxes, input_hw, mark_errors=True)
     loader = make_loader(dataset, todo.tolist(), batch_size=cfg.batch_size, num_workers=cfg.num_workers,
@@ -147,9 +178,9 @@ def infer_batches(cfg: BenchmarkConfig, cancel: threading.Event, backoff: BackOf
             notes: list[str] = []
             sel = batch["index"].numpy().astype(np.int64)
             crops = CropBatch(  # normalised once per (crop size, normalisation), on the device
-                crops={(hw, norm): normalise_batch(batch[crop_key(hw)].to(predictor.device, non_blocking=True), norm)
-                       for hw, norm in groups},
-                boxes={(hw, norm): boxes[crop_key(hw)][sel] for hw, norm in groups}, f=test.f[sel], c=test.c[sel])
+                crops={g: normalise_batch(batch[crop_key(g.input_hw, g.crop)].to(predictor.device, non_blocking=True),
+                                          g.normalisation) for g in groups},
+                boxes={g: boxes[crop_key(g.input_hw, g.crop)][sel] for g in groups}, f=test.f[sel], c=test.c[sel])
             def chunked(name: str, n: int, infer: Any, notes: list[str] = notes, done: int = done) -> np.ndarray:
                 if cancel.is_set():  # between the models of a batch: cancel answers within one model's forward
                     raise _BatchCancelled

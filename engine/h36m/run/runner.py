@@ -209,6 +209,8 @@ class BenchmarkRunner:
             fp["shard"] = [*cfg.shard, cfg.batch_size]
         if cfg.profile:  # only when set, so earlier runs keep their hashes; profiles change the numbers slightly
             fp["profile"] = cfg.profile
+        if _mode_matters(models):  # only then, so runs of 3DMPPE-pipeline models keep their hashes
+            fp["protocol_mode"] = cfg.protocol_mode
         if rootnet is not None:  # only then, so hashes of the other root sources stay as they were
             fp["rootnet_model"] = {"name": rootnet.spec.name, "trained": bool(rootnet.trained),
                                    "sha256": rootnet.sha256}
@@ -358,6 +360,14 @@ def rootnet_to_camera(out: np.ndarray, boxes: np.ndarray, f: np.ndarray, c: np.n
     from engine.inference.predictor import rootnet_to_camera as decode
 
     return decode(out, boxes, f, c, output_hw)
+
+
+def _mode_matters(models: Sequence[Any]) -> bool:
+    """Whether any model runs differently under the protocol modes (its own test is not 3DMPPE's pipeline)."""
+    from engine.inference.conventions import PROTOCOL_MODES, conventions_for
+
+    return any(len({tuple(conventions_for(m.spec, mode).names.items()) for mode in PROTOCOL_MODES}) > 1
+               for m in models)
 
 
 def run_to_completion(runner: BenchmarkRunner, on_progress=None) -> BenchmarkResult:

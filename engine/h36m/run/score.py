@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.h36m.dataset import TestSet
+from engine.h36m.dataset import TestSet, dataset_qualifier
 from engine.h36m.exports import ModelRun, published_for
 from engine.h36m.metrics import mrpe, score
 from engine.h36m.run.config import BenchmarkConfig
@@ -63,16 +63,21 @@ def score_runs(cfg: BenchmarkConfig, test: TestSet, models: Sequence[Any],
     root_cam = roots["root_cam"] if roots is not None else test.root_cam
     root_err = mrpe(root_cam, test.gt_root) if cfg.root != "gt" else None
     root_model, root_notes = _root_notes(rootnet, root_cam) if rootnet is not None else (None, [])
+    from engine.inference.conventions import PROTOCOL_MODES, conventions_for
+
     runs = []
+    mode = PROTOCOL_MODES.lookup(cfg.protocol_mode)
     for m in models:
         spec = m.spec
         p = preds[spec.name]
+        conv = conventions_for(spec, cfg.protocol_mode)
         s = score(p["joints_cam"], test.joints_cam, test.actions, protocol=cfg.protocol, pred_set=spec.joint_set,
-                  image_ids=test.image_ids, model=m.label)
+                  image_ids=test.image_ids, model=m.label, extra_metrics=spec.extra_metrics)
         s.mrpe = root_err
         root = get_joint_set(spec.joint_set).root
         pub, pub_actions = published_for(spec, cfg.protocol, cfg.root)
-        notes = list(root_notes)
+        notes = [f"protocol mode {mode.kind}: {mode.description} (crop {conv.crop.kind}, pose to camera "
+                 f"{conv.to_camera.kind}; docs/protocol_modes.md)", *root_notes]
         if test.dropped:
             notes.append(f"{len(test.dropped)} samples dropped: degenerate annotation boxes (as the official code)")
         if cfg.limit is not None and cfg.limit < len(test.raw):
@@ -83,18 +88,22 @@ def score_runs(cfg: BenchmarkConfig, test: TestSet, models: Sequence[Any],
             checkpoint=str(m.checkpoint) if m.checkpoint else None, checkpoint_sha256=m.sha256,
             device=str(pick_device(cfg.device)), precision=cfg.precision, limit=cfg.limit,
             published=pub, published_per_action=pub_actions, notes=notes, root_model=root_model,
+            protocol_mode=mode.kind, conventions=conv.names,
             predictions={
                 "image_id": test.image_ids, "file_name": np.array(test.file_names(), dtype=object),
                 "joints_cam": p["joints_cam"],
                 "joints_rel": p["joints_cam"] - p["joints_cam"][:, [root]],
-                "coords_cells": p["cells"], "root_cam": root_cam, "bbox": test.boxes(spec.input_hw),
+                "coords_cells": p["cells"], "root_cam": root_cam,
+                "bbox": test.boxes(spec.input_hw, conv.crop.kind),
             },
         )
         if roots is not None:
             r.predictions["rootnet_output"] = roots["output"]  # (x, y 64x64 map cells, depth mm) per sample
         runs.append(r)
     gt_free = gt_free_measures(test, models, preds)
+    qualifier = dataset_qualifier(test, cfg.limit)
     for r in runs:  # read by results_json / report / summary through getattr (older ModelRuns lack it)
+        r.dataset = qualifier
         r.gt_free = None if gt_free is None else {"model": gt_free["models"].get(r.name), "gt": gt_free["gt"],
                                                   "conventions": gt_free["conventions"]}
     return runs

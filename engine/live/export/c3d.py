@@ -19,6 +19,24 @@ from models.fileio import atomic_path
 __all__ = ["export_c3d"]
 
 
+def _check_written(path: Path, frames: int, out: Path) -> None:
+    """OSError unless the file holds the whole data section its header announces: ezc3d's writer does not report a
+    full disk (and reading a cut file back crashes it), so the header's sizes are checked against the file's."""
+    import struct
+
+    data = path.read_bytes()[:512] if path.exists() else b""
+    size = path.stat().st_size if path.exists() else 0
+    if len(data) < 24:
+        raise OSError(f"{out}: the C3D file was not written whole ({size} bytes): disk full?")
+    points, analog, first, last = struct.unpack_from("<4H", data, 2)
+    scale, = struct.unpack_from("<f", data, 12)
+    start, = struct.unpack_from("<H", data, 16)
+    per = 4 if scale < 0 else 2
+    need = (start - 1) * 512 + max(0, last - first + 1) * (points * 4 + analog) * per
+    if last - first + 1 != frames or size < need:
+        raise OSError(f"{out}: the C3D file was not written whole ({size} of {need} bytes): disk full?")
+
+
 @register_exporter("c3d")
 def export_c3d(rec: Recording | str | Path, out: str | Path, *, model: str | None = None, kind: str = "smoothed",
                field: str = "joints_cam_mm", track: int | None = None, units: str = "mm") -> Path:
@@ -48,6 +66,7 @@ def export_c3d(rec: Recording | str | Path, out: str | Path, *, model: str | Non
             target = tmp.with_name(tmp.name + ".c3d")  # ezc3d wants the extension
             try:
                 c.write(str(target))
+                _check_written(target, n, out)
                 target.replace(tmp)
             finally:
                 target.unlink(missing_ok=True)

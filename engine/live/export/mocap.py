@@ -28,6 +28,7 @@ import numpy as np
 
 from engine.live.recording.format import RecordingError
 from engine.live.recording.reader import Recording, load_recording
+from models.errors import PoseArenaError
 from models.fileio import atomic_write_text
 from models.registry import Registry
 
@@ -36,7 +37,7 @@ Exporter = Callable[..., Path]
 _EXPORTERS: Registry[Exporter] = Registry("exporter")
 
 
-class ExportError(Exception):
+class ExportError(PoseArenaError):
     """An export request that cannot be met; the message names the recording and what is wrong."""
 
 
@@ -237,5 +238,5 @@ def export_recording(path: str | Path, fmt: str, out: str | Path, *, overwrite: 
 
 # The exporters kept in their own modules, declared by name (each registers itself when its module loads).
 for _fmt_name, _module in (("c3d", "engine.live.export.c3d"), ("jsonl", "engine.live.export.jsonl"),
-                           ("mp4", "engine.live.export.video")):
+                           ("mp4", "engine.live.export.video"), ("bvh", "engine.live.export.bvh")):
     _EXPORTERS.declare(_fmt_name, _module)

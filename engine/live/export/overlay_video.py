@@ -102,6 +102,24 @@ def draw_overlay(image: np.ndarray, boxes_xywh: np.ndarray, track_ids: Sequence[
     return img
 
 
+def _check_video(video: Path, frames: int, final: Path) -> None:
+    """OSError unless ``video`` opens and its header announces ``frames`` frames.
+
+    Why: OpenCV's writer ignores failed writes, so on a full disk it "finishes" a file without its index (``moov``
+    atom) that no player opens; the video replaces the output only once it reads back whole."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(video))
+    try:
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if cap.isOpened() else 0
+    finally:
+        cap.release()
+    if count != frames:
+        size = video.stat().st_size if video.exists() else 0
+        raise OSError(f"{final}: the video was not written whole ({count} of {frames} frames read back from "
+                      f"{size} bytes): disk full, or the folder is not writable?")
+
+
 class OverlayVideoWriter:
     """An MP4 written frame by frame and published atomically on ``close()`` (``abort()`` drops it)."""
 
@@ -166,6 +184,7 @@ class OverlayVideoWriter:
         self._writer = None
         try:
             assert self._video is not None and self._tmp is not None
+            _check_video(self._video, self.frames, self.path)
             self._video.replace(self._tmp)
             self._stack.close()  # atomic_path: temp -> final
         except BaseException:

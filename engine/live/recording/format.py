@@ -16,6 +16,8 @@ time.
 
 from __future__ import annotations
 
+from models.errors import PoseArenaError
+
 __all__ = ["FORMAT", "JOINT_FIELDS", "KINDS", "VERSION", "RecordingError"]
 
 FORMAT = "posearena-live-recording"
@@ -24,5 +26,5 @@ JOINT_FIELDS = (("joints_2d", 2), ("joints_rel_mm", 3), ("joints_cam_mm", 3))
 KINDS = ("raw", "smoothed")
 
 
-class RecordingError(Exception):
+class RecordingError(PoseArenaError):
     """A recording that cannot be written or read; the message names the file."""

@@ -3,6 +3,8 @@ detection with boxes carried from poses, IoU tracking."""
 
 from __future__ import annotations
 
+import inspect
+
 import cv2
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from engine.live.detector import (
     WHOLE_FRAME_LABEL,
     IouTracker,
+    PersonDetector,
     WholeFrameDetector,
     YoloPersonDetector,
     boxes_from_joints,
@@ -65,27 +68,43 @@ def test_yolo_leaves_torch_threads_as_they_were(yolo_file, tracker):
         torch.set_num_threads(before)
 
 
-def test_missing_yolo_weights_offline_fall_back_to_the_bundled_blazepose_detector(tmp_path, monkeypatch):
+def test_missing_yolo_weights_offline_fall_back_to_the_bundled_nanodet_detector(tmp_path, monkeypatch):
+    """auto = YOLO when its weights can be had -> NanoDet (bundled, multi-person) -> BlazePose's -> whole frame."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("YOLO_OFFLINE", "1")
     det = make_detector("auto")
-    assert det.kind == "blazepose" and "BlazePose" in det.label
+    assert det.kind == "nanodet" and "NanoDet" in det.label
     assert "yolo11n.pt" in det.note and "offline" in det.note
+    d = det(cv2.imread(str(ROOT / "assets" / "still_person.jpg")))
+    assert d.boxes_xywh.shape[1] == 4
+
+
+def test_without_nanodet_auto_falls_back_to_the_bundled_blazepose_detector(tmp_path, monkeypatch):
+    import engine.live.detector_nanodet as nd
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("YOLO_OFFLINE", "1")
+    monkeypatch.setattr(nd, "MODEL_PATH", tmp_path / "missing.onnx")
+    det = make_detector("auto")
+    assert det.kind == "blazepose" and "BlazePose" in det.label
+    assert "yolo11n.pt" in det.note and "offline" in det.note and "nanodet" in det.note
     d = det(cv2.imread(str(ROOT / "assets" / "still_person.jpg")))
     assert d.boxes_xywh.shape[1] == 4  # runs on a real image (a person or none, never an error)
     det = make_detector(str(tmp_path / "nope.pt"))
     assert isinstance(det, WholeFrameDetector) and "no such file" in det.note
 
 
-def test_whole_frame_box_only_when_neither_yolo_nor_blazepose_exists(tmp_path, monkeypatch):
+def test_whole_frame_box_only_when_no_detector_file_exists(tmp_path, monkeypatch):
     import engine.live.detector_blazepose as bp
+    import engine.live.detector_nanodet as nd
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("YOLO_OFFLINE", "1")
     monkeypatch.setattr(bp, "DETECTION_MODEL", tmp_path / "missing.tflite")
+    monkeypatch.setattr(nd, "MODEL_PATH", tmp_path / "missing.onnx")
     det = make_detector("auto")
     assert isinstance(det, WholeFrameDetector) and det.label == WHOLE_FRAME_LABEL
-    assert "yolo11n.pt" in det.note and "offline" in det.note and "blazepose" in det.note
+    assert "yolo11n.pt" in det.note and "offline" in det.note and "blazepose" in det.note and "nanodet" in det.note
 
 
 def test_online_yolo_path_is_taken_when_not_offline(tmp_path, monkeypatch):
@@ -167,3 +186,42 @@ def test_iou_tracker_keeps_ids_and_drops_stale_tracks():
 def test_iou_values():
     assert iou_xywh([[0, 0, 10, 10]], [[5, 0, 10, 10]])[0, 0] == pytest.approx(50 / 150)
     assert iou_xywh([[0, 0, 10, 10]], [[20, 20, 5, 5]])[0, 0] == 0.0
+
+
+def test_detection_only_when_needed_is_every_detectors_default():
+    """Between detections boxes come from the poses, for every detector unless told otherwise."""
+    from engine.defaults import DETECTOR
+    from engine.live.detector_blazepose import BlazePoseDetector
+
+    assert DETECTOR.every > 1
+    assert inspect.signature(PersonDetector.__init__).parameters["every_n"].default == DETECTOR.every
+    assert BlazePoseDetector().every_n == DETECTOR.every
+    assert make_detector("blazepose").every_n == DETECTOR.every
+    assert make_detector("none").every_n == 1  # the whole frame costs nothing: never carried
+
+
+def test_a_lost_track_or_a_low_pose_confidence_detects_at_once():
+    det = FixedDetector([[10, 10, 20, 40], [60, 10, 20, 40]], [5, 6], every_n=10)
+    img = np.zeros((100, 100, 3), np.uint8)
+    joints = np.array([[[12, 12], [28, 48]], [[62, 12], [78, 48]]], float)
+    origins = []
+    for conf in ([0.9, 0.9], [0.9, 0.9], [0.9, 0.2], [0.9, 0.9]):  # person 6's pose confidence drops on frame 2
+        d = det(img)
+        origins.append(d.origin)
+        det.update_from_poses(d.track_ids, joints, img.shape[:2], np.array(conf))
+    origins.append(det(img).origin)
+    assert origins == ["detector", "carried", "carried", "detector", "carried"]
+    lost = joints.copy()
+    lost[1] = np.nan  # no pose for person 6: lost
+    det.update_from_poses(np.array([5, 6]), lost, img.shape[:2])
+    assert det(img).origin == "detector" and det.detections == 3 and det.carries == 3
+
+
+def test_tracker_matches_a_tall_pose_box_to_the_same_persons_square_detector_box():
+    """Carried boxes are tight pose boxes, detectors give squares: compared as squares, the id survives."""
+    t = IouTracker(iou_threshold=0.3)
+    first = t.update(np.array([[100, 0, 300, 300]], float))  # a detector's square box
+    t.observe(np.array([[200, 10, 90, 290]], float), first)  # then the person's pose box (tall), carried
+    again = t.update(np.array([[95, 5, 300, 300]], float))
+    assert again.tolist() == first.tolist()
+    assert iou_xywh([[200, 10, 90, 290]], [[95, 5, 300, 300]])[0, 0] < 0.3  # raw shapes would not match

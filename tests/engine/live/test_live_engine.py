@@ -17,7 +17,7 @@ MODEL = "mhp-lpski-w0.5"
 BOXES = [[100, 80, 120, 300], [380, 60, 100, 280]]
 
 
-def _engine(frames=6, *, detector=None, predictor_box=None, root_async=True, **cfg):
+def _engine(frames=6, *, detector=None, predictor_box=None, **cfg):
     cfg.setdefault("realtime", False)
     config = LiveConfig(source="demo", models=(MODEL,), max_frames=frames, **cfg)
     holder = predictor_box if predictor_box is not None else {}
@@ -27,12 +27,11 @@ def _engine(frames=6, *, detector=None, predictor_box=None, root_async=True, **c
         return holder["p"]
 
     det = detector or FixedDetector(BOXES, [3, 8])
-    return LiveEngine(config, detector=det, model_loader=fake_loader, predictor_factory=factory,
-                      root_async=root_async), holder
+    return LiveEngine(config, detector=det, model_loader=fake_loader, predictor_factory=factory), holder
 
 
 def test_demo_run_ids_timestamps_shapes_latency_tracks():
-    engine, holder = _engine(6, rootnet_every=3, root_async=False)
+    engine, holder = _engine(6, rootnet_every=3)
     results = []
     engine.subscribe(results.append)
     with engine:
@@ -55,33 +54,47 @@ def test_demo_run_ids_timestamps_shapes_latency_tracks():
         assert stage in r.latencies_ms
     st = engine.stats()
     assert st.frames_processed == 6 and st.fps > 0 and st.finished and not st.running
-    assert {"end_to_end", "rootnet", MODEL, "detect"} <= set(st.stages)
-    assert st.stages["rootnet"].count == 2  # RootNet every 3rd frame only
+    assert {"end_to_end", MODEL, "detect"} <= set(st.stages)
     assert "frames processed" in st.summary()
 
 
-def test_rootnet_every_k_holds_filtered_depth_per_track():  # RootNet inside the frame (root_async=False)
-    engine, holder = _engine(6, rootnet_every=3, root_async=False)
+def test_rootnet_every_k_on_its_thread_holds_filtered_depth_per_track():
+    """One road: RootNet only on its own thread, every 3rd frame; the poses take the filtered depth it last gave,
+    and each result says so in the engine's words."""
+    from engine.live.root_planner import Placement
+
+    class Pose30ms(FakePredictor):  # RootNet (instant) finishes well inside one frame
+        def predict_frame(self, *a, **k):
+            time.sleep(0.03)
+            return super().predict_frame(*a, **k)
+
+    box: dict = {}
+
+    def factory(models, rootnet, **kw):
+        box["p"] = Pose30ms(models, rootnet, **kw)
+        return box["p"]
+
+    config = LiveConfig(source="demo", models=(MODEL,), max_frames=9, realtime=False, rootnet_every=3)
+    engine = LiveEngine(config, detector=FixedDetector(BOXES, [3, 8]), model_loader=fake_loader,
+                        predictor_factory=factory)
     results = []
     engine.subscribe(results.append)
     with engine:
-        engine.wait(30)
-    calls = holder["p"].calls
-    assert [c["run_rootnet"] for c in calls] == [True, False, False, True, False, False]
-    assert [r.root_source for r in results] == ["rootnet", "held", "held"] * 2
-    # fake RootNet says 3000 mm on call 0 and 3030 mm on call 3: the causal filter lands in between
-    z3 = results[3].root_cam_mm[:, 2]
-    assert np.all(z3 > 3000) and np.all(z3 < 3030)
-    held = np.asarray(calls[4]["root_depth_mm"])
-    assert held == pytest.approx(z3)  # the held depth is the filtered one
-    # poses were re-projected to the filtered depth: root joint depth = filtered root depth
-    assert results[3].outputs[MODEL].joints_cam_mm[:, 0, 2] == pytest.approx(z3)
-    rel = results[3].outputs[MODEL].joints_rel_mm
-    assert np.allclose(rel[:, 0], 0.0)
+        assert engine.wait(30)
+    pred = box["p"]
+    assert not any(c["run_rootnet"] for c in pred.calls)  # never inside a frame
+    assert len(pred.root_calls) == 3  # frames 0, 3 and 6
+    assert [r.placement[MODEL] for r in results] == [Placement.WAITING] + [Placement.ROOTNET] * 8
+    assert results[0].root_source == Placement.WAITING
+    assert results[1].root_cam_mm[:, 2] == pytest.approx(3000.0)  # the first run, passed through the filter
+    z = results[-1].root_cam_mm[:, 2]
+    assert np.all(z > 3000.0) and np.all(z < 3020.0)  # runs of 3010 and 3020 mm, filtered causally
+    assert np.asarray(pred.calls[-1]["root_depth_mm"]) == pytest.approx(z)  # the poses used the held depth
+    assert results[-1].outputs[MODEL].joints_cam_mm[:, 0, 2] == pytest.approx(z)
 
 
 def test_slow_rootnet_runs_off_the_critical_path_and_its_depths_are_used():
-    """Issue 20: a RootNet of 0.3 s on its own thread; no frame waits for it, and its depths reach the poses."""
+    """A RootNet of 0.3 s on its own thread; no frame waits for it, and its depths reach the poses."""
     from engine.defaults import ROOT
 
     class PoseTakes20ms(FakePredictor):
@@ -113,10 +126,14 @@ def test_slow_rootnet_runs_off_the_critical_path_and_its_depths_are_used():
     assert all("rootnet" not in r.latencies_ms for r in results)
     assert engine.stats().stages["rootnet"].mean >= 300.0  # its own time is still measured
     # before the first run finishes: the fixed default depth, said as "pending"; then RootNet's depth, held
-    sources = [r.root_source for r in results]
-    assert sources[0] == "pending" and sources[-1] == "held" and set(sources) == {"pending", "held"}
-    first_held = sources.index("held")
-    assert all(s == "pending" for s in sources[:first_held]) and all(s == "held" for s in sources[first_held:])
+    from engine.live.root_planner import Placement
+
+    sources = [r.placement[MODEL] for r in results]
+    assert sources[0] == Placement.WAITING and sources[-1] == Placement.ROOTNET
+    assert set(sources) == {Placement.WAITING, Placement.ROOTNET}
+    first_held = sources.index(Placement.ROOTNET)
+    assert all(s == Placement.WAITING for s in sources[:first_held])
+    assert all(s == Placement.ROOTNET for s in sources[first_held:])
     assert results[0].root_cam_mm[:, 2] == pytest.approx(ROOT.default_root_mm)
     z = results[first_held].root_cam_mm[:, 2]
     assert z == pytest.approx(3000.0)  # the first run's depth (the filter passes its first value through)
@@ -233,7 +250,8 @@ def test_real_predictor_with_untrained_models_on_the_demo():
     r = results[-1]
     assert set(r.untrained) == {"mhp-lpski-w0.5", "convnextpose-xs"}
     assert r.detector_label == "no person detector: whole-frame box" and r.track_ids.tolist() == [0]
-    assert r.root_source == "default" and any("no RootNet" in n for n in r.notes)
+    assert r.placement == {"mhp-lpski-w0.5": "fixed depth", "convnextpose-xs": "fixed depth"}
+    assert any("no RootNet" in n for n in r.notes)
     for name in ("mhp-lpski-w0.5", "convnextpose-xs"):
         out = r.outputs[name]
         assert out.joints_cam_mm.shape == (1, 18, 3) and np.all(np.isfinite(out.joints_cam_mm))

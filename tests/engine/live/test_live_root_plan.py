@@ -3,8 +3,6 @@ user-facing note is derived from it, so callers read the field instead of matchi
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
@@ -70,30 +68,13 @@ def test_other_loading_errors_are_raised():
         plan_root("rootnet-r50", broken, allow_untrained=False)
 
 
-def test_schedule_runs_rootnet_every_k_and_for_new_tracks():
-    depths = RootDepths(RootPlan("rootnet"), every=3)
-    ids = np.array([1])
-    runs = []
-    for k in range(6):
-        run, given = depths.schedule(ids)
-        runs.append(run)
-        if run:
-            out = SimpleNamespace(joints_cam_mm=np.zeros((1, 1, 3)), joints_2d=np.zeros((1, 1, 2)))
-            depths.filter(ids, {"m": out}, np.array([[0.0, 0.0, 3000.0 + k]]), None, float(k), {"m": 0})
-        else:
-            assert given is not None and given.shape == (1,)
-    assert runs == [True, False, False, True, False, False]
-    assert depths.schedule(np.array([7])) == (True, None)  # a new person has no depth yet
-    assert RootDepths(RootPlan("fixed", DISABLED)).schedule(ids) == (False, None)
-
-
 def get_decoding(name: str) -> str:
     from models.spec import get_spec
 
     return get_spec(name).decoding
 
 
-# ------------------------------------------------------------------------------- RootNet on its own thread (issue 20)
+# ------------------------------------------------------------------------------------- RootNet on its own thread
 
 
 def test_off_thread_depths_are_held_per_track_and_pending_before_the_first_run():
@@ -118,7 +99,6 @@ def test_off_thread_depths_are_held_per_track_and_pending_before_the_first_run()
 
 def test_rootnet_alone_gives_the_depths_predict_frame_gives():
     from engine.inference.predictor import Predictor
-    from engine.live.root_worker import predict_roots
     from models.spec import get_spec
     from tests.engine.inference.test_predictor import (
         CAM,
@@ -134,7 +114,7 @@ def test_rootnet_alone_gives_the_depths_predict_frame_gives():
                   device="cpu")
     boxes = np.vstack([boxes_for([0, 1]), [[5.0, 5.0, 0.0, 10.0]]])  # the last box is empty: NaN, like a skip
     full = p.predict_frame(make_frame(), boxes, CAM)
-    z = predict_roots(p, make_frame(), boxes, CAM)
+    z = p.predict_roots(make_frame(), boxes, CAM)
     assert full.kept.tolist() == [0, 1] and z[:2] == pytest.approx(full.root_cam_mm[:, 2]) and np.isnan(z[2])
 
 
@@ -153,3 +133,12 @@ def test_an_off_thread_rootnet_error_ends_the_run():
         assert engine.wait(30)
     assert len(errors) == 1 and "stand-in RootNet failure" in str(errors[0])
     assert engine.stats().frames_processed < 200
+
+
+def test_one_vocabulary_for_where_depth_comes_from():
+    from engine.live.root_planner import Placement, placement_of
+
+    assert placement_of("given", pending=False) == Placement.ROOTNET == "placed by RootNet"
+    assert placement_of("given", pending=True) == Placement.WAITING
+    assert placement_of("fit", pending=True) == Placement.SELF == "self-placed from metric 3D"
+    assert placement_of("default", pending=False) == Placement.FIXED == "fixed depth"

@@ -1,9 +1,12 @@
 """Fault suite, checkpoints: cut-off, empty, foreign, wrong-model, wrong-shape and code-running files are refused with
-one message naming the file and the problem; nothing is installed; code in a pickle never runs unless trusted."""
+one message naming the file and the problem; nothing is installed; code in a pickle never runs unless trusted. A
+checkpoint changed in place after install, a directory or a huge file given as a checkpoint are refused the same way.
+"""
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,17 @@ import torch
 
 from models.loader import load_model
 from models.weights.store import read_manifest
-from tests.test_faults_helpers import BENCH_FAST, LIVE_FAST, MODEL, cli, one_error, run_main, syn_data  # noqa: F401
+from tests.reliability.fault_helpers import (  # noqa: F401  # noqa: F401  # noqa: F401
+    BENCH_FAST,
+    LIVE_FAST,
+    MODEL,
+    cli,
+    cli_popen,
+    copy_data,
+    one_error,
+    run_main,
+    syn_data,
+)
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +134,58 @@ def test_live_refuses_bad_installed_weights(files, tmp_path, capfd):
     rc, _, err = run_main(argv, capfd)
     assert rc in (1, 2)
     one_error(err, str(wd / f"{MODEL}.pth"), "truncated or corrupt zip archive")
+
+
+def _installed_checkpoint(tmp_path: Path) -> tuple[Path, Path]:
+    import torch
+
+    from models.spec import build, get_spec
+    from models.weights.store import import_checkpoint
+
+    src = tmp_path / "ckpt.pth"
+    torch.manual_seed(0)
+    torch.save(build(get_spec(MODEL)).state_dict(), src)
+    wdir = tmp_path / "weights"
+    import_checkpoint(src, weights_dir=wdir)
+    return wdir, next(wdir.glob("*.pth"))
+
+
+def test_installed_checkpoint_changed_in_place_is_refused_at_load(tmp_path):
+    from models.checkpoint import CheckpointError
+    from models.loader import load_model
+
+    wdir, path = _installed_checkpoint(tmp_path)
+    assert load_model(MODEL, weights_dir=wdir).trained  # whole: loads
+    raw = bytearray(path.read_bytes())
+    mid = len(raw) // 2
+    raw[mid:mid + 4] = bytes(b ^ 0xFF for b in raw[mid:mid + 4])  # 4 bytes overwritten, same size
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="sha256 .* differs from the one recorded"):
+        load_model(MODEL, weights_dir=wdir)
+
+
+def test_directory_given_as_checkpoint_is_called_a_directory(tmp_path):
+    from models.checkpoint import CheckpointError
+    from models.loader import load_model
+
+    with pytest.raises(CheckpointError, match="is a directory, not a checkpoint file"):
+        load_model(MODEL, weights=tmp_path)
+
+
+def test_huge_file_given_as_checkpoint_is_refused_before_hashing(tmp_path):
+    from models.checkpoint import CheckpointError
+    from models.loader import load_model
+
+    big = tmp_path / "huge.pth"
+    with open(big, "wb") as fh:
+        fh.truncate(20 * 10**9)  # sparse: 20 GB that takes no space
+    t0 = time.monotonic()
+    with pytest.raises(CheckpointError, match="20.0 GB is far larger than any model checkpoint"):
+        load_model(MODEL, weights=big)
+    assert time.monotonic() - t0 < 2.0  # not hashed (that takes ~35 s)
+
+
+def test_weights_import_of_a_directory_says_directory(tmp_path, capfd):
+    rc, _, err = run_main(["weights", "import", tmp_path], capfd)
+    assert rc == 1
+    one_error(err, "is a directory")

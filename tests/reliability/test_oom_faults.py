@@ -1,4 +1,5 @@
-"""engine/oom.py: out-of-memory back-off gives the plain run's results, reports each halving, and gives up clearly."""
+"""engine/oom.py: out-of-memory back-off gives the plain run's results, reports each halving, and gives up clearly.
+"""
 
 from __future__ import annotations
 

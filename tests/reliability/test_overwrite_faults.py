@@ -1,14 +1,15 @@
 """Fault suite, overwriting: nothing saved is replaced without asking. Finished benchmark results of another
-configuration, an existing synthetic data set and an existing recording are refused with one message; every byte
-of the old files stays."""
+configuration, an existing synthetic data set and an existing recording are refused with one message; every byte of
+the old files stays.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from engine.live.recording.writer import LiveRecorder, load_recording
-from tests.test_faults_disk import _fakes
-from tests.test_faults_helpers import BENCH_FAST, LIVE_FAST, one_error, run_main, syn_data  # noqa: F401
+from tests.reliability.fault_helpers import BENCH_FAST, LIVE_FAST, one_error, run_main, syn_data  # noqa: F401
+from tests.reliability.test_disk_full_faults import _fakes
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:

@@ -1,6 +1,8 @@
 """Fault suite, a disk that fills up (RLIMIT_FSIZE in a subprocess: writes past the limit fail with EFBIG, "File too
 large") during a benchmark export, a recording export and a recording. What must hold: the previous good files
-survive whole, the work done so far is kept, no half-written file is left, and the error is one clear line."""
+survive whole, the work done so far is kept, no half-written file is left, and the error is one clear line. Also
+``h36m synthetic`` and ``evaluate`` into a full disk.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +17,18 @@ import pytest
 
 from engine.live.recording.writer import LiveRecorder, load_recording
 from tests.conftest import ROOT
-from tests.test_faults_helpers import BENCH_FAST, MODEL, child_env, cli, one_error, run_main, syn_data  # noqa: F401
+from tests.reliability.fault_helpers import (  # noqa: F401  # noqa: F401  # noqa: F401
+    BENCH_FAST,
+    LIVE_FAST,
+    MODEL,
+    child_env,
+    cli,
+    cli_popen,
+    copy_data,
+    one_error,
+    run_main,
+    syn_data,
+)
 
 EXPORT_LIMIT = 16_000  # bytes: the shards (~2 KB) and results.json (~5 KB) fit, predictions.h5 (~29 KB) does not
 
@@ -79,8 +92,6 @@ def test_failed_overwrite_never_mixes_two_configurations(export_full):
     assert run is None or run.get("status") != "finished" or run["num_samples"] == res["num_samples"]
 
 
-# ---------------------------------------------------------------------------------------------------- recordings
-
 # What LiveRecorder reads from the engine's ModelInfo / LiveResult, built without the engine so the subprocess below
 # starts fast (numpy + h5py only). One person, every joint finite.
 FAKES = textwrap.dedent("""
@@ -99,7 +110,11 @@ FAKES = textwrap.dedent("""
                                root_cam_mm=cam[:, 0], intrinsics=INTR, latencies_ms={"end_to_end": 10.0},
                                outputs={"m": pose}, smoothed={"m": pose})
 """)
+
+
 _fakes: dict = {}
+
+
 exec(FAKES, _fakes)
 
 
@@ -175,3 +190,26 @@ def test_disk_full_during_recording_keeps_every_flushed_frame(recording_full):
     assert error.startswith("error RecordingError") and str(path) in error
     rec = load_recording(path)
     assert len(rec) >= flushed and rec.frame_id.tolist() == list(range(len(rec)))
+
+
+def test_synthetic_data_into_a_full_disk_is_one_clear_error(tmp_path):
+    out = tmp_path / "syn"
+    proc = cli(["h36m", "synthetic", "--out", out, "--samples", 12], fsize=20_000)
+    assert proc.returncode == 1
+    one_error(proc.stderr, str(out), "cannot write it", "File too large", "incomplete")
+
+
+def test_evaluate_into_a_full_disk_is_one_error(syn_data, tmp_path):  # noqa: F811
+    import json
+
+    from engine.h36m.dataset import load_test_set
+
+    ts = load_test_set(syn_data, 2)  # real predictions (the ground truth itself), so writing is what fails
+    rel = (ts.joints_cam - ts.joints_cam[:, :1])[:, :17]
+    pred = tmp_path / "p.json"
+    pred.write_text(json.dumps([{"image_id": int(i), "joint_cam": j.tolist(), "bbox": [0, 0, 1, 1]}
+                                for i, j in zip(ts.image_ids, rel)]))
+    proc = cli(["evaluate", "--data", syn_data, "--protocol", "2", "--predictions", pred, "--out", tmp_path / "o"],
+               fsize=2000)
+    assert proc.returncode == 1
+    one_error(proc.stderr, "cannot write")

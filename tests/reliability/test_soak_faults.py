@@ -1,5 +1,6 @@
-"""Soak, short: ``python -m bench.soak_live`` for ~8 s (recording on) keeps RSS nearly flat and every buffer
-between the stages bounded; the verdict logic itself flags a leak and a growing queue."""
+"""Soak, short: ``python -m bench.soak_live`` for ~8 s (recording on) keeps RSS nearly flat and every buffer between the
+stages bounded; the verdict logic itself flags a leak and a growing queue.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from bench.soak_live import Sample, SoakReport, analyse
 from tests.conftest import ROOT
-from tests.test_faults_helpers import child_env
+from tests.reliability.fault_helpers import child_env
 
 # One-time steps happen in a short run (allocator arenas, oneDNN kernel caches, HDF5 chunk caches: a 70 MB step
 # was seen on a fresh machine, then flat). A leak grows with frames: keeping every 640x480 frame (0.9 MB) at the

@@ -1,6 +1,6 @@
-"""Shared pieces of the fault suite (tests/test_faults_*.py): running the CLI in a subprocess (optionally with a
-file-size limit standing in for a full disk), checking that a failure is one clear error line without a traceback,
-and a small synthetic Human3.6M made with ``python main.py h36m synthetic``. No tests here."""
+"""Shared pieces of the fault suite (tests/reliability/test_*_faults.py): running the CLI in a subprocess (optionally
+with a file-size limit standing in for a full disk), checking that a failure is one clear error line without a
+traceback, and a small synthetic Human3.6M made with ``python main.py h36m synthetic``. No tests here."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""Fault suite, SIGKILL: a benchmark killed after its first saved batch resumes and ends with exactly the numbers of
-an uninterrupted run; a kill while results.json is being written leaves no half file; a recording killed mid-run
-reopens with every frame up to its last flush."""
+"""Fault suite, SIGKILL: a benchmark killed after its first saved batch resumes and ends with exactly the numbers of an
+uninterrupted run; a kill while results.json is being written leaves no half file; a recording killed mid-run reopens
+with every frame up to its last flush. SIGTERM stops a benchmark like Ctrl-C; broken saved batches are dropped and
+recomputed on resume.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +16,22 @@ import h5py
 import numpy as np
 import pytest
 
+from engine.h36m.run.runner import LOCK_FILE, BenchmarkConfig, BenchmarkRunner
 from engine.live.recording.writer import load_recording
-from tests.test_faults_helpers import BENCH_FAST, LIVE_FAST, MODEL, cli, cli_popen, syn_data  # noqa: F401
+from tests.reliability.fault_helpers import (  # noqa: F401  # noqa: F401
+    BENCH_FAST,
+    LIVE_FAST,
+    MODEL,
+    cli,
+    cli_popen,
+    copy_data,
+    one_error,
+    run_main,
+    syn_data,
+)
 
 LIMIT = 8  # 4 batches of 2
+
 
 # Run inside the benchmark process: the first file opened for writing whose name contains "results.json" gets half
 # of its first write, then the process is SIGKILLed: a kill in the middle of writing the results.
@@ -151,3 +165,64 @@ def test_sigterm_during_live_recording_stops_like_ctrl_c_and_closes_the_file(tmp
     got = load_recording(rec)
     assert got.attrs["complete"]  # closed cleanly
     assert len(got) >= 1 and got.frame_id.tolist() == list(range(len(got)))
+
+
+_SLOW_BATCHES = ("import time, engine.inference.predictor as P\n"
+                 "_o = P.Predictor.predict_batch\n"
+                 "def _slow(self, *a, **k):\n"
+                 "    time.sleep(0.5)\n"
+                 "    return _o(self, *a, **k)\n"
+                 "P.Predictor.predict_batch = _slow\n")
+
+
+@pytest.mark.slow
+def test_sigterm_during_benchmark_stops_like_ctrl_c_and_resumes(syn_data, tmp_path):  # noqa: F811
+    out = tmp_path / "out"
+    args = ["bench", "h36m", "--data", syn_data, "--out", out, *BENCH_FAST]
+    p = cli_popen(args, hook=_SLOW_BATCHES)
+    deadline = time.monotonic() + 90
+    try:
+        while not list(out.glob(".partial/*/shard_000000.npz")) and p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 143, err
+    assert "Traceback" not in err and "SIGTERM: stopping after the current batch" in err
+    assert "stopped:" in err and "rerun the same command to resume" in err
+    saved = list(out.glob(".partial/*/shard_*.npz"))
+    assert 1 <= len(saved) < 6 and not (out / "run.json").exists() and not (out / LOCK_FILE).exists()
+    proc = cli(args)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{12 - 2 * len(saved)} samples to go" in proc.stderr
+
+
+def test_empty_and_cut_off_saved_batches_are_dropped_and_recomputed(syn_data, tmp_path, capfd):  # noqa: F811
+    out = tmp_path / "out"
+    cfg = BenchmarkConfig(data_dir=syn_data, models=[MODEL], out_dir=out, allow_untrained=True, device="cpu",
+                          num_workers=0, batch_size=2, flip=False, limit=8)
+    runner = BenchmarkRunner(cfg)
+    gen = runner.run()
+    for p in gen:  # stop after three saved batches, as an interrupted run would
+        if p.phase == "infer" and p.done >= 6:
+            runner.cancel()
+    shards = sorted(out.glob(".partial/*/shard_*.npz"))
+    assert len(shards) == 3
+    shards[0].write_bytes(b"")  # empty
+    shards[1].write_bytes(shards[1].read_bytes()[:100])  # cut off
+    rc, _, err = run_main(["bench", "h36m", "--data", syn_data, "--out", out, "--limit", 8, *BENCH_FAST], capfd)
+    assert rc == 0, err
+    assert "Traceback" not in err
+    assert f"{shards[0]}: saved batch is broken (the file is empty (0 bytes))" in err
+    assert f"{shards[1]}: saved batch is broken (cannot be read" in err
+    assert "6 samples to go" in err  # the two broken batches and the one never saved
+    assert (out / "run.json").is_file()
+
+
+def test_resumed_batches_never_replace_a_kept_shard(tmp_path):
+    from engine.h36m.run.infer import next_shard_number
+
+    assert next_shard_number([]) == 0
+    assert next_shard_number([tmp_path / "shard_000000.npz", tmp_path / "shard_000002.npz"]) == 3

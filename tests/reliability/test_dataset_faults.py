@@ -1,13 +1,29 @@
-"""Fault suite, Human3.6M data: broken annotation files and missing / corrupt images stop the benchmark before any
-long work with one message naming the file, the key and what is wrong; an image that breaks mid-run keeps the saved
-batches for the rerun. Data: a 12-image synthetic set from ``python main.py h36m synthetic``."""
+"""Fault suite, Human3.6M data: broken annotation files and missing / corrupt images stop the benchmark before any long
+work with one message naming the file, the key and what is wrong; an image that breaks mid-run keeps the saved
+batches for the rerun. Data: a 12-image synthetic set from ``python main.py h36m synthetic``. Truncated JPEGs are
+named by validation and mid-run; a RootNet file given with another root source is refused.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
+import numpy as np
 import pytest
 
-from tests.test_faults_helpers import BENCH_FAST, copy_data, edit_json, one_error, run_main, syn_data  # noqa: F401
-from tests.test_faults_helpers import test_images as _test_images
+from tests.reliability.fault_helpers import (  # noqa: F401  # noqa: F401
+    BENCH_FAST,
+    MODEL,
+    cli,
+    cli_popen,
+    copy_data,
+    edit_json,
+    one_error,
+    run_main,
+    syn_data,
+)
+from tests.reliability.fault_helpers import test_images as _test_images
 
 S9 = "annotations/Human36M_subject9_"
 
@@ -107,3 +123,57 @@ def test_corrupt_image_with_loader_workers_is_one_line(syn_data, tmp_path, capfd
     rc, _, err = run_main(argv, capfd)
     assert rc == 1
     one_error(err, str(data / "images" / name), "image is missing or cannot be decoded")
+
+
+def _truncate_image(data: Path, k: int = 4) -> str:
+    """Keep the first half of the k-th test image: the JPEG header is whole, OpenCV decodes it with grey fill."""
+    name = _test_images(data)[k]["file_name"]
+    p = data / "images" / name
+    raw = p.read_bytes()
+    p.write_bytes(raw[: len(raw) // 2])
+    assert cv2.imread(str(p)) is not None  # the old check (imread is None) passes it
+    return name
+
+
+def test_truncated_jpeg_is_reported_by_validation_of_all_images(syn_data, tmp_path, capfd):  # noqa: F811
+    data = copy_data(syn_data, tmp_path / "data")
+    name = _truncate_image(data)
+    rc, out, _ = run_main(["h36m", "validate", "--data", data, "--images", "all"], capfd)
+    assert rc == 1
+    assert f"ERROR: images/{name}: image cannot be decoded: truncated JPEG" in out
+
+
+def test_truncated_jpeg_met_mid_run_is_named_not_scored(syn_data, tmp_path, capfd):  # noqa: F811
+    data = copy_data(syn_data, tmp_path / "data")
+    name = _truncate_image(data)
+    out = tmp_path / "out"
+    rc, _, err = run_main(["bench", "h36m", "--data", data, "--out", out, *BENCH_FAST], capfd)
+    assert rc == 1
+    one_error(err, str(data / "images" / name), "truncated JPEG", "rerun the same command to resume")
+    assert not (out / "run.json").exists()
+
+
+def test_rootnet_file_with_root_gt_is_refused(syn_data, tmp_path, capfd):  # noqa: F811
+    rn = next(syn_data.glob("**/*rootnet*.json"), None) or next(syn_data.glob("*.json"))
+    rc, _, err = run_main(["bench", "h36m", "--data", syn_data, "--out", tmp_path / "o", "--root", "gt",
+                           "--rootnet-file", rn, *BENCH_FAST], capfd)
+    assert rc == 1
+    one_error(err, str(rn), "used only with root 'rootnet'")
+    assert not (tmp_path / "o").exists()
+
+
+def test_read_image_detects_cut_off_jpeg_and_png(tmp_path):
+    from engine.live.image_source import image_data_problem, read_image
+
+    ok, jpg = cv2.imencode(".jpg", np.full((16, 16, 3), 128, np.uint8))
+    ok2, png = cv2.imencode(".png", np.full((16, 16, 3), 128, np.uint8))
+    assert ok and ok2
+    jpg, png = jpg.tobytes(), png.tobytes()
+    assert image_data_problem(jpg) is None and image_data_problem(jpg + b"\x00\x00") is None
+    assert "truncated JPEG" in image_data_problem(jpg[:-10])
+    assert "truncated PNG" in image_data_problem(png[:-20])
+    assert image_data_problem(b"") == "the file is empty (0 bytes)"
+    (tmp_path / "a.jpg").write_bytes(jpg)
+    img, why = read_image(tmp_path / "a.jpg")
+    assert why == "" and np.array_equal(img, cv2.imread(str(tmp_path / "a.jpg")))
+    assert read_image(tmp_path / "missing.jpg")[0] is None
