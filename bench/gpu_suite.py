@@ -13,7 +13,7 @@ within the first, when the budget is spent, and records what it skipped):
 3. ``full_testset``: the full-size synthetic Protocol 2 run (``bench.full_testset``): wall time, crops/s against the
    pure forward, peak memory.
 
-Targets (issue 20): bs1 <= 5 ms per model with its best fast path; >= 60 FPS at one person and >= 30 FPS at ten
+Targets: bs1 <= 5 ms per model with its best fast path; >= 60 FPS at one person and >= 30 FPS at ten
 persons for the pipeline; the whole Protocol 2 test set for one model in under 60 s. Weights are random unless a
 checkpoint is present (labelled). Without a CUDA device the suite measures nothing and exits 0 with a message;
 ``--cpu-smoke`` runs every step on the CPU at tiny sizes to exercise the code path (its test: tests/bench/).

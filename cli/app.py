@@ -86,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         return run_gui(args)
     except PoseArenaError as exc:
         return error(exc.user_message)
+    except BrokenPipeError:  # the reader of the output went away (``| head``): nothing left to tell anyone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:  # noqa: BLE001 - a bug: reported with its traceback in a log, never hidden
         line, log = bug_report(exc, context=f"{version()} {' '.join(sys.argv[1:] if argv is None else argv)}")
         print(f"error: {line}", file=sys.stderr)

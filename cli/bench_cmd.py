@@ -22,6 +22,7 @@ from cli import command
 from cli.console import ProgressLine, check_precision_device, check_profile_device, error
 from cli.live_cmd import PRECISIONS, PROFILE_NAMES  # PROFILE_NAMES lists the profiles lazily: no torch at start-up
 from engine.defaults import BENCHMARK, INFERENCE
+from engine.h36m.root_sources import ROOT_SOURCES
 
 INTERRUPTED = 130  # 128 + SIGINT
 TERMINATED = 143  # 128 + SIGTERM
@@ -202,7 +203,7 @@ class BenchCommand:
                                  "folders with 'bench merge' (docs/scaling.md)")
         parser.add_argument("--protocol", type=int, choices=(1, 2), default=BENCHMARK.protocol,
                             help="2: MPJPE on S9+S11; 1: PA-MPJPE on S11 (default %(default)s)")
-        parser.add_argument("--root", choices=("gt", "rootnet", "rootnet-model"), default=BENCHMARK.root,
+        parser.add_argument("--root", choices=ROOT_SOURCES, default=BENCHMARK.root,
                             help="where the root (absolute depth) comes from. gt: GT boxes and GT root depth (the "
                                  "papers' default); rootnet: boxes and roots from RootNet's result file (see "
                                  "--rootnet-file); rootnet-model: run the rootnet-r50 network live on the GT-box "

@@ -1,5 +1,5 @@
 """``posearena compare``: which model is steadier, more human-shaped, and how much the models agree, without ground
-truth (issue 17; measures: docs/metrics.md).
+truth (measures: docs/metrics.md).
 
     posearena compare RECORDING.h5 [--out DIR] [--window N] [--no-plots]
     posearena compare --source VIDEO --models A,B,... [--frames N] [--out DIR]

@@ -81,7 +81,7 @@ class LiveCommand:
         p.add_argument("--models", default=None, help=f"comma-separated model names (default: {DEFAULT_MODELS}, "
                                                       "the bundled trained model, plus installed official models)")
         p.add_argument("--frames", type=_positive_int, default=None, help="stop after N processed frames")
-        p.add_argument("--duration", type=number(low=0.0, low_open=True), default=None,
+        p.add_argument("--duration", type=number(), default=None,  # finite here; positive: checked in _config
                        help="stop after S seconds")
         p.add_argument("--record", metavar="FILE.h5", default=None,
                        help="record results to HDF5 (an existing file is refused unless --overwrite)")

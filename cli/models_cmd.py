@@ -4,36 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 from cli import command
-from engine.speed_results import speed_label
-
-
-def _row(spec: Any, weights: str | None, speed: dict[str, dict], sha256: str | None = None) -> dict[str, Any]:
-    pub = spec.published
-    return {
-        "name": spec.name,
-        "family": spec.family,
-        "variant": spec.variant,
-        "joint_set": spec.joint_set,
-        "joints": spec.num_joints,
-        "input_size": list(spec.input_hw),
-        "output_size": list(spec.output_hw),
-        "depth_bins": spec.depth_bins,
-        "params": spec.params,
-        "gmacs": spec.gmacs,
-        "weights": weights,
-        "sha256": sha256,  # the manifest's record of the installed file (None: not installed, or not recorded)
-        "speed_ms": speed.get(spec.name, {}).get("ms"),
-        "speed": speed_label(spec.name, speed),
-        "speed_device": speed.get(spec.name, {}).get("device"),
-        "official": spec.official,
-        "backend": spec.backend,
-        "published": {"mpjpe_p2": pub.mpjpe_p2, "pa_mpjpe_p1": pub.pa_mpjpe_p1, "source": pub.source},
-        "notes": spec.notes,
-    }
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -71,19 +44,8 @@ class ModelsCommand:
 
     @staticmethod
     def run(args: argparse.Namespace) -> int:
-        from engine.speed_results import last_speed
-        from models import all_specs
-        from models.weights.store import WeightsError, find_weights, installed_entry
+        from engine.catalogue import catalogue
 
-        try:
-            rows = []
-            speed = last_speed()
-            for spec in all_specs():
-                path = find_weights(spec.name, args.weights_dir)
-                entry = installed_entry(spec.name, args.weights_dir) if path else None
-                rows.append(_row(spec, str(path) if path else None, speed, entry.sha256 if entry else None))
-        except WeightsError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 1
+        rows = [row.as_json() for row in catalogue(args.weights_dir)]  # an unreadable manifest: WeightsError, one line
         print(json.dumps(rows, indent=1) if args.json else _table(rows))
         return 0

@@ -52,6 +52,10 @@ def _preimport_heavy(between: Callable[[], None] = lambda: None) -> None:
 
 
 def make_app():
+    # Software OpenGL (Mesa llvmpipe: no GPU, remote desktops, Xvfb) renders on as many threads as there are cores,
+    # which take them from the models: on 2 cores the live view ran at ~0.7x the headless FPS. One thread draws
+    # the skeleton views fast enough; hardware GL ignores the variable. Set before the first GL context.
+    os.environ.setdefault("LP_NUM_THREADS", "1")
     from PySide6.QtCore import QCoreApplication, Qt
     from PySide6.QtWidgets import QApplication
 
@@ -94,12 +98,16 @@ def run_gui(args: argparse.Namespace) -> int:
     app = make_app()
     from PySide6.QtCore import QTimer
 
+    from gui import settings
     from gui.main_window import MainWindow
 
     screenshot = getattr(args, "screenshot", None)
     win = MainWindow(source=args.source, models=args.models, autostart=False)
     prepare_window(win, scripted=bool(screenshot))
-    win.show()
+    if not screenshot and settings.get("window/maximized", False):
+        win.showMaximized()  # saved geometry alone does not bring the maximized state back on every desktop
+    else:
+        win.show()
     if not screenshot and not win.geometry_restored:
         QTimer.singleShot(300, win.keep_on_screen)  # once the window manager has put its frame around it
     autostart = not getattr(args, "idle", False)

@@ -7,6 +7,7 @@ such as "kmm" for large errors). ``bar_heights`` reads the drawn heights back fr
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,11 @@ class BarChart(pg.PlotWidget):
         self.legend.clear()
         if title is not None:
             self._title = title
-            self.setTitle(title, size="9pt")  # small enough to fit a half-width chart at 1024 px
+            # small enough for a half-width chart at 1024 px; a qualifier in brackets (synthetic or partial data)
+            # goes on its own line rather than off the edge
+            head, sep, rest = title.partition(" (")
+            shown = f"{escape(head)}<br>({escape(rest)}" if sep and len(title) > 60 else escape(title)
+            self.setTitle(shown, size="9pt")
         self.categories = list(categories)
         self.series = {k: [np.nan if v is None else float(v) for v in vals] for k, vals in series.items()}
         n = max(1, len(self.series))

@@ -1,4 +1,4 @@
-"""The Live tab's Compare panel (issue 17): which model is steadier, more human-shaped, and how much the models
+"""The Live tab's Compare panel: which model is steadier, more human-shaped, and how much the models
 agree, without ground truth. Definitions: docs/metrics.md.
 
 A per-model table (jitter raw / smoothed, bone-length CV, limb asymmetry, root-depth std, visibility, latency, and

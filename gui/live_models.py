@@ -19,7 +19,7 @@ GROUP_ROLE = Qt.ItemDataRole.UserRole + 1  # marks the "needs weights" header ro
 
 
 def _group_text(n: int, expanded: bool) -> str:
-    return f"{'▾' if expanded else '▸'} Needs weights ({n}): untrained, speed tests only"
+    return f"{'▾' if expanded else '▸'} Needs weights ({n})"
 
 
 def fill_model_list(model_list: QListWidget, rows: Iterable[ModelRow], keep: Iterable[str],
@@ -67,6 +67,14 @@ def toggle_group(model_list: QListWidget) -> bool:
     for it in rows:
         it.setHidden(not expanded and it.checkState() != Qt.CheckState.Checked)
     return expanded
+
+
+def show_checked(model_list: QListWidget) -> None:
+    """Ticked models are never hidden in the collapsed group (after ticks set in code)."""
+    for i in range(model_list.count()):
+        it = model_list.item(i)
+        if it.isHidden() and it.checkState() == Qt.CheckState.Checked:
+            it.setHidden(False)
 
 
 def ask_untrained(parent: QWidget, name: str) -> bool:

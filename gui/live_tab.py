@@ -31,7 +31,7 @@ from gui.controllers.compare import CompareController
 from gui.controllers.live import LiveController, LiveSettings
 from gui.controllers.models import ModelRow, RegistryController
 from gui.controllers.sources import SourceController
-from gui.live_models import ModelTicks, fill_model_list, is_group, toggle_group
+from gui.live_models import ModelTicks, fill_model_list, is_group, show_checked, toggle_group
 from gui.live_side_panel import build_side_panel, stream_extra
 from gui.model_picker import check_only, checked_names
 from gui.video_view import VideoView
@@ -235,7 +235,10 @@ class LiveTab(QWidget):
         self._wanted_models = list(names)
         if not self.model_list.count():
             return
+        self.model_list.blockSignals(True)  # chosen in code (command line, settings): nothing to ask about
         known = check_only(self.model_list, names)
+        self.model_list.blockSignals(False)
+        show_checked(self.model_list)
         unknown = [n for n in names if n not in known]
         if unknown:
             self.message.emit("error", f"Unknown model(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
@@ -341,8 +344,9 @@ class LiveTab(QWidget):
         self.overlay_combo.blockSignals(True)
         self.overlay_combo.clear()
         self.overlay_combo.addItem("(boxes only)", None)
-        for i in infos:
-            self.overlay_combo.addItem(i["label"], i["name"])
+        for i in infos:  # the short name fits the side panel; the label (untrained...) is in the tooltip
+            self.overlay_combo.addItem(i["name"], i["name"])
+            self.overlay_combo.setItemData(self.overlay_combo.count() - 1, i["label"], Qt.ItemDataRole.ToolTipRole)
         names = [i["name"] for i in infos]
         idx = self.overlay_combo.findData(current if current in names else names[0])
         self.overlay_combo.setCurrentIndex(max(idx, 0))
@@ -406,7 +410,8 @@ class LiveTab(QWidget):
 
     def _on_record_clicked(self) -> None:
         on = self.record_button.isChecked()
-        if not self.live.running:
+        if not self.live.running:  # armed, not recording: the button says so instead of just looking pressed
+            self.record_button.setText("Records from Start  (Ctrl+E: off)" if on else "Record  (Ctrl+E)")
             if on:
                 self.message.emit("info", "Recording will start with the live view.")
             return

@@ -204,6 +204,7 @@ class MainWindow(QMainWindow):
 
     def save_settings(self) -> None:
         settings.put("window/geometry", bytes(self.saveGeometry().toBase64()).decode())
+        settings.put("window/maximized", self.isMaximized())
         settings.put("window/state", bytes(self.saveState().toBase64()).decode())
         settings.put("window/live_splitter", bytes(self.live_tab.splitter.saveState().toBase64()).decode())
         settings.put("window/tab", self.tabs.currentIndex())

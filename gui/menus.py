@@ -34,7 +34,11 @@ def shortcuts_text(win) -> str:
             if not a.shortcut().isEmpty()]
     rows += [("Orbit / zoom a 3D view", "drag / wheel over it (all views follow)"),
              ("Change a box's value with the wheel", "click it first (unfocused boxes ignore the wheel)")]
-    return "\n".join(f"{k:<34} {v}" for k, v in rows)
+    from html import escape
+
+    cells = "".join(f"<tr><td style='padding-right:18px'>{escape(k)}</td><td><b>{escape(v)}</b></td></tr>"
+                    for k, v in rows)
+    return f"<table>{cells}</table>"  # a table: columns line up in any font
 
 
 def about_text() -> str:

@@ -70,6 +70,7 @@ class PlaybackTab(QWidget):
         split.addWidget(self.views)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
+        split.setSizes([500, 500])  # half each: the 3D views are not squeezed beside the video
         lay = QVBoxLayout(self)
         lay.addLayout(bar)
         lay.addWidget(split, 1)

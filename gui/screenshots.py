@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from engine.defaults import LIVE
+
 
 def _wait(app, cond, timeout: float) -> bool:
     end = time.monotonic() + timeout
@@ -99,10 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         w, h = (int(v) for v in size.lower().split("x"))
         suffix = "" if (w, h) == (1280, 800) else f"_{w}x{h}"
         win = window(w, h)
-        live_shot(win, f"live{suffix}.png", ["mhp-lpski-w0.5", "convnextpose-xs"], absolute=False)
+        live_shot(win, f"live{suffix}.png", list(LIVE.models), absolute=False)  # the first run's arena
         if not suffix:
             live_shot(win, "live_grid_absolute.png",
-                      ["mhp-lpski-w0.5", "convnextpose-xs", "mhp-lpski", "convnextpose-s"], absolute=True)
+                      ["blazepose-lite", "blazepose-full", "blazepose-heavy", "convnextpose-xs"], absolute=True)
         bench_shot(win, f"benchmark{suffix}.png")
         win.tabs.setCurrentWidget(win.models_tab)
         win.models_tab.select("posenet-r50")

@@ -57,6 +57,18 @@ def joint_colours(joints: JointSet, shade: float = 1.0) -> np.ndarray:
     return cols
 
 
+def wrap_text(fm: QFontMetrics, text: str, room: int) -> list[str]:
+    """``text`` broken at spaces into lines no wider than ``room`` pixels (a word longer than that is elided): a
+    narrow view shows the whole caption on more lines instead of cutting it."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and fm.horizontalAdvance(f"{lines[-1]} {word}") <= room:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(fm.elidedText(word, Qt.TextElideMode.ElideRight, room))
+    return lines or [""]
+
+
 class LinkedGLView(gl.GLViewWidget):
     """GLViewWidget that announces every camera change (mouse, wheel, keys or code) so views can be linked."""
 
@@ -86,9 +98,9 @@ class LinkedGLView(gl.GLViewWidget):
             fm = QFontMetrics(font)
             y = 6
             room = max(40, self.width() - 24)
-            lines = [(fm.elidedText(t, Qt.TextElideMode.ElideRight, room), c, b) for t, c, b in self.overlay]
+            lines = [(part, c, b) for t, c, b in self.overlay for part in wrap_text(fm, t, room)]
             width = max(fm.horizontalAdvance(t) for t, _, _ in lines) + 12
-            p.fillRect(QRectF(4, 4, width, len(self.overlay) * (fm.height() + 2) + 6), QColor(8, 10, 14, 190))
+            p.fillRect(QRectF(4, 4, width, len(lines) * (fm.height() + 2) + 6), QColor(8, 10, 14, 190))
             for text, colour, background in lines:
                 if background:
                     p.fillRect(QRectF(8, y + 1, fm.horizontalAdvance(text) + 6, fm.height()), QColor(background))

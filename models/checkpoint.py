@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from models.errors import PoseArenaError
+from models.errors import PoseArenaError, first_line
 
 __all__ = [
     "MAX_CHECKPOINT_BYTES",
@@ -228,10 +228,8 @@ def _load_object(path: Path, trusted_sha256: set[str] | None) -> Any:
 
 
 def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    if "WeightsUnpickler error:" in text:
-        text = text.split("WeightsUnpickler error:", 1)[1].strip()
-    return (text.splitlines() or [repr(e)])[0][:300]
+    """``first_line`` without torch's "WeightsUnpickler error:" preamble (the refusal itself is what matters)."""
+    return first_line(str(e).split("WeightsUnpickler error:", 1)[-1]) or type(e).__name__
 
 
 def _is_tensor_map(obj: Any) -> bool:

@@ -26,10 +26,11 @@ class PoseArenaError(Exception):
         return first_line(self, limit=None) if str(self).strip() else type(self).__name__
 
 
-def first_line(e: BaseException, limit: int | None = 300) -> str:
-    """The first non-empty line of an error's text (its type name when it has none), cut to ``limit`` characters."""
+def first_line(e: BaseException | str, limit: int | None = 300) -> str:
+    """The first non-empty line of an error's text (its type name when it has none; "" for an empty string), cut to
+    ``limit`` characters."""
     lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
-    text = lines[0] if lines else type(e).__name__
+    text = lines[0] if lines else ("" if isinstance(e, str) else type(e).__name__)
     return text if limit is None else text[:limit]
 
 

@@ -78,7 +78,8 @@ class WeightsMissingError(PoseArenaError):
 
 
 def _missing_message(spec: ModelSpec, weights_dir: Path) -> str:
-    how = (f"get them with: python main.py weights download {spec.name}" if downloadable(spec)
+    how = (f"get them with: python main.py weights download {spec.name} (or, with a file you already have: "
+           f"python main.py weights import FILE)" if downloadable(spec)
            else manual_instructions(spec))
     if not spec.can_run_untrained:
         return (f"{spec.name} has no weights: looked in {weights_dir} (manifest.json, {spec.name}.onnx). {how}. "

@@ -27,7 +27,7 @@ __all__ = [
     "load_strict",
 ]
 
-BENIGN_MISSING_SUFFIX = "num_batches_tracked"  # torch <= 0.4.0 checkpoints lack it (spec 1.6)
+BENIGN_MISSING_SUFFIX = "num_batches_tracked"  # torch <= 0.4.0 checkpoints (Integral) lack it
 
 # Files that identify as one model but are published as another: the message says so.
 IDENTIFICATION_NOTES = {

@@ -2,7 +2,7 @@
 
 Why here: how a crop is scaled before the network is part of what a checkpoint was trained with (timm keeps mean/std
 in each model's config), so the table lives with the models; ``engine`` and the ONNX importer both read it from here.
-The 3DMPPE quirk (0..1 statistics on 0..255 pixels) is deliberate: models-and-protocol.md §3.
+The 3DMPPE quirk (0..1 statistics on 0..255 pixels) is deliberate: the official ``main/config.py`` pixel_mean/std.
 """
 
 from __future__ import annotations

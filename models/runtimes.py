@@ -1,8 +1,8 @@
 """One class per ``ModelSpec.backend``: how that kind of model's weights are stored, loaded and installed.
 
-Why: the loader, the weights store and the checkpoint identifier used to branch on ``spec.backend``; now they ask
-``spec.runtime`` (registered here by backend name through ``models.spec.register_runtime``), as ultralytics' one
-class per backend replaced its ``AutoBackend`` branches. Adding a backend means registering one class here.
+Why: the loader, the weights store and the checkpoint identifier never branch on ``spec.backend``; they ask
+``spec.runtime`` (registered here by backend name through ``models.spec.register_runtime``), like ultralytics' one
+class per backend. Adding a backend means registering one class here.
 
 A runtime is a class used as a namespace (no state); the registry sets ``kind`` to its backend name.
 """

@@ -1,10 +1,10 @@
 """Recover a model's ``spec.arch`` from the tensor shapes of a state_dict (keys without ``module.``).
 
 Released ConvNeXtPose files carry no config, and their variant names (XS/S/M/L) are not stored in the weights;
-the shapes fix everything except the number of upsampling head layers, which follows from the depth bins by the
-variant table in models-and-protocol.md section 5 (32 bins -> 2 layers, 64 -> 3). MobileHumanPose backbones are told
-apart by key names and decoder input widths (sections 6 and 10). Errors are ``ValueError`` naming the key or shape
-that does not fit; callers add the file name.
+the shapes fix everything except the number of upsampling head layers, which follows from the depth bins as in
+ConvNeXtPose's released variants (32 bins -> 2 layers, 64 -> 3). MobileHumanPose backbones (LPSKI, LPRES, LPWO) are
+told apart by key names and decoder input widths. Errors are ``ValueError`` naming the key or shape that does not
+fit; callers add the file name.
 """
 
 from __future__ import annotations

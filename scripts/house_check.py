@@ -42,7 +42,8 @@ ENGINE_SHARED = ("engine.defaults", "engine.versions", "engine.speed_results")
 # engine and models: settings and plain data, never a network. Running models is the controllers' job.
 WIDGET_MAY_IMPORT = (
     "engine.defaults", "engine.versions", "engine.live.default_models", "engine.inference.camera",
-    "models.joints", "models.fileio",
+    "engine.h36m.root_sources",
+    "models.joints", "models.fileio", "models.errors",
 )
 WIDGET_EXEMPT = ("gui.controllers", "gui.app")
 

@@ -1,4 +1,4 @@
-"""Comparing pose models without ground truth (issue 17): which model is steadiest, most human-shaped, and how much
+"""Comparing pose models without ground truth: which model is steadiest, most human-shaped, and how much
 the models agree. Pure numpy; no Qt. Measures: docs/metrics.md.
 
 - Live: ``CompareAccumulator`` (feed ``update`` / ``update_from_result`` per frame, read ``snapshot()``).

@@ -22,6 +22,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from engine.h36m.layout import DatasetError, RawIndex, find_rootnet_file, load_rootnet_file, validate
+from engine.h36m.root_sources import LIVE_ROOT, ROOT_SOURCES
 
 if TYPE_CHECKING:
     from engine.inference.conventions import BoxSource
@@ -42,8 +43,6 @@ __all__ = [
 ]
 
 L_SHOULDER, R_SHOULDER = 11, 14
-ROOT_SOURCES = ("gt", "rootnet", "rootnet-model")  # GT root | RootNet result file | RootNet network run live
-LIVE_ROOT = "rootnet-model"
 
 
 def crop_key(input_hw: Sequence[int], crop: str = "3dmppe") -> str:

@@ -10,11 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from engine.h36m.layout import SAMPLING
 from engine.h36m.metrics import H36MScores
 
 __all__ = ["SAMPLING_NOTE", "UNTRAINED", "ModelRun", "fmt_mm", "headline_metric", "published_for", "safe_name"]
 
-SAMPLING_NOTE = "every 64th frame (frame_idx % 64 == 0), all 4 cameras"
+SAMPLING_NOTE = f"every {SAMPLING}th frame (frame_idx % {SAMPLING} == 0), all 4 cameras"
 UNTRAINED = "untrained weights"
 
 

@@ -161,7 +161,8 @@ def merge_runs(dirs: Sequence[str | Path], out_dir: str | Path, *, overwrite: bo
     run writes it (``run.json`` records ``merged_from``; all files appear together, ``run.json`` last). Raises
     ``MergeError`` naming what does not fit; finished results of another configuration in ``out_dir`` are replaced
     only with ``overwrite``, and ``out_dir`` is never one of the shards."""
-    from engine.h36m.run.runner import BenchmarkRunner, OutputLock, _sha256
+    from engine.h36m.run.runner import BenchmarkRunner, OutputLock
+    from models.checkpoint import sha256_file
 
     dirs = [Path(d) for d in dirs]
     if not dirs:
@@ -199,7 +200,7 @@ def merge_runs(dirs: Sequence[str | Path], out_dir: str | Path, *, overwrite: bo
     rn_file = None
     if cfg.root == "rootnet":
         rn_file = cfg.rootnet_file or find_rootnet_file(cfg.data_dir, cfg.protocol)
-        if rn_file is None or _sha256(Path(rn_file)) != fp.get("rootnet_file_sha256"):
+        if rn_file is None or sha256_file(Path(rn_file)) != fp.get("rootnet_file_sha256"):
             raise MergeError(f"the RootNet result file {rn_file} is not the one the shards used")
     test = load_test_set(cfg.data_dir, cfg.protocol, root_source=cfg.root, rootnet_file=rn_file, images="none")
     test = test.subset(limit_indices(len(test), cfg.limit))

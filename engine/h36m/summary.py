@@ -25,8 +25,8 @@ def summary_text(runs: Sequence[ModelRun]) -> str:
             ours = s.total(r.published["metric"])
             line += f" (published {r.published['value']:.2f}, difference {ours - r.published['value']:+.2f})"
         lines.append(line)
-        lines.extend(f"    {s.label(m)} = {s.total(m):.2f} mm" for m in others)
-        lines.extend(f"    {s.label(m)} = {s.total(m):.2f} mm" for m in s.errors if m in EXTRA_METRICS)
+        lines.extend(f"    {with_dataset(s.label(m), r)} = {s.total(m):.2f} mm" for m in others)
+        lines.extend(f"    {with_dataset(s.label(m), r)} = {s.total(m):.2f} mm" for m in s.errors if m in EXTRA_METRICS)
         lines.extend(mode_lines(getattr(r, "protocol_mode", None), getattr(r, "conventions", None)))
         lines.extend(root_lines(r.root, r.root_model, s.mrpe))
         lines.extend(gt_free_lines(getattr(r, "gt_free", None)))

@@ -18,14 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.h36m.layout import SAMPLING
+from engine.h36m.layout import FPS, SAMPLING
 from engine.h36m.outputs import output_errors
 from models.fileio import atomic_write_json
 
 __all__ = ["IMAGE_HW", "SyntheticInfo", "generate", "skeleton_world"]
 
 IMAGE_HW = (1002, 1000)  # H36M cameras 1, 3, 4 record 1000x1002 (W x H)
-FPS = 50.0
 TEST_SUBJECTS = (9, 11)
 MARKER = "synthetic.json"  # its presence makes every benchmark title on this folder say "synthetic data"
 _SUBJECT_SCALE = {1: 1.03, 5: 0.95, 6: 1.05, 7: 0.98, 8: 1.01, 9: 1.0, 11: 0.97}

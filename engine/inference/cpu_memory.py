@@ -8,8 +8,8 @@ call). ``keep_freed_memory`` tells glibc (``mallopt``) to serve large blocks fro
 free heap beyond 2 GiB: the process keeps its working set and reuses it. The price is resident memory: a loop of
 batch-32 flip-test forwards holds 1.7 GiB where glibc's default held 0.8 GiB between calls, and the full benchmark
 peaks 17 % higher (2,412 MiB, not 2,068); ``release_free_memory`` keeps it from creeping up.
-It is also why a batch of 8 or 16 crops used to cost more per crop than a batch of 4 (``bench.micro_batch``): with
-the blocks kept, the larger batch costs the same or less.
+Without it a batch of 8 or 16 crops costs more per crop than a batch of 4 (``bench.micro_batch``); with the blocks
+kept, the larger batch costs the same or less.
 
 Only on Linux with glibc; elsewhere, or when ``POSEARENA_MALLOC=system`` is set, it does nothing and says so.
 """

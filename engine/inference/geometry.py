@@ -1,9 +1,9 @@
 """The 3DMPPE / Integral geometry conventions: box processing, crop affine, heatmap -> camera.
 
 Numerically pinned by ``tests/fixtures/conformance/geometry.json`` (tests/test_geometry.py reproduces every case). The
-quirks are deliberate: they are what the released checkpoints were trained with (spec: models-and-protocol.md §1, §3,
-§7, §9). Array functions broadcast over leading axes, so one call decodes all persons of a frame or all samples of
-a benchmark batch.
+quirks are deliberate: they are what the released checkpoints were trained with (the official code of
+mks0601/3DMPPE_POSENET_RELEASE, 3DMPPE_ROOTNET_RELEASE and JimmySuen/integral-human-pose). Array functions broadcast
+over leading axes, so one call decodes all persons of a frame or all samples of a benchmark batch.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """What a network takes and returns, read from the spec's declared ``inputs`` (never from its family or decoding).
 
 Why one module: exporting to ONNX, checking a call, timing a forward and counting MACs all need the same answer to
-"which tensors does this net take?", and RootNet's extra ``k_value`` used to be special-cased by name in a dozen
-places with three different dummy values. Here every input kind is one table row: its ONNX name, how a call's
+"which tensors does this net take?", and RootNet's extra ``k_value`` must get the same dummy value and the same
+ONNX name in each of them. Here every input kind is one table row: its ONNX name, how a call's
 tensor is checked and how a dummy is made.
 """
 

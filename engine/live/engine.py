@@ -1,7 +1,7 @@
 """The threaded live pipeline: source -> capture thread (newest frame) -> detector -> RootNet -> pose models ->
 smoothing -> subscribers / recorder.
 
-Design (published-and-practice.md D.2, house-style C.iii):
+Design (the newest-frame practice of streaming pose pipelines such as rtmlib's and FreeMoCap's):
 - Two threads. The capture thread keeps only the newest frame in a one-slot mailbox; the inference thread takes it
   when it is free, so at most one frame is in flight and nothing queues (drops happen at the entrance and are
   counted). Files processed "as fast as possible" use a lockstep mailbox instead: every frame, still one in flight.

@@ -110,7 +110,7 @@ class FrameStep:
         random_root = self.rootnet_info is not None and not self.rootnet_info.trained
         for m in self.models:
             out = outputs[m.name]
-            if random_root and m.trained and placement[m.name] in (Placement.ROOTNET, Placement.WAITING):
+            if random_root and m.trained and placement[m.name] == Placement.ROOTNET:
                 placement[m.name] = Placement.UNTRAINED_ROOTNET
             lm = getattr(self.predictor, "models", {}).get(m.name)
             world = getattr(getattr(lm, "net", None), "last_world_mm", None)
@@ -170,7 +170,7 @@ class FrameStep:
             crop_boxes, skipped = np.asarray(pred.boxes), list(pred.skipped)
             placement = {name: placement_of(getattr(out, "root_source", "") or pred.root_source, pending)
                          for name, out in outputs.items()}
-            pass
+            self._own_metric_shapes(outputs, placement)
             depths.keep_only(keys[kept])
         ids = ids_all[kept]
 

@@ -17,6 +17,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from engine.defaults import DETECTOR, LIVE, ROOT
+from gui.controllers.live_notes import bundled_detector_prefix, self_placed_prefix, without_root_fallback_notes
 from gui.live_frame import LiveFrame, ModelFrame
 from gui.workers import Worker, readable_error
 
@@ -37,34 +38,6 @@ class LiveSettings:
     realtime: bool | None = None  # None: files and image folders every frame in order (as the CLI), the demo
     # paced like a camera; True: files paced at their frame rate, dropping what the models cannot keep up with
     extra: dict[str, Any] = field(default_factory=dict)  # any other LiveConfig field
-
-
-def without_root_fallback_notes(engine: Any, notes: list[str]) -> list[str]:
-    """The engine's notes less its own root-plan note when RootNet is switched off or has no weights: a fixed
-    depth is a normal state (BlazePose places itself), said once as information by the GUI, not as a warning. The
-    engine reports its plan as a field (``LiveEngine.root_plan``), so no text is matched."""
-    plan = getattr(engine, "root_plan", None)
-    if plan is None or plan.reason not in ("disabled", "no weights"):
-        return list(notes)
-    return [n for n in notes if n != plan.note]
-
-
-def self_placed_prefix(engine: Any) -> str:
-    """"name, name:" for the models that place themselves from their own metric 3D while the depth is fixed (the
-    engine's note on them starts so), else ""."""
-    plan = getattr(engine, "root_plan", None)
-    if plan is None or not getattr(plan, "fixed", False):
-        return ""
-    from models.spec import get_spec
-
-    names = []
-    for m in getattr(engine, "models", []):
-        try:
-            if get_spec(m.name).metric_3d:
-                names.append(m.name)
-        except (KeyError, ValueError):
-            continue
-    return f"{', '.join(names)}:" if names else ""
 
 
 class _LockedRecorder:
@@ -256,11 +229,11 @@ class LiveController(QObject):
             return
         self._set_state("running")
         engine_notes = without_root_fallback_notes(engine, list(getattr(engine, "notes", [])))
-        placed = self_placed_prefix(engine)
+        normal = tuple(p for p in (self_placed_prefix(engine), bundled_detector_prefix(engine)) if p)
         for n in notes:
             self.message.emit("info", n)
-        for n in engine_notes:  # a model placing itself is how it works, not a fallback
-            self.message.emit("info" if placed and n.startswith(placed) else "warning", n)
+        for n in engine_notes:  # a model placing itself, or a bundled detector offline, is how it works
+            self.message.emit("info" if normal and n.startswith(normal) else "warning", n)
         untrained = [m.label for m in engine.models if not m.trained]
         if untrained:
             self.message.emit("warning", "Untrained (random) weights, for speed tests only: " + ", ".join(untrained))

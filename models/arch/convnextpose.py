@@ -1,7 +1,7 @@
 """ConvNeXtPose (medialab-ku, IEEE Access'23): a BatchNorm ConvNeXt trunk and a light depthwise upsampling head.
 
 Module names, parameter shapes and registration order equal the official ``main/model.py`` +
-``common/nets/convnext_bn.py`` so released checkpoints load strictly (models-and-protocol.md section 5):
+``common/nets/convnext_bn.py`` so released checkpoints load strictly:
 ``backbone.downsample_layers.{i}.{0,1}``, ``backbone.stages.{s}.{b}.{dwconv,norm,pwconv1,pwconv2}``,
 ``backbone.norm``, ``head.deconv_layers_{1,2,3}.{dwconv,norm,pwconv}``, ``head.final_layer``.
 The official head upsamples in its first two layers (32x32 map); the M/L variants upsample in all three (64x64),

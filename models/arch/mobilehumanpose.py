@@ -1,7 +1,7 @@
 """MobileHumanPose (SangbumChoi, CVPRW'21): three MobileNetV2-style backbones that carry their own decoder.
 
 The released ``CustomNet`` wraps everything in one ``backbone`` module, so every key starts with ``backbone.``
-(models-and-protocol.md sections 6 and 10). Shared pieces: ``first_conv`` (3x3 conv + BN + per-channel PReLU),
+(SangbumChoi/MobileHumanPose). Shared pieces: ``first_conv`` (3x3 conv + BN + per-channel PReLU),
 17 ``inv_residual`` blocks from a (t, c, n, s) stage table, ``last_conv`` (1x1 to the unscaled embedding width),
 three decoder blocks that upsample x2 (bilinear, align_corners=True) and ``final_layer`` (1x1 to J*D):
 

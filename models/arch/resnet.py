@@ -4,7 +4,7 @@ All three share one trunk (torchvision's v1.5 ``Bottleneck``; key names equal to
 ``fc``) and a 3-layer transposed-conv decoder 2048 -> 256 -> 256 -> 256 (x8 upsampling). They differ only in the
 module names around that decoder, which must match the official code so released checkpoints load strictly:
 PoseNet ``head.deconv_layers`` + ``head.final_layer``, Integral ``head.features.{0..9}``, RootNet
-``root.deconv_layers`` + ``root.xy_layer`` + ``root.depth_layer`` (spec: models-and-protocol.md sections 2-4, 7).
+``root.deconv_layers`` + ``root.xy_layer`` + ``root.depth_layer`` (the official repositories' network modules).
 """
 
 from __future__ import annotations

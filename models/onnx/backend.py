@@ -1,6 +1,6 @@
 """Run a pose model stored as ONNX through onnxruntime, behind the same interface as the torch nets.
 
-Why: MobileHumanPose's only trained weights are third-party ONNX files (models-and-protocol.md section 6.5). The
+Why: MobileHumanPose's only trained weights are third-party ONNX files (PINTO_model_zoo 156_MobileHumanPose). The
 predictor treats every net alike (``forward(x [N,3,H,W]) -> heatmaps [N, J*D, Ho, Wo]``, then soft-argmax), so this
 wrapper adapts whatever the graph declares: input name, NCHW or NHWC layout, dtype and a fixed batch size; output
 ``[N, J*D, H, W]`` or ``[N, J, D, H, W]`` heatmaps, or ``[N, J, 3]`` coordinates in heatmap cells, which are

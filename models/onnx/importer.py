@@ -1,6 +1,6 @@
 """Recognise, store and (where possible) convert ONNX pose models into strict PyTorch checkpoints: the public facade.
 
-Why: the only trained MobileHumanPose weights are third-party ONNX files (models-and-protocol.md section 6.5).
+Why: the only trained MobileHumanPose weights are third-party ONNX files (PINTO_model_zoo 156_MobileHumanPose).
 The ONNX backend runs them as they are; when a file's weights map layer by layer onto a registered PoseArena
 architecture, converting it lets the torch pipeline run it. One job per module, used in this order:
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from models.errors import first_line
 from models.onnx.backend import OnnxModelError, OnnxPoseNet
 
 __all__ = [
@@ -97,10 +98,6 @@ def load_proto(path: Path) -> Any:
     except Exception as e:  # onnx.checker.ValidationError and friends
         raise OnnxImportError(f"{path}: malformed ONNX model ({first_line(e)})") from None
     return model
-
-
-def first_line(e: BaseException) -> str:
-    return ((str(e).strip().splitlines() or [repr(e)])[0])[:300]
 
 
 def _dims(vi: Any) -> tuple[int | str | None, ...]:

@@ -1,4 +1,4 @@
-"""Registered ONNX-backed models: PINTO's third-party MobileHumanPose files (models-and-protocol.md section 6.5).
+"""Registered ONNX-backed models: PINTO's third-party MobileHumanPose files (PINTO_model_zoo).
 
 MobileHumanPose's authors never released weights; the only trained ones are ONNX conversions in PINTO_model_zoo
 ``156_MobileHumanPose``, published inside Google Drive ``resources.tar.gz`` archives. They predict the 21 MuCo-3DHP

@@ -67,7 +67,8 @@ def downloadable(spec: ModelSpec) -> bool:
 
 class NoNetworkError(WeightsError):
     """A download failed because this machine is offline (no name resolution, connection refused, no route): the
-    message says so, never blaming the server, and comes in the CLI's words (``str``) and the GUI's (``gui_text``)."""
+    message says so, never blaming the server, and comes in the CLI's words (``str``: names the model and may name
+    commands) and the GUI's (``gui_text``: the GUI names the model itself; points at the Models tab's import button)."""
 
     def __init__(self, what: str, url: str) -> None:
         self.what, self.url = what, url
@@ -78,7 +79,7 @@ class NoNetworkError(WeightsError):
 
     @property
     def gui_text(self) -> str:
-        return (f"{self.what}: no network connection (cannot reach {self.host}). Connect to the internet and try "
+        return (f"no network connection (cannot reach {self.host}). Connect to the internet and try "
                 f"again, or get the file on a computer that is online and add it with “Import checkpoint…” on the "
                 f"Models tab.")
 

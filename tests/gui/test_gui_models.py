@@ -75,7 +75,7 @@ def test_bad_import_is_a_message(window, qtbot, tmp_path):
 
 
 def test_foreign_checkpoint_import_names_the_family_and_keeps_key_lists_behind_details(window, qtbot, tmp_path):
-    """Issue 19 item 11: a ResNet-18 state_dict gets a summary line (likely family, nearest models with counts);
+    """A ResNet-18 state_dict gets a summary line (likely family, nearest models with counts);
     the key lists sit behind the dialog's "Show Details..." toggle, not in the message panel."""
     import torch
     import torchvision
@@ -230,7 +230,7 @@ def test_get_default_models_cancel(window, qtbot, fake_defaults):
 
 
 def test_models_tab_text_says_each_thing_once_in_gui_words():
-    """Issue 19 item 12: integral-r50's detail text repeated its notes; the GUI never shows a command line."""
+    """integral-r50's detail text says its notes once; the GUI never shows a command line."""
     from gui.controllers.models import registry_rows
 
     for row in registry_rows():

@@ -381,3 +381,37 @@ def test_a_recording_with_an_unknown_joint_set_is_a_message_not_a_crash(window, 
     warnings = window.messages.messages("warning")
     assert any("coco133" in m and "session.h5" in m for m in warnings), warnings
     assert not [m for m in window.messages.messages("error") if "Unexpected" in m]
+
+
+def test_the_maximized_state_and_an_aligned_shortcut_list(window, qtbot):
+    from gui import settings
+    from gui.menus import shortcuts_text
+
+    text = shortcuts_text(window)
+    assert text.startswith("<table>") and "Ctrl+R" in text  # columns as a table, not padded spaces
+    window.showMaximized()
+    qtbot.wait(100)
+    window.save_settings()
+    assert settings.get("window/maximized", False) is True
+
+
+def test_a_long_3d_caption_wraps_instead_of_being_cut(qapp):
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from gui.skeleton_view import wrap_text
+
+    fm = QFontMetrics(QFont())
+    text = "fixed depth until RootNet's first run"
+    lines = wrap_text(fm, text, 120)
+    assert len(lines) > 1 and " ".join(lines) == text
+    assert all(fm.horizontalAdvance(t) <= 120 for t in lines)
+
+
+def test_software_gl_draws_on_one_thread_so_the_models_keep_the_cores(qapp, monkeypatch):
+    import os
+
+    from gui.app import make_app
+
+    monkeypatch.delenv("LP_NUM_THREADS", raising=False)
+    make_app()
+    assert os.environ["LP_NUM_THREADS"] == "1"

@@ -1,4 +1,4 @@
-"""Issue 19, the desktop app as a user finds it: charts that tell the truth, Resume that does what it says, a window
+"""The desktop app as a user finds it: charts that tell the truth, Resume that does what it says, a window
 that fits, no accidental wheel changes, feedback on Cancel / Stop, menus, drops. Real widgets under Xvfb."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Reading released checkpoint layouts, refusing bad files with clear errors, strict loading, identification.
 
 Uses the two cheapest registered models (mhp-lpski-w0.5, 1.4M params; convnextpose-xs, 3.5M) saved in each layout
-the upstream releases use (models-and-protocol.md sections 1.6, 5, 7).
+the upstream releases use (3DMPPE's ``{'network': ...}`` with ``module.``, ConvNeXtPose's zip, Integral's).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """models/ house rules: one registry, runtimes instead of backend switches, normalisation owned by models, no upward
-imports (issue 15). Named ``*_test.py`` so pytest's default pattern collects it."""
+imports. Named ``*_test.py`` so pytest's default pattern collects it."""
 
 from __future__ import annotations
 

@@ -131,7 +131,7 @@ def _truncate_image(data: Path, k: int = 4) -> str:
     p = data / "images" / name
     raw = p.read_bytes()
     p.write_bytes(raw[: len(raw) // 2])
-    assert cv2.imread(str(p)) is not None  # the old check (imread is None) passes it
+    assert cv2.imread(str(p)) is not None  # a check of imread() is None alone passes it
     return name
 
 

@@ -16,7 +16,7 @@ def _merge(shards: list[Path], out: Path, *extra: str, fsize: int = 0):
     return cli(["bench", "merge", *shards, "--out", out, *extra], fsize=fsize, timeout=240)
 
 
-def test_merge_refuses_to_replace_another_configurations_results(bench_runs, tmp_path):
+def test_merge_refuses_to_replace_another_configurations_results(bench_runs, tmp_path):  # noqa: F811
     out = copy_run(bench_runs["other"], tmp_path / "other")
     before = snapshot(out)
     proc = _merge([bench_runs["shard0"], bench_runs["shard1"]], out)
@@ -28,7 +28,7 @@ def test_merge_refuses_to_replace_another_configurations_results(bench_runs, tmp
     assert json.loads((out / "run.json").read_text())["merged_from"]
 
 
-def test_merge_again_into_its_own_output_is_allowed(bench_runs, tmp_path):
+def test_merge_again_into_its_own_output_is_allowed(bench_runs, tmp_path):  # noqa: F811
     shards = [bench_runs["shard0"], bench_runs["shard1"]]
     for _ in range(2):
         proc = _merge(shards, tmp_path / "merged")
@@ -36,7 +36,7 @@ def test_merge_again_into_its_own_output_is_allowed(bench_runs, tmp_path):
     assert_folder_complete_or_absent(tmp_path / "merged")
 
 
-def test_merge_into_one_of_its_shards_is_refused(bench_runs, tmp_path):
+def test_merge_into_one_of_its_shards_is_refused(bench_runs, tmp_path):  # noqa: F811
     s0 = copy_run(bench_runs["shard0"], tmp_path / "s0")
     before = snapshot(s0)
     proc = _merge([s0, bench_runs["shard1"]], s0, "--overwrite")
@@ -45,7 +45,7 @@ def test_merge_into_one_of_its_shards_is_refused(bench_runs, tmp_path):
     assert snapshot(s0) == before
 
 
-def test_merge_with_a_cut_predictions_file_is_one_error(bench_runs, tmp_path):
+def test_merge_with_a_cut_predictions_file_is_one_error(bench_runs, tmp_path):  # noqa: F811
     s1 = copy_run(bench_runs["shard1"], tmp_path / "s1")
     pred = s1 / MODEL / "predictions.h5"
     pred.write_bytes(pred.read_bytes()[: pred.stat().st_size // 2])
@@ -55,7 +55,7 @@ def test_merge_with_a_cut_predictions_file_is_one_error(bench_runs, tmp_path):
     assert not (tmp_path / "merged" / "run.json").exists()
 
 
-def test_merge_on_a_full_disk_leaves_nothing_that_looks_finished(bench_runs, tmp_path):
+def test_merge_on_a_full_disk_leaves_nothing_that_looks_finished(bench_runs, tmp_path):  # noqa: F811
     out = tmp_path / "merged"
     proc = _merge([bench_runs["shard0"], bench_runs["shard1"]], out, fsize=20_000)
     assert proc.returncode == 1, proc.stderr

@@ -51,6 +51,7 @@ def test_drive_download_offline_says_no_network(offline, tmp_path, name):
     assert str(info.value).startswith(f"{name}:")
     gui = info.value.gui_text
     _says_offline(gui)
+    assert gui.startswith("no network connection (cannot reach ")
     assert "Import checkpoint" in gui and "Models tab" in gui and "python" not in gui and "main.py" not in gui
 
 

@@ -108,7 +108,7 @@ def test_corrupt_file_in_an_image_folder_is_named_and_ids_stay_bound_to_files(tm
 
 
 def test_video_damaged_mid_file_says_it_ended_early_and_at_which_frame(tmp_path):
-    """Case 11: a video cut off mid-file used to end with exit 0 and "corrupt 0"; now the end is named."""
+    """A video cut off mid-file ends with the end named (the frame it stopped at), not a clean "corrupt 0" exit."""
     import cv2
 
     from engine.live.sources import SourceOptions, open_source

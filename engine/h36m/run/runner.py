@@ -54,6 +54,7 @@ from engine.h36m.run.config import BenchmarkConfig, BenchmarkResult, OutputLocke
 from engine.h36m.run.infer import BackOff, gather, infer_batches, next_shard_number, scan_shards
 from engine.h36m.run.score import score_runs
 from engine.h36m.shard_select import shard_indices
+from models.checkpoint import sha256_file
 
 __all__ = [
     "BenchmarkConfig", "BenchmarkResult", "BenchmarkRunner", "OutputLock", "OutputLockedError", "Progress",
@@ -144,14 +145,6 @@ class OutputLock:
         self.release()
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 class BenchmarkRunner:
     """One benchmark run; see the module docstring. ``loaded`` may pass already-loaded models (tests, GUI)."""
 
@@ -199,7 +192,7 @@ class BenchmarkRunner:
             "data_dir": str(cfg.data_dir.resolve()),
             "protocol": cfg.protocol,
             "root": cfg.root,
-            "rootnet_file_sha256": _sha256(rootnet_file) if rootnet_file else None,
+            "rootnet_file_sha256": sha256_file(rootnet_file) if rootnet_file else None,
             "flip": cfg.flip,
             "limit": cfg.limit,
             "precision": cfg.precision,

@@ -1,6 +1,6 @@
 """The backend base class and its registry: one class per way of running a network (eager, compiled, ONNX...).
 
-Why classes: the fast-path code used to branch on ``cfg.backend`` in every function; now a profile names its backend
+Why classes: no fast-path function branches on ``cfg.backend``; a profile names its backend
 (``FastPathConfig.runner``), the registry gives the class, and each class says once what it needs (a CUDA device,
 switches it cannot change) and how it prepares and calls a net. Adding a backend = one file, one ``register``.
 """

@@ -1,4 +1,4 @@
-"""engine.inference.cpu_memory: freed blocks are reused, so a repeated large allocation no longer faults in pages.
+"""engine.inference.cpu_memory: freed blocks are reused, so a repeated large allocation does not fault in pages.
 
 Each case runs in a fresh interpreter (the setting is per process and cannot be undone), allocating and freeing a
 64 MiB array ten times and counting the minor page faults of those ten rounds.

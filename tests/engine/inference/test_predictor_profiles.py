@@ -141,7 +141,7 @@ def test_onnx_backed_models_keep_their_own_session_path() -> None:
 
 
 def test_profile_resolution_and_clear_refusals() -> None:
-    # no profile: precision + channels_last build the equivalent torch profile (the old behaviour)
+    # no profile: precision + channels_last build the equivalent torch profile
     assert resolve_profile(None, "bf16", True) == PROFILES["channels_last+bf16"]
     assert resolve_profile(None) == PROFILES["fp32"]
     # a profile with agreeing switches is fine; contradicting ones are refused, naming both
