@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.defaults import BENCHMARK
+from engine.h36m.root_sources import all_root_sources
 from gui import settings
 from gui.controllers.benchmark import BenchmarkSettings, gui_default_batch
 from gui.model_picker import check_only, checked_names
@@ -65,9 +66,8 @@ class BenchmarkForm(QWidget):
         self.protocol.addItem("Protocol 1: PA-MPJPE on S11", 1)
         fl.addRow("Protocol", self.protocol)
         self.root = QComboBox()
-        self.root.addItem("Ground-truth root depth and boxes", "gt")
-        self.root.addItem("RootNet result file (boxes and roots)", "rootnet")
-        self.root.addItem("RootNet network run live (rootnet-r50 weights)", "rootnet-model")
+        for source in all_root_sources():  # the names and words the CLI and the runner share
+            self.root.addItem(source.label, source.name)
         fl.addRow("Root", self.root)
         self.mode = QComboBox()
         self.mode.addItem("Official: each model as its own test runs it", "official")

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.defaults import ROOT, STREAM
+from gui import settings
 
 SIDE_WIDTH = 290
 
@@ -201,3 +202,16 @@ def stream_extra(o) -> dict:
         return {}
     host = o.stream_host.text().strip() or STREAM.host
     return {"stream": f"osc://{host}:{o.stream_port.value()}", "stream_format": o.stream_format.currentData()}
+
+
+def restore_stream(o) -> None:
+    """The stream box as the user left it (host, port, message set; streaming itself always starts off)."""
+    o.stream_host.setText(str(settings.get("live/stream_host", STREAM.host)))
+    o.stream_port.setValue(int(settings.get("live/stream_port", STREAM.port)))
+    o.stream_format.setCurrentIndex(max(0, o.stream_format.findData(settings.get("live/stream_format", ""))))
+
+
+def save_stream(o) -> None:
+    settings.put("live/stream_host", o.stream_host.text().strip())
+    settings.put("live/stream_port", o.stream_port.value())
+    settings.put("live/stream_format", o.stream_format.currentData())

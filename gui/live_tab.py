@@ -32,7 +32,7 @@ from gui.controllers.live import LiveController, LiveSettings
 from gui.controllers.models import ModelRow, RegistryController
 from gui.controllers.sources import SourceController
 from gui.live_models import ModelTicks, fill_model_list, is_group, show_checked, toggle_group
-from gui.live_side_panel import build_side_panel, stream_extra
+from gui.live_side_panel import build_side_panel, restore_stream, save_stream, stream_extra
 from gui.model_picker import check_only, checked_names
 from gui.video_view import VideoView
 from gui.view_grid import ViewGrid, ViewInfo
@@ -127,6 +127,7 @@ class LiveTab(QWidget):
         if not self._set_calibration(settings.get("live/calibration", "")):
             self._set_calibration("")  # a remembered file that is gone or broken: back to the assumed FOV
         self.record_path.setText(settings.get("live/record_path", str(Path.home() / "posearena_recording.h5")))
+        restore_stream(self)
 
     def save_settings(self) -> None:
         settings.put("live/source", self.source_spec())
@@ -141,6 +142,7 @@ class LiveTab(QWidget):
         settings.put("live/hfov", round(self.hfov.value(), 2))
         settings.put("live/calibration", self._calibration)
         settings.put("live/record_path", self.record_path.text())
+        save_stream(self)
         recent = [self.source_combo.itemData(i) for i in range(self.source_combo.count())]
         settings.put("live/recent_sources", [r for r in recent if r and r != "demo" and not str(r).isdigit()][-8:])
 

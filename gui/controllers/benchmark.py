@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from engine.defaults import BENCHMARK
+from engine.h36m.root_sources import root_source
 from gui.controllers.bench_files import export_results, finished_payload, result_payload
 from gui.export_paths import format_name
 from gui.workers import Worker
@@ -49,8 +50,11 @@ class BenchmarkSettings:
                 str(self.root), bool(self.flip), self.limit or None, tuple(self.models), str(self.protocol_mode))
 
     def describe(self) -> str:
-        root = {"gt": "ground-truth roots", "rootnet": "RootNet result file", "rootnet-model": "RootNet run live"}
-        return (f"Protocol {self.protocol}, {root.get(self.root, self.root)}, flip {'on' if self.flip else 'off'}, "
+        try:
+            root = root_source(self.root).short
+        except KeyError:
+            root = str(self.root)
+        return (f"Protocol {self.protocol}, {root}, flip {'on' if self.flip else 'off'}, "
                 f"{self.protocol_mode} conventions"
                 f"{f', {self.limit} samples' if self.limit else ''}, {', '.join(self.models)}")
 

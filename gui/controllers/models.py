@@ -70,33 +70,24 @@ def backend_note(spec: Any) -> str:
 
 
 def registry_rows(weights_dir: str | None = None) -> list[ModelRow]:
-    """Read the registry and the weights directory (worker thread: imports torch, reads the manifest)."""
-    from engine.speed_results import last_speed, speed_label
-    from models.spec import all_specs
+    """Read the registry and the weights directory (worker thread: imports torch, reads the manifest). The facts
+    come from ``engine.catalogue`` (the CLI's ``models`` reads the same rows); this adds what the GUI shows."""
+    from engine.catalogue import catalogue
     from models.weights.download import manual_instructions
-    from models.weights.store import find_weights, installed_entry
 
     rows = []
-    speed = last_speed()
-    for s in all_specs():
-        try:
-            path = find_weights(s.name, weights_dir)
-            entry = installed_entry(s.name, weights_dir) if path is not None else None
-        except Exception as exc:  # noqa: BLE001 - an unreadable manifest is shown, not fatal
-            path, entry = None, None
-            notes = f"weights directory problem: {readable_error(exc)}"
-        else:
-            notes = s.notes
-        pub = s.published
+    for c in catalogue(weights_dir, strict=False):
+        s, path, pub = c.spec, c.weights_file, c.spec.published
+        notes = f"weights directory problem: {c.problem}" if c.problem else s.notes
         rows.append(ModelRow(
             name=s.name, family=s.family, variant=s.variant, joint_set=s.joint_set, params=s.params, gmacs=s.gmacs,
             mpjpe_p2=pub.mpjpe_p2, pa_mpjpe_p1=pub.pa_mpjpe_p1, published_source=pub.source, official=s.official,
             has_weights=path is not None, weights_file=str(path) if path else "",
-            sha256=(entry.sha256 if entry else ("(file present, not in manifest)" if path else "")),
+            sha256=(c.sha256 or ("(file present, not in manifest)" if path else "")),
             downloadable=_downloadable(s), notes=notes, backend=s.backend,
             can_run_untrained=can_run_untrained(s), backend_note=backend_note(s),
             per_action_p2=pub.per_action_mpjpe_p2, how_to_get=_how_to_get(s, manual_instructions),
-            speed=speed_label(s.name, speed), speed_device=speed.get(s.name, {}).get("device", ""),
+            speed=c.speed_label, speed_device=c.speed.get("device", ""),
         ))
     return rows
 
