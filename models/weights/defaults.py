@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.checkpoint import CheckpointError, sha256_file
+from models.errors import first_line
 from models.spec import all_specs
 from models.weights.download import (
     DownloadCancelled,
     NoNetworkError,
     Progress,
-    _first_line,
     download,
     downloadable,
     is_offline,
@@ -57,7 +57,7 @@ def _fetch_yolo(name: str, staged: Path) -> Path:
     except Exception as e:  # ultralytics raises its own errors for network problems
         if is_offline(e):
             raise NoNetworkError(name, "https://github.com/ultralytics/assets") from None
-        raise WeightsError(f"{name}: ultralytics could not download it ({_first_line(e)})") from None
+        raise WeightsError(f"{name}: ultralytics could not download it ({first_line(e)})") from None
     if not got.is_file():
         raise WeightsError(f"{name}: ultralytics could not download it (no network, or no such release asset)")
     return got
@@ -70,7 +70,7 @@ def _check_yolo(path: Path) -> None:
 
         YOLO(str(path))
     except Exception as e:
-        raise WeightsError(f"{path.name}: the downloaded file does not load as a YOLO model ({_first_line(e)})") \
+        raise WeightsError(f"{path.name}: the downloaded file does not load as a YOLO model ({first_line(e)})") \
             from None
 
 

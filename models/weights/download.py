@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from models.checkpoint import CheckpointError, sha256_file
+from models.errors import first_line
 from models.spec import CheckpointSource, ModelSpec, get_spec
 from models.weights.store import (
     ManifestEntry,
@@ -244,11 +245,6 @@ def _drive_refusal(text: str) -> str:
     return "Google Drive refused the download (quota exceeded, or not shared publicly)"
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
-
-
 def _gdrive_fetch(url: str, out: Path, progress: Progress | None, cancel: threading.Event | None) -> None:
     """One Drive file through gdown (it knows Drive's confirmation pages), resuming gdown's partial file.
 
@@ -277,7 +273,7 @@ def _gdrive_fetch(url: str, out: Path, progress: Progress | None, cancel: thread
         if not isinstance(e, refused):
             raise WeightsError(f"{url}: download failed ({type(e).__name__}: {e}); run the same command again to "
                                f"resume") from None
-        raise WeightsError(f"{url}: {_drive_refusal(str(e))} ({_first_line(e)}). Download it in a browser and "
+        raise WeightsError(f"{url}: {_drive_refusal(str(e))} ({first_line(e)}). Download it in a browser and "
                            f"run: python main.py weights import FILE") from None
     if not out.is_file():
         raise WeightsError(f"{url}: Google Drive sent nothing (gdown finished without a file)")
@@ -306,7 +302,7 @@ def list_drive_folder(url: str) -> list[DriveFile]:
         if is_offline(e):
             raise NoNetworkError(url, url) from None
         raise WeightsError(f"cannot list the Google Drive folder {url}: {_drive_refusal(str(e))} "
-                           f"({_first_line(e)})") from None
+                           f"({first_line(e)})") from None
     out = []
     for f in files or ():
         file_id, path = getattr(f, "id", None), getattr(f, "path", None)
