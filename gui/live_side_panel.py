@@ -215,3 +215,10 @@ def save_stream(o) -> None:
     settings.put("live/stream_host", o.stream_host.text().strip())
     settings.put("live/stream_port", o.stream_port.value())
     settings.put("live/stream_format", o.stream_format.currentData())
+
+
+def remember_failed_source(tab, spec: str) -> None:
+    """The source that failed to open ("" once one opens), so a launch does not retry it; a scripted run
+    (--screenshot) leaves the user's settings alone."""
+    if getattr(tab.window(), "persist_settings", True) and settings.get("live/failed_source", "") != spec:
+        settings.put("live/failed_source", spec)

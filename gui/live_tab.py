@@ -32,7 +32,7 @@ from gui.controllers.live import LiveController, LiveSettings
 from gui.controllers.models import ModelRow, RegistryController
 from gui.controllers.sources import SourceController
 from gui.live_models import ModelTicks, fill_model_list, is_group, show_checked, toggle_group
-from gui.live_side_panel import build_side_panel, restore_stream, save_stream, stream_extra
+from gui.live_side_panel import build_side_panel, remember_failed_source, restore_stream, save_stream, stream_extra
 from gui.model_picker import check_only, checked_names
 from gui.video_view import VideoView
 from gui.view_grid import ViewGrid, ViewInfo
@@ -339,7 +339,7 @@ class LiveTab(QWidget):
 
     def _on_started(self, infos: list[dict]) -> None:
         self._started = True
-        settings.put("live/failed_source", "")
+        remember_failed_source(self, "")
         self.grid.set_views([ViewInfo(i["name"], i["joint_set"], i["label"], i["trained"]) for i in infos])
         self.grid.set_absolute(self.placement.currentIndex() == 1)
         current = self.overlay_combo.currentData()
@@ -371,7 +371,7 @@ class LiveTab(QWidget):
         self.stats_timer.stop()
         if not self._started and why not in ("stopped", "source ended"):  # a failed start
             self._clear_run(f"Could not start: {why}")
-            settings.put("live/failed_source", self.source_spec())
+            remember_failed_source(self, self.source_spec())
         self._started = False
         self.status.emit(f"Live view {why}")
 
