@@ -12,11 +12,18 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from cli import command
 from cli.console import number
 from engine.defaults import CAMERA, DETECTOR, INFERENCE, LIVE, ROOT, STREAM
+
+if TYPE_CHECKING:
+    from engine.live.config import LiveConfig
+    from engine.live.engine import LiveEngine
+    from engine.live.results import EngineStats, LiveResult
+    from engine.live.source_base import SourceEvent
 
 DEFAULT_MODELS = ",".join(LIVE.models)
 PRECISIONS = ("fp32", "fp16", "bf16")
@@ -157,7 +164,7 @@ def _export(args: argparse.Namespace) -> int:
              "source": args.export_source}
     terminated: list[int] = []
 
-    def on_term(signum: int, _frame: Any) -> None:  # SIGTERM stops like Ctrl-C: the temp files are removed
+    def on_term(signum: int, _frame: FrameType | None) -> None:  # SIGTERM stops like Ctrl-C: the temp files are removed
         terminated.append(signum)
         raise KeyboardInterrupt
 
@@ -182,7 +189,7 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _config(args: argparse.Namespace):
+def _config(args: argparse.Namespace) -> LiveConfig:
     from engine.live.engine import LiveConfig
     from engine.live.smoothing import DEFAULT_POSE
 
@@ -229,9 +236,9 @@ class _Status:
         self.enabled = enabled
         self._next = 0.0
         self._tty = sys.stdout.isatty()
-        self.last: Any = None
+        self.last: LiveResult | None = None
 
-    def __call__(self, r: Any) -> None:
+    def __call__(self, r: LiveResult) -> None:
         self.last = r
         if not self.enabled or time.monotonic() < self._next:
             return
@@ -255,7 +262,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
             RecordingError, ValueError, KeyError, OSError)
 
 
-def _start(engine: Any, args: argparse.Namespace) -> None:
+def _start(engine: LiveEngine, args: argparse.Namespace) -> None:
     """Prepare the engine, open the recording (refusing an existing file unless --overwrite), start."""
     from engine.live.recording.writer import LiveRecorder
 
@@ -276,7 +283,7 @@ def _start(engine: Any, args: argparse.Namespace) -> None:
     engine.start()
 
 
-def _check_calibration(engine: Any, args: argparse.Namespace) -> None:
+def _check_calibration(engine: LiveEngine, args: argparse.Namespace) -> None:
     """The calibration against the source's frame size before any frame: another aspect ratio is refused
     (IntrinsicsError, one line), a scaled one is said."""
     info = engine.source.info if engine.source is not None else None
@@ -325,7 +332,7 @@ def _live(args: argparse.Namespace) -> int:
     status = _Status(not args.headless)
     errors: list[BaseException] = []
 
-    def on_event(ev: Any) -> None:
+    def on_event(ev: SourceEvent) -> None:
         if ev.kind in ("lost", "reconnecting", "reconnected", "corrupt", "error"):
             print(f"\n[{ev.source}] {ev.kind}: {ev.message}", file=sys.stderr)
 
@@ -345,7 +352,8 @@ def _live(args: argparse.Namespace) -> int:
     interrupted = False
     terminated: list[int] = []
 
-    def on_term(signum: int, _frame: Any) -> None:  # SIGTERM (a service manager, timeout): stop like Ctrl-C
+    # SIGTERM (a service manager, timeout): stop like Ctrl-C
+    def on_term(signum: int, _frame: FrameType | None) -> None:
         terminated.append(signum)
         raise KeyboardInterrupt
 
@@ -393,7 +401,7 @@ def _live(args: argparse.Namespace) -> int:
     return (143 if terminated else 130) if interrupted else 0
 
 
-def _no_frame_read(engine: Any, stats: Any) -> str:
+def _no_frame_read(engine: LiveEngine, stats: EngineStats) -> str:
     """Why a file source gave no frame at all (its header says 0 frames, or none decodes), or ''."""
     info = engine.source.info if engine.source is not None else None
     if stats.frames_processed or info is None or info.live:
@@ -409,7 +417,7 @@ def _one_line(e: BaseException) -> str:
     return "\n".join([lines[0], *(f"  {ln.strip()}" for ln in lines[1:])])
 
 
-def _profile_label(engine: Any, cfg: Any) -> str:
+def _profile_label(engine: LiveEngine, cfg: LiveConfig) -> str:
     """The fast-path profile that ran (the predictor's own label when it has one)."""
     label = getattr(engine.predictor, "profile_label", None)
     if label:
@@ -420,7 +428,7 @@ def _profile_label(engine: Any, cfg: Any) -> str:
     return "+".join(parts) or "fp32"
 
 
-def _write_json(path: Path, stats: Any, profile: str) -> None:
+def _write_json(path: Path, stats: EngineStats, profile: str) -> None:
     from dataclasses import asdict
 
     from models.fileio import atomic_write_json  # lazy: importing the models package loads torch

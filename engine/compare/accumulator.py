@@ -12,15 +12,26 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from engine.compare.skeleton import MapFn
-from engine.compare.snapshot import ModelDesc, Snapshot, Stream, build_snapshot, describe_model, window_sums
+from engine.compare.snapshot import (
+    ComparedModel,
+    ModelDesc,
+    Snapshot,
+    Stream,
+    build_snapshot,
+    describe_model,
+    window_sums,
+)
 from models.joints import H36M18
 
-__all__ = ["CompareAccumulator", "ModelFrame"]
+if TYPE_CHECKING:
+    from engine.inference.records import ModelOutput
+
+__all__ = ["CompareAccumulator", "FrameResult", "ModelFrame"]
 
 _J = H36M18.num_joints
 
@@ -36,7 +47,24 @@ class ModelFrame:
     latency_ms: float | None = None
 
 
-def _keys(ids: Any) -> list[int]:
+class FrameResult(Protocol):
+    """What ``update_from_result`` reads of a live frame's result (``engine.live.results.LiveResult``, which this
+    room may not import); its ``smoothed`` poses are read when it has them."""
+
+    @property
+    def capture_ts(self) -> float: ...
+
+    @property
+    def track_ids(self) -> np.ndarray: ...
+
+    @property
+    def outputs(self) -> Mapping[str, ModelOutput]: ...
+
+    @property
+    def latencies_ms(self) -> Mapping[str, float]: ...
+
+
+def _keys(ids: np.ndarray | Sequence[int]) -> list[int]:
     """Track keys: the id, or -1 - position for untracked persons (so two untracked persons stay apart)."""
     return [int(t) if int(t) >= 0 else -1 - i for i, t in enumerate(np.asarray(ids, np.int64).reshape(-1))]
 
@@ -44,8 +72,8 @@ def _keys(ids: Any) -> list[int]:
 class CompareAccumulator:
     """Rolling-window comparison of several models (see the module docstring)."""
 
-    def __init__(self, models: Sequence[Any], *, window_frames: int = 120, window_s: float | None = 4.0,
-                 mappings: Mapping[str, MapFn] | None = None, include_approx: bool = True,
+    def __init__(self, models: Sequence[ModelDesc | ComparedModel], *, window_frames: int = 120,
+                 window_s: float | None = 4.0, mappings: Mapping[str, MapFn] | None = None, include_approx: bool = True,
                  per_track: bool = True, rigid_samples: int | None = 32) -> None:
         """``models``: ``ModelDesc`` / ``ModelInfo``-like objects; ``mappings``: name -> function mapping that
         model's joints to H36M18 (for joint sets without a table, e.g. BlazePose 33); ``rigid_samples``: the
@@ -88,7 +116,7 @@ class CompareAccumulator:
     def _grow(self, s_new: int) -> None:
         w, s_old = self.window_frames, self._present.shape[1]
 
-        def grow(a: np.ndarray | None, tail: tuple[int, ...], fill: Any) -> np.ndarray:
+        def grow(a: np.ndarray | None, tail: tuple[int, ...], fill: float | bool) -> np.ndarray:
             out = np.full((w, s_new, *tail), fill, dtype=bool if isinstance(fill, bool) else np.float64)
             if a is not None:
                 out[:, :s_old] = a
@@ -146,7 +174,7 @@ class CompareAccumulator:
             self._present[slot, cols] = True
             self._last[cols] = self._frames - 1
 
-    def update_from_result(self, result: Any, t: float | None = None) -> None:
+    def update_from_result(self, result: FrameResult, t: float | None = None) -> None:
         """Feed an ``engine.live.engine.LiveResult`` (duck-typed: capture_ts, track_ids, outputs, smoothed,
         latencies_ms; model latency = ``latencies_ms[model name]``) at time ``t`` (default: its capture time)."""
         frame: dict[str, ModelFrame | None] = {}

@@ -38,7 +38,7 @@ def _mapped(rec: Recording, descs: list[ModelDesc], kind: str, field: str) -> di
     return {d.name: d.adapter(getattr(rec.models[d.name], kind)[field]) for d in descs}
 
 
-def _block(rec: Recording, descs: list[ModelDesc], frames: np.ndarray, arrays: Mapping[str, Any],
+def _block(rec: Recording, descs: list[ModelDesc], frames: np.ndarray, arrays: Mapping[str, Mapping[str, np.ndarray]],
            keys: np.ndarray, occupied: np.ndarray) -> tuple[dict[str, TrackSums], dict[tuple[str, str], PairSums]]:
     """Sums over the frames ``frames`` (indices), one track at a time, added up."""
     times = rec.times()[frames]
@@ -66,7 +66,8 @@ def _block(rec: Recording, descs: list[ModelDesc], frames: np.ndarray, arrays: M
 
 
 def recording_snapshot(rec: Recording, descs: list[ModelDesc], frames: np.ndarray | None = None, *,
-                       per_track: bool = True, arrays: Mapping[str, Any] | None = None) -> Snapshot:
+                       per_track: bool = True, arrays: Mapping[str, Mapping[str, np.ndarray]] | None = None
+                       ) -> Snapshot:
     """A ``Snapshot`` over the given frames (default: all) of a loaded recording."""
     frames = np.arange(len(rec)) if frames is None else np.asarray(frames, np.int64)
     arrays = arrays or {"cam": _mapped(rec, descs, "raw", "joints_cam_mm"),

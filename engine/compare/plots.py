@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from models.fileio import atomic_path
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 __all__ = ["plot_agreement", "plot_bone_lengths", "plot_jitter", "write_plots"]
 
 
-def _figure(w: float, h: float) -> Any:
+def _figure(w: float, h: float) -> Figure:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -26,7 +29,7 @@ def _figure(w: float, h: float) -> Any:
     return Figure(figsize=(w, h), dpi=100, layout="constrained")
 
 
-def _save(fig: Any, path: Path) -> Path:
+def _save(fig: Figure, path: Path) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     return path

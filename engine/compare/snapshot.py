@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -19,8 +19,8 @@ from engine.compare.agreement import PairAgreement, PairSums, agreement_matrix, 
 from engine.compare.metrics import ModelStats, TrackSums, summarise_many, track_sums, valid_poses
 from engine.compare.skeleton import MEASURE_JOINTS, JointAdapter, MapFn, make_adapter
 
-__all__ = ["ModelDesc", "Snapshot", "Stream", "build_snapshot", "describe_model", "json_clean", "verdicts",
-           "window_sums"]
+__all__ = ["ComparedModel", "ModelDesc", "Snapshot", "Stream", "build_snapshot", "describe_model", "json_clean",
+           "verdicts", "window_sums"]
 
 
 @dataclass(frozen=True)
@@ -33,14 +33,27 @@ class ModelDesc:
     label: str = ""
 
 
-def describe_model(model: Any, *, to_h36m: MapFn | None = None, include_approx: bool = True) -> ModelDesc:
+class ComparedModel(Protocol):
+    """The least a model needs to be compared (``ModelInfo``, ``RecordedModel``): its name and joint set; its
+    ``joint_names`` / ``num_joints``, ``trained`` and ``label`` are read when it has them."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def joint_set(self) -> str: ...
+
+
+def describe_model(model: ModelDesc | ComparedModel, *, to_h36m: MapFn | None = None,
+                   include_approx: bool = True) -> ModelDesc:
     """A ``ModelDesc`` from a ``ModelDesc``, an ``engine.live.engine.ModelInfo``, a ``RecordedModel`` or anything with
     ``name`` and ``joint_set`` (optional: ``joint_names`` / ``num_joints``, ``trained``, ``label``)."""
     if isinstance(model, ModelDesc):
         return model
     n = getattr(model, "num_joints", None)
-    if n is None and getattr(model, "joint_names", None) is not None:
-        n = len(model.joint_names)
+    if n is None:
+        names = getattr(model, "joint_names", None)
+        n = None if names is None else len(names)
     adapter = make_adapter(model.joint_set, n, to_h36m=to_h36m, include_approx=include_approx)
     trained = getattr(model, "trained", None)
     return ModelDesc(str(model.name), adapter, None if trained is None else bool(trained),
@@ -90,7 +103,7 @@ def verdicts(stats: Mapping[str, ModelStats], pairs: Sequence[PairAgreement]) ->
                                             "untrained (random) weights: its numbers say nothing about the model"))
                 for n, s in stats.items() if n not in ok}
 
-    def best(key: Any) -> str | None:
+    def best(key: Callable[[ModelStats], float]) -> str | None:
         vals = [(key(s), n) for n, s in ok.items() if _finite(key(s))]
         return min(vals)[1] if vals else None
 

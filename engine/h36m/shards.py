@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,6 +40,10 @@ from engine.h36m.run.score import score_runs
 from engine.h36m.shard_select import parse_shard, shard_indices
 from models.errors import PoseArenaError
 
+if TYPE_CHECKING:
+    from models.loader import LoadedModel
+    from models.spec import ModelSpec
+
 __all__ = ["SHARD_FILE", "MergeError", "merge_runs", "parse_shard", "run_shard", "shard_indices"]
 
 SHARD_FILE = "shard.json"
@@ -55,7 +58,8 @@ class MergeError(PoseArenaError, ValueError):
 
 
 def run_shard(config: BenchmarkConfig, index: int, count: int, *, align: int | None = None,
-              loaded: Sequence[Any] | None = None, rootnet: Any | None = None, on_progress=None) -> BenchmarkResult:
+              loaded: Sequence[LoadedModel] | None = None, rootnet: LoadedModel | None = None,
+              on_progress=None) -> BenchmarkResult:
     """Run shard ``index`` of ``count`` of ``config`` into ``config.out_dir`` (one folder per shard) and record it in
     ``OUT/shard.json``. ``align``: shard boundaries on multiples of this (default: the config's batch size)."""
     from engine.h36m.run.runner import BenchmarkRunner, run_to_completion
@@ -111,12 +115,23 @@ def _first_difference(a: Any, b: Any, path: str) -> str | None:
     return None if a == b else f"{path}: {a!r} vs {b!r}"
 
 
-def _stand_in(name: str, label: str, trained: bool, checkpoint: str | None, sha256: str | None) -> Any:
+@dataclass(frozen=True)
+class _StandIn:
+    """What scoring reads of a loaded model (``engine.inference.protocols.LoadedModelLike``), without its network."""
+
+    spec: ModelSpec
+    label: str
+    trained: bool
+    checkpoint: Path | None
+    sha256: str | None
+
+
+def _stand_in(name: str, label: str, trained: bool, checkpoint: str | None, sha256: str | None) -> _StandIn:
     """What scoring reads of a loaded model (spec, label, trained, checkpoint, sha256): no weights are loaded."""
     from models import get_spec
 
-    return SimpleNamespace(spec=get_spec(name), label=label, trained=bool(trained),
-                           checkpoint=Path(checkpoint) if checkpoint else None, sha256=sha256)
+    return _StandIn(spec=get_spec(name), label=label, trained=bool(trained),
+                    checkpoint=Path(checkpoint) if checkpoint else None, sha256=sha256)
 
 
 def _check_not_a_shard(out_dir: Path, dirs: Sequence[Path]) -> None:

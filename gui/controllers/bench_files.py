@@ -13,15 +13,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from engine.h36m.run.config import BenchmarkResult
 
 EXPORT_SUFFIX = {"csv": ".csv", "json": ".json", "markdown": ".md", "hdf5": ".h5", "png": ".png"}
 PREDICTIONS_BUNDLE_SCHEMA = "posearena.h36m.predictions-bundle/1"  # interim: see write_predictions_bundle_h5
 
 
-def result_payload(result: Any, names: Sequence[str]) -> dict[str, Any]:
+def result_payload(result: BenchmarkResult, names: Sequence[str]) -> dict[str, Any]:
     """BenchmarkResult -> plain dict with every model's results.json (also for a run reused from disk), and the
     published per-action figures the engine deems comparable with each result (``published_per_action``)."""
     payload: dict[str, Any] = {

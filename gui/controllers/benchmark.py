@@ -9,7 +9,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -19,8 +19,11 @@ from gui.controllers.bench_files import export_results, finished_payload, result
 from gui.export_paths import format_name
 from gui.workers import Worker
 
+if TYPE_CHECKING:
+    from engine.h36m.issues import ValidationReport
 
-def validation_summary(report: Any) -> dict[str, Any]:
+
+def validation_summary(report: ValidationReport) -> dict[str, Any]:
     return {
         "ok": bool(report.ok), "text": report.format(max_lines=40),
         "errors": [str(i) for i in report.errors], "warnings": [str(i) for i in report.warnings],

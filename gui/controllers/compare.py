@@ -9,18 +9,40 @@ twice a second, so inference never waits for it. Nothing heavy is imported: the 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance
 
 from gui.workers import readable_error
 
-__all__ = ["COMPARE_INTERVAL_MS", "CompareController", "joint_index_map"]
+__all__ = ["COMPARE_INTERVAL_MS", "CompareController", "LiveStatus", "SnapshotView", "joint_index_map"]
 
 COMPARE_INTERVAL_MS = 500
 
 
-def joint_index_map(engine: Any) -> list[dict[str, Any]]:
+class LiveStatus(Protocol):
+    """What the controller follows of the live view (``LiveController``): when it starts and stops; its ``engine``
+    is read when it has one."""
+
+    @property
+    def started(self) -> SignalInstance: ...
+
+    @property
+    def stopped(self) -> SignalInstance: ...
+
+
+class SnapshotView(Protocol):
+    """Where snapshots are shown (``gui.compare_panel.ComparePanel``, a widget this controller must not import)."""
+
+    def show_snapshot(self, snapshot: Mapping[str, Any]) -> None: ...
+
+    def set_models(self, infos: Sequence[Mapping[str, Any]]) -> None: ...
+
+    def clear(self, text: str = ...) -> None: ...
+
+
+def joint_index_map(engine: object) -> list[dict[str, Any]]:
     """[{name, joint_set, joint_index: {H36M18 joint name: the model's own joint index}}] for the engine's compared
     models (what ``ComparePanel.set_models`` takes)."""
     from models.joints import H36M18
@@ -39,7 +61,7 @@ class CompareController(QObject):
     snapshotReady = Signal(object)  # Snapshot.to_dict(), a plain dict
     message = Signal(str, str)  # level, text
 
-    def __init__(self, live: Any, panel: Any = None, parent: QObject | None = None,
+    def __init__(self, live: LiveStatus, panel: SnapshotView | None = None, parent: QObject | None = None,
                  interval_ms: int = COMPARE_INTERVAL_MS) -> None:
         super().__init__(parent)
         self.live = live
@@ -55,7 +77,7 @@ class CompareController(QObject):
         if panel is not None:
             self.snapshotReady.connect(panel.show_snapshot)
 
-    def _on_started(self, _infos: Any = None) -> None:
+    def _on_started(self, _infos: object = None) -> None:
         engine = getattr(self.live, "engine", None)
         self._failed = False
         self.last = None

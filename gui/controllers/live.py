@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
@@ -20,6 +20,11 @@ from engine.defaults import DETECTOR, LIVE, ROOT
 from gui.controllers.live_notes import bundled_detector_prefix, self_placed_prefix, without_root_fallback_notes
 from gui.live_frame import LiveFrame, ModelFrame
 from gui.workers import Worker, readable_error
+
+if TYPE_CHECKING:
+    from engine.live.engine import LiveEngine
+    from engine.live.recording.writer import LiveRecorder
+    from engine.live.results import LiveResult
 
 
 @dataclass
@@ -44,13 +49,13 @@ class _LockedRecorder:
     """Lets recording start and stop while the engine runs: writes and close never overlap, writes after close
     are ignored (the inference thread may still hold the old reference for one frame)."""
 
-    def __init__(self, recorder: Any) -> None:
+    def __init__(self, recorder: LiveRecorder) -> None:
         self._rec = recorder
         self._lock = threading.Lock()
         self.closed = False
         self.path = getattr(recorder, "path", None)
 
-    def write(self, result: Any) -> None:
+    def write(self, result: LiveResult) -> None:
         with self._lock:
             if not self.closed:
                 self._rec.write(result)
@@ -82,7 +87,7 @@ PLACEMENT_TEXT = {  # a frame's root source -> words, for an engine that gives n
 }
 
 
-def to_live_frame(result: Any, seq: int, smoothed: bool, model_fps: float | None = None) -> LiveFrame:
+def to_live_frame(result: LiveResult, seq: int, smoothed: bool, model_fps: float | None = None) -> LiveFrame:
     """engine.live.engine.LiveResult -> gui.live_frame.LiveFrame (runs on the inference thread: cheap, no copies)."""
     untrained = set(getattr(result, "untrained", ()))
     lat = dict(getattr(result, "latencies_ms", {}) or {})
@@ -126,7 +131,7 @@ class LiveController(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.state = "idle"
-        self.engine: Any = None
+        self.engine: LiveEngine | None = None
         self.smoothing = True
         self._lock = threading.Lock()
         self._latest: LiveFrame | None = None
@@ -135,7 +140,7 @@ class LiveController(QObject):
         self._error: str | None = None
         self._recorder: _LockedRecorder | None = None
         self._worker: Worker | None = None
-        self._pending_engine: Any = None
+        self._pending_engine: LiveEngine | None = None
         self._stop_requested = False
         self.frames_received = 0
         self._resultQueued.connect(self._on_result_gui)
@@ -180,7 +185,7 @@ class LiveController(QObject):
         self._worker = w
         w.start()
 
-    def _prepare_engine(self, s: LiveSettings) -> Any:
+    def _prepare_engine(self, s: LiveSettings) -> tuple[LiveEngine, list[str]]:
         """Worker thread: build the config, load models, open the source, start the engine threads."""
         from engine.live.engine import LiveConfig, LiveEngine
         from engine.live.smoothing import DEFAULT_POSE
@@ -220,7 +225,7 @@ class LiveController(QObject):
             raise
         return engine, notes
 
-    def _on_engine_started(self, value: Any) -> None:
+    def _on_engine_started(self, value: tuple[LiveEngine, list[str]]) -> None:
         engine, notes = value
         self.engine = engine
         if self._stop_requested:  # Stop was pressed while it loaded: stop without showing it run
@@ -251,7 +256,7 @@ class LiveController(QObject):
         self.stopped.emit(msg)
 
     # -- engine thread callbacks (must be quick) ------------------------------------------------------------------
-    def _on_result_engine(self, result: Any) -> None:
+    def _on_result_engine(self, result: LiveResult) -> None:
         with self._lock:
             self._seq += 1
             self._latest = to_live_frame(result, self._seq, self.smoothing)
@@ -299,6 +304,7 @@ class LiveController(QObject):
         rec = self._recorder
 
         def job() -> str:
+            assert engine is not None, "only a running engine is stopped"
             engine.stop(timeout=5.0)
             if rec is not None:
                 rec.close()
@@ -335,7 +341,7 @@ class LiveController(QObject):
     def recording(self) -> bool:
         return self._recorder is not None and not self._recorder.closed
 
-    def _make_recorder(self, engine: Any, path: str) -> _LockedRecorder:
+    def _make_recorder(self, engine: LiveEngine, path: str) -> _LockedRecorder:
         from engine.live.recording.writer import LiveRecorder
 
         attrs_fn = getattr(engine, "recording_attrs", None) or getattr(engine, "_recording_attrs", None)

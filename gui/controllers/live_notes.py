@@ -3,10 +3,8 @@ model placing itself from its own metric 3D are how the app works (information),
 
 from __future__ import annotations
 
-from typing import Any
 
-
-def without_root_fallback_notes(engine: Any, notes: list[str]) -> list[str]:
+def without_root_fallback_notes(engine: object, notes: list[str]) -> list[str]:
     """The engine's notes less its own root-plan note when RootNet is switched off or has no weights: a fixed
     depth is a normal state (BlazePose places itself), said once as information by the GUI, not as a warning. The
     engine reports its plan as a field (``LiveEngine.root_plan``), so no text is matched."""
@@ -16,7 +14,7 @@ def without_root_fallback_notes(engine: Any, notes: list[str]) -> list[str]:
     return [n for n in notes if n != plan.note]
 
 
-def self_placed_prefix(engine: Any) -> str:
+def self_placed_prefix(engine: object) -> str:
     """"name, name:" for the models that place themselves from their own metric 3D while the depth is fixed (the
     engine's note on them starts so), else ""."""
     plan = getattr(engine, "root_plan", None)
@@ -34,7 +32,7 @@ def self_placed_prefix(engine: Any) -> str:
     return f"{', '.join(names)}:" if names else ""
 
 
-def bundled_detector_prefix(engine: Any) -> str:
+def bundled_detector_prefix(engine: object) -> str:
     """The label a note starts with when the engine runs a bundled, trained detector because no YOLO file could be
     had: offline that is the normal state (said as information), unlike the whole-frame box (a warning)."""
     det = getattr(engine, "detector", None)

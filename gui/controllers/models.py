@@ -7,11 +7,16 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
 from gui.workers import Worker, readable_error
+
+if TYPE_CHECKING:
+    from models.spec import ModelSpec
+    from models.weights.defaults import DefaultItem, DefaultResult
+    from models.weights.store import ManifestEntry
 
 DEFAULTS = "default models"  # the name downloadDone carries for "Get default models"
 
@@ -57,13 +62,13 @@ class ModelRow:
         return "trained weights" if self.has_weights else "no weights: untrained (speed test only)"
 
 
-def can_run_untrained(spec: Any) -> bool:
+def can_run_untrained(spec: ModelSpec) -> bool:
     """Whether the spec's model can be built with random weights (the spec declares it: torch-built models can,
     imported ONNX graphs cannot). Widgets read ``ModelRow.can_run_untrained``."""
     return bool(spec.can_run_untrained)
 
 
-def backend_note(spec: Any) -> str:
+def backend_note(spec: ModelSpec) -> str:
     """'' for the registry's default backend, else its name in capitals (shown in the Notes column)."""
     default = next((f.default for f in fields(type(spec)) if f.name == "backend"), None)
     return "" if spec.backend == default else str(spec.backend).upper()
@@ -92,7 +97,7 @@ def registry_rows(weights_dir: str | None = None) -> list[ModelRow]:
     return rows
 
 
-def _downloadable(spec: Any) -> bool:
+def _downloadable(spec: ModelSpec) -> bool:
     from models.weights.download import downloadable  # the one place that says which sources download
 
     return downloadable(spec)
@@ -105,7 +110,14 @@ def download_error_text(exc: BaseException) -> str:
     return str(gui_text) if gui_text else readable_error(exc)
 
 
-def _how_to_get(spec: Any, manual: Callable[[Any], str]) -> str:
+class ManualInstructions(Protocol):
+    """The shape of ``models.weights.download.manual_instructions``: its keyword options, which a ``Callable`` type
+    cannot name."""
+
+    def __call__(self, spec: ModelSpec, *, import_hint: str | None = ..., with_notes: bool = ...) -> str: ...
+
+
+def _how_to_get(spec: ModelSpec, manual: ManualInstructions) -> str:
     if _downloadable(spec):
         return ""
     try:  # the GUI's words (no command line), and not the notes again: the detail text shows them
@@ -161,7 +173,7 @@ class RegistryController(QObject):
     def import_checkpoint(self, path: str, trust: bool = False) -> Worker:
         """Identify a checkpoint file automatically and copy it into the weights directory."""
 
-        def job() -> Any:
+        def job() -> ManifestEntry:
             from models.weights.store import import_checkpoint
 
             return import_checkpoint(path, trust=trust)
@@ -178,7 +190,7 @@ class RegistryController(QObject):
         self.message.emit("error", f"Import of {path} failed: {first}")
         self.importFailed.emit(first, details.strip())
 
-    def _on_imported(self, entry: Any) -> None:
+    def _on_imported(self, entry: ManifestEntry) -> None:
         self.message.emit("info", f"Imported {entry.file} as {entry.model} (sha256 {entry.sha256[:12]}…)")
         self.importDone.emit(entry.model)
         self.refresh()
@@ -192,7 +204,7 @@ class RegistryController(QObject):
             self.message.emit("warning", "A download is already running; cancel it first.")
             return None
 
-        def job(cancel: threading.Event) -> Any:
+        def job(cancel: threading.Event) -> ManifestEntry | _Failed:
             from models.weights.download import download
 
             def progress(done: int, total: int | None) -> None:
@@ -219,7 +231,7 @@ class RegistryController(QObject):
         if self._download is not None:
             self._download.request_cancel()
 
-    def _on_downloaded(self, name: str, entry: Any) -> None:
+    def _on_downloaded(self, name: str, entry: ManifestEntry | _Failed) -> None:
         if isinstance(entry, _Failed):
             self._on_download_failed(name, entry.text)
             return
@@ -245,15 +257,15 @@ class RegistryController(QObject):
             self.message.emit("warning", "A download is already running; cancel it first.")
             return None
 
-        def job(cancel: threading.Event) -> Any:
+        def job(cancel: threading.Event) -> list[DefaultResult]:
             from engine.defaults import ROOT
             from engine.live.detector import DEFAULT_YOLO
             from models.weights.defaults import default_download_plan, download_defaults
 
-            def progress(item: Any) -> Callable[[int, int | None], None]:
+            def progress(item: DefaultItem) -> Callable[[int, int | None], None]:
                 return lambda done, total: self.downloadProgress.emit(item.name, int(done), total)
 
-            def on_result(res: Any) -> None:
+            def on_result(res: DefaultResult) -> None:
                 detail = getattr(res.error, "gui_text", None) or res.detail
                 self.defaultsItemDone.emit(res.item.name, res.status, detail)
 
@@ -278,7 +290,7 @@ class RegistryController(QObject):
                        }.get(status, ("info", f"{name}: {status} ({detail})"))
         self.message.emit(level, text)
 
-    def _on_defaults_done(self, results: list[Any]) -> None:
+    def _on_defaults_done(self, results: list[DefaultResult]) -> None:
         self._download = None
         bad = [r for r in results if not r.ok]
         status = ("cancelled" if any(r.status in ("cancelled", "skipped") for r in bad)

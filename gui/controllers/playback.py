@@ -10,13 +10,17 @@ the linked 3D views.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from gui.live_frame import LiveFrame, ModelFrame
 from gui.workers import Worker, readable_error
+
+if TYPE_CHECKING:
+    from engine.live.export.overlay_video import SourceFrames
+    from engine.live.recording.reader import Recording
 
 EXPORT_SUFFIX = {"mp4": ".mp4", "jsonl": ".jsonl", "c3d": ".c3d", "trc": ".trc", "csv": ".csv", "bvh": ".bvh"}
 PER_MODEL_FORMATS = frozenset({"bvh"})  # one skeleton animation per model: a file each when several were recorded
@@ -32,11 +36,11 @@ class PlaybackController(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.rec: Any = None
+        self.rec: Recording | None = None
         self.index = 0
         self.kind = "smoothed"
         self.source: str | None = None
-        self._frames: Any = None  # engine.live.export.overlay_video.SourceFrames
+        self._frames: SourceFrames | None = None
         self._blank: np.ndarray | None = None
         self.fps = 30.0
         self.timer = QTimer(self)
@@ -51,11 +55,11 @@ class PlaybackController(QObject):
 
         self.pause()
         try:
-            rec = load_recording(path)
+            loaded = load_recording(path)
         except RecordingError as e:
             self.message.emit("error", str(e))
             return False
-        rec = self._known_joint_sets(rec)
+        rec = self._known_joint_sets(loaded)
         if rec is None:
             return False
         self.close_source()
@@ -79,7 +83,7 @@ class PlaybackController(QObject):
             self.seek(0)
         return True
 
-    def _known_joint_sets(self, rec: Any) -> Any:
+    def _known_joint_sets(self, rec: Recording) -> Recording | None:
         """The recording less the models whose joint set this version cannot draw (said once, naming the file);
         None (with an error) when no model is left."""
         from models.joints import JOINT_SETS
@@ -163,6 +167,7 @@ class PlaybackController(QObject):
         from engine.live.export.overlay_video import OverlayModel, _blank_size, draw_overlay, source_index
 
         rec = self.rec
+        assert rec is not None, "frame() needs an open recording (seek checks frames first)"
         img = self._frames.get(source_index(rec, i, self._frames.fps)) if self._frames is not None else None
         if img is None:
             if self._blank is None:
@@ -210,7 +215,7 @@ class PlaybackController(QObject):
             self._worker.wait(10_000)
 
 
-def _num(a: Any, i: int) -> float | None:
+def _num(a: np.ndarray | None, i: int) -> float | None:
     if a is None or i >= len(a):
         return None
     v = float(a[i])

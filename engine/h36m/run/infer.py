@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +22,10 @@ from engine.h36m.layout import DatasetError
 from engine.h36m.run.config import BenchmarkConfig, Progress
 from engine.inference.oom import BackoffEvent, OutOfMemoryBackoffError, run_with_backoff
 from models.joints import get_joint_set
+
+if TYPE_CHECKING:
+    from engine.inference.protocols import LoadedModelLike
+    from models.loader import LoadedModel
 
 __all__ = ["ROOT_KEY", "BackOff", "gather", "infer_batches", "kept_note", "next_shard_number", "scan_shards"]
 
@@ -137,8 +141,8 @@ class _BatchCancelled(Exception):
 
 
 def infer_batches(cfg: BenchmarkConfig, cancel: threading.Event, backoff: BackOff, warnings: list[str],
-                  test: TestSet, models: Sequence[Any], part: Path, todo: np.ndarray, total: int, n_shards: int,
-                  rootnet: Any | None = None) -> Generator[Progress, None, str]:
+                  test: TestSet, models: Sequence[LoadedModel], part: Path, todo: np.ndarray, total: int, n_shards: int,
+                  rootnet: LoadedModel | None = None) -> Generator[Progress, None, str]:
     """Infer and save the ``todo`` samples; yields Progress, returns "finished" or "cancelled"."""
     import torch
 
@@ -181,7 +185,8 @@ def infer_batches(cfg: BenchmarkConfig, cancel: threading.Event, backoff: BackOf
                 crops={g: normalise_batch(batch[crop_key(g.input_hw, g.crop)].to(predictor.device, non_blocking=True),
                                           g.normalisation) for g in groups},
                 boxes={g: boxes[crop_key(g.input_hw, g.crop)][sel] for g in groups}, f=test.f[sel], c=test.c[sel])
-            def chunked(name: str, n: int, infer: Any, notes: list[str] = notes, done: int = done) -> np.ndarray:
+            def chunked(name: str, n: int, infer: Callable[[int, int], np.ndarray], notes: list[str] = notes,
+                        done: int = done) -> np.ndarray:
                 if cancel.is_set():  # between the models of a batch: cancel answers within one model's forward
                     raise _BatchCancelled
                 return backoff.run(name, n, infer, notes, done, part)
@@ -220,7 +225,7 @@ def infer_batches(cfg: BenchmarkConfig, cancel: threading.Event, backoff: BackOf
     return "finished"
 
 
-def gather(part: Path, total: int, models: Sequence[Any], rootnet: Any | None = None
+def gather(part: Path, total: int, models: Sequence[LoadedModelLike], rootnet: LoadedModelLike | None = None
            ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, np.ndarray] | None]:
     """Saved predictions per model, and the live RootNet's saved output and roots (None without one)."""
     shards = sorted(part.glob("shard_*.npz"))

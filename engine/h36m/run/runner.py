@@ -35,7 +35,7 @@ import time
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -55,6 +55,10 @@ from engine.h36m.run.infer import BackOff, gather, infer_batches, next_shard_num
 from engine.h36m.run.score import score_runs
 from engine.h36m.shard_select import shard_indices
 from models.checkpoint import sha256_file
+
+if TYPE_CHECKING:
+    from engine.inference.protocols import LoadedModelLike
+    from models.loader import LoadedModel
 
 __all__ = [
     "BenchmarkConfig", "BenchmarkResult", "BenchmarkRunner", "OutputLock", "OutputLockedError", "Progress",
@@ -149,7 +153,7 @@ class BenchmarkRunner:
     """One benchmark run; see the module docstring. ``loaded`` may pass already-loaded models (tests, GUI)."""
 
     def __init__(self, config: BenchmarkConfig, cancel: threading.Event | None = None,
-                 loaded: Sequence[Any] | None = None, rootnet: Any | None = None) -> None:
+                 loaded: Sequence[LoadedModel] | None = None, rootnet: LoadedModel | None = None) -> None:
         self.config = config
         self.cancel_event = cancel or threading.Event()
         self._loaded = list(loaded) if loaded is not None else None
@@ -163,7 +167,7 @@ class BenchmarkRunner:
 
     # ------------------------------------------------------------------------------------------------------------
 
-    def _load_models(self) -> list[Any]:
+    def _load_models(self) -> list[LoadedModel]:
         from models.loader import load_model
 
         if self._loaded is not None:
@@ -171,7 +175,7 @@ class BenchmarkRunner:
         cfg = self.config
         return [load_model(n, weights=cfg.weights.get(n), allow_untrained=cfg.allow_untrained) for n in cfg.models]
 
-    def _load_rootnet(self) -> Any:
+    def _load_rootnet(self) -> LoadedModel:
         """The live root source: missing weights raise the loader's WeightsMissingError unless untrained is allowed."""
         from models.loader import load_model
 
@@ -184,8 +188,8 @@ class BenchmarkRunner:
             raise ValueError(f"{rn.spec.name} is not a RootNet (it takes no k_value); root={LIVE_ROOT!r} needs one")
         return rn
 
-    def _fingerprint(self, models: Sequence[Any], rootnet_file: Path | None,
-                     rootnet: Any | None = None) -> dict[str, Any]:
+    def _fingerprint(self, models: Sequence[LoadedModelLike], rootnet_file: Path | None,
+                     rootnet: LoadedModelLike | None = None) -> dict[str, Any]:
         """Everything the numbers depend on (not the batch size, device or worker count)."""
         cfg = self.config
         fp = {
@@ -355,7 +359,7 @@ def rootnet_to_camera(out: np.ndarray, boxes: np.ndarray, f: np.ndarray, c: np.n
     return decode(out, boxes, f, c, output_hw)
 
 
-def _mode_matters(models: Sequence[Any]) -> bool:
+def _mode_matters(models: Sequence[LoadedModelLike]) -> bool:
     """Whether any model runs differently under the protocol modes (its own test is not 3DMPPE's pipeline)."""
     from engine.inference.conventions import PROTOCOL_MODES, conventions_for
 

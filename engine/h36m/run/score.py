@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,12 +18,15 @@ from engine.h36m.metrics import mrpe, score
 from engine.h36m.run.config import BenchmarkConfig
 from models.joints import get_joint_set
 
+if TYPE_CHECKING:
+    from engine.inference.protocols import LoadedModelLike
+
 log = logging.getLogger(__name__)
 
 __all__ = ["gt_free_measures", "score_runs"]
 
 
-def _root_notes(rootnet: Any, root_cam: np.ndarray) -> tuple[dict[str, Any], list[str]]:
+def _root_notes(rootnet: LoadedModelLike, root_cam: np.ndarray) -> tuple[dict[str, Any], list[str]]:
     """The live RootNet's record and what a reader must know about its roots."""
     root_model = {"name": rootnet.spec.name, "label": rootnet.label, "trained": bool(rootnet.trained),
                   "checkpoint": str(rootnet.checkpoint) if rootnet.checkpoint else None,
@@ -39,7 +42,7 @@ def _root_notes(rootnet: Any, root_cam: np.ndarray) -> tuple[dict[str, Any], lis
     return root_model, notes
 
 
-def gt_free_measures(test: TestSet, models: Sequence[Any], preds: Mapping[str, Mapping[str, np.ndarray]]
+def gt_free_measures(test: TestSet, models: Sequence[LoadedModelLike], preds: Mapping[str, Mapping[str, np.ndarray]]
                      ) -> dict[str, Any] | None:
     """Bone-length CV, limb asymmetry and consecutive-sample jitter of each model's predictions and of the GT
     (``engine.compare.h36m``); None (with the reason logged) when the test set lacks the sequence columns."""
@@ -55,9 +58,10 @@ def gt_free_measures(test: TestSet, models: Sequence[Any], preds: Mapping[str, M
         return None
 
 
-def score_runs(cfg: BenchmarkConfig, test: TestSet, models: Sequence[Any],
+def score_runs(cfg: BenchmarkConfig, test: TestSet, models: Sequence[LoadedModelLike],
                preds: Mapping[str, Mapping[str, np.ndarray]], rn_file: Path | None,
-               roots: Mapping[str, np.ndarray] | None = None, rootnet: Any | None = None) -> list[ModelRun]:
+               roots: Mapping[str, np.ndarray] | None = None, rootnet: LoadedModelLike | None = None
+               ) -> list[ModelRun]:
     from engine.inference.device import pick_device
 
     root_cam = roots["root_cam"] if roots is not None else test.root_cam
