@@ -32,7 +32,8 @@ import numpy as np
 
 from bench.common import RESULTS_ROOT, device_name, save_result, slugify
 from bench.load import CoreLoad
-from engine.live.detector import Detections, PersonDetector, make_detector
+from engine.live.detector import make_detector
+from engine.live.detector_refresh import Finder, FindingDetector
 from engine.live.source_base import EndOfSource, FrameSource, SourceInfo
 
 RESULTS_DIR = RESULTS_ROOT / "live"
@@ -71,23 +72,30 @@ class TiledClip(FrameSource):
         return self._images[(self._i - 1) % len(self._images)]
 
 
-class TiledDetector(PersonDetector):
-    """The app's detector on the first tile, its boxes repeated on every tile (ids kept apart per tile)."""
+class TiledDetector(FindingDetector):
+    """The app's detector on the first tile, its boxes repeated on every tile (the tracker keeps tiles apart), with
+    the app's detector's schedule: detection only when needed, the periodic one in the background."""
 
-    def __init__(self, inner: PersonDetector, cols: int, rows: int) -> None:
-        super().__init__(inner.every_n)
+    def __init__(self, inner: FindingDetector, cols: int, rows: int) -> None:
+        super().__init__(inner.every_n, "iou", inner.background)
         self.inner, self.cols, self.rows = inner, cols, rows
-        self.label = f"{inner.label} on tile 1 of {cols * rows}"
+        self.label = inner.label if cols * rows == 1 else f"{inner.label} on tile 1 of {cols * rows}"
 
-    def _detect(self, image_bgr: np.ndarray) -> Detections:
-        h, w = image_bgr.shape[0] // self.rows, image_bgr.shape[1] // self.cols
-        d = self.inner._detect(image_bgr[:h, :w])
-        if self.cols * self.rows == 1 or not len(d):
-            return d
-        offsets = [(c * w, r * h) for r in range(self.rows) for c in range(self.cols)]
-        boxes = np.concatenate([d.boxes_xywh + np.array([x, y, 0, 0], np.float32) for x, y in offsets])
-        ids = np.concatenate([np.where(d.track_ids >= 0, d.track_ids * 16 + t, -1) for t in range(len(offsets))])
-        return Detections(boxes, np.tile(d.scores, len(offsets)), ids, d.origin)
+    def _tiled(self, find: Finder) -> Finder:
+        def tiled(image_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            h, w = image_bgr.shape[0] // self.rows, image_bgr.shape[1] // self.cols
+            boxes, scores = find(image_bgr[:h, :w])
+            offsets = [(c * w, r * h) for r in range(self.rows) for c in range(self.cols)]
+            return (np.concatenate([boxes + np.array([x, y, 0, 0], np.float32) for x, y in offsets]),
+                    np.tile(scores, len(offsets)))
+
+        return tiled
+
+    def _find(self, image_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._tiled(self.inner._find)(image_bgr)
+
+    def _background_finder(self) -> Finder:
+        return self._tiled(self.inner._background_finder())
 
 
 def default_view_models() -> tuple[str, ...]:
@@ -136,7 +144,10 @@ def run_scenario(name: str, frames: int, warmup: int, iters: int) -> dict[str, A
     rootnet = ROOT.rootnet if name == "rootnet" else None
     cfg = LiveConfig(source="bench", models=models, allow_untrained=True, rootnet=rootnet, realtime=False,
                      drop_frames=False, device="cpu", max_frames=warmup + frames)
-    det = TiledDetector(make_detector("auto"), cols, rows)
+    inner = make_detector("auto")
+    if not isinstance(inner, FindingDetector):
+        raise SystemExit(f"bench.live_pipeline tiles the bundled detectors; 'auto' gave {inner.label}")
+    det = TiledDetector(inner, cols, rows)
     engine = LiveEngine(cfg, source=TiledClip(CLIP, cols, rows, warmup + frames), detector=det, compare=False)
     engine.prepare()
     crops: dict[str, Any] = {}
@@ -184,7 +195,8 @@ def run_scenario(name: str, frames: int, warmup: int, iters: int) -> dict[str, A
         "limit_ratio": round(fps / limit_fps, 3),
         "stages": {k: _med_p95([r[k] for r in lat if k in r]) for k in stages},
         "rootnet_ms": {"median": round(rootnet_stage.p50, 1), "runs": rootnet_stage.count} if rootnet_stage else None,
-        "detections": det.detections,
+        "detections": det.detections, "background_detections": det.refreshes,
+        "background_detect_ms": _med_p95(det.refresh_ms) if det.refresh_ms else None,
     }
 
 

@@ -20,6 +20,8 @@ class DetectorDefaults:
     conf: float = 0.35
     every: int = 10
     min_pose_confidence: float = 0.5  # MediaPipe's own threshold on BlazePose's pose-present score
+    # the bundled detectors' periodic detection runs on a background thread (engine.live.detector_refresh)
+    background: bool = True
     tracker: str = "bytetrack"
     trackers: tuple[str, ...] = ("bytetrack", "botsort", "iou", "none")
     # The bundled NanoDet-g (offline "auto" without YOLO weights). Its scores are IoU-quality scores, lower than
@@ -101,6 +103,15 @@ class StreamDefaults:
     queue_frames: int = 4
 
 
+@dataclass(frozen=True)
+class H36MSampling:
+    """Human3.6M's test set as 3DMPPE defines it: every ``step``-th frame of videos filmed at ``fps``. A fact of the
+    data, not a setting: the dataset reader and the Human3.6M compare measures both read it from here."""
+
+    step: int = 64  # test frames: frame_idx % step == 0
+    fps: float = 50.0  # the videos' frame rate (frame_idx counts frames at this rate)
+
+
 DETECTOR = DetectorDefaults()
 ROOT = RootDefaults()
 CAMERA = CameraDefaults()
@@ -108,3 +119,4 @@ INFERENCE = InferenceDefaults()
 LIVE = LiveDefaults()
 BENCHMARK = BenchmarkDefaults()
 STREAM = StreamDefaults()
+H36M_SAMPLING = H36MSampling()

@@ -33,14 +33,8 @@ import cv2
 import numpy as np
 
 from engine.defaults import DETECTOR
-from engine.live.detector import (
-    Detections,
-    DetectorError,
-    IouTracker,
-    PersonDetector,
-    accepted_options,
-    register_detector,
-)
+from engine.live.detector import DetectorError, PersonDetector, accepted_options, register_detector
+from engine.live.detector_refresh import Finder, FindingDetector
 from models.blazepose.runtime import ASSETS_DIR, BlazePoseError, make_interpreter
 
 __all__ = [
@@ -196,14 +190,14 @@ def merge_detections(dets: list[PoseDetection], max_out: int = 20, rel_dist: flo
 
 
 @register_detector("blazepose")
-class BlazePoseDetector(PersonDetector):
+class BlazePoseDetector(FindingDetector):
     """MediaPipe's BlazePose person detector (offline, Apache-2.0 model shipped in assets/blazepose/), with IoU
     tracking ids. ``_detect`` takes a BGR frame like every PersonDetector."""
 
     def __init__(self, model_path: str | Path | None = None, score_threshold: float = 0.5,
                  iou_threshold: float = 0.3, max_det: int = 20, every_n: int = DETECTOR.every, num_threads: int = 2,
-                 tracker: str = "iou", tiles: tuple[float, ...] = ()) -> None:
-        super().__init__(every_n)
+                 tracker: str = "iou", tiles: tuple[float, ...] = (), background: bool = DETECTOR.background) -> None:
+        super().__init__(every_n, tracker, background)
         self.tiles = tuple(float(f) for f in tiles)
         self.model_path = Path(model_path) if model_path else DETECTION_MODEL
         self.score_threshold, self.iou_threshold, self.max_det = float(score_threshold), float(iou_threshold), max_det
@@ -221,9 +215,6 @@ class BlazePoseDetector(PersonDetector):
         self._inp = ins[0]["index"]
         self._out = {d["name"]: d["index"] for d in outs}
         self.anchors = pose_detection_anchors()
-        if tracker not in ("iou", "none"):
-            raise DetectorError(f"blazepose detector: tracker {tracker!r} is not 'iou' or 'none'")
-        self._tracker = IouTracker() if tracker == "iou" else None
         tiled = f", +{len(self.tiles)} tile scale(s)" if self.tiles else ""
         self.label = f"BlazePose detector @224{tiled} (" + ("IoU tracking" if self._tracker else "no tracking") + (
             f", detect every {every_n} frames)" if every_n > 1 else ")")
@@ -287,29 +278,18 @@ class BlazePoseDetector(PersonDetector):
                           weighted_nms(boxes, kps, scores, self.iou_threshold, self.max_det)]
         return merge_detections(found, self.max_det)
 
-    def _detect(self, image_bgr: np.ndarray) -> Detections:
+    def _find(self, image_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         h, w = image_bgr.shape[:2]
-        dets = self.detect_rgb(image_bgr[:, :, ::-1])
         rows, scores = [], []
-        for d in dets:
+        for d in self.detect_rgb(image_bgr[:, :, ::-1]):
             x, y, bw, bh = d.body_box_xywh()
             x1, y1, x2, y2 = max(0.0, x), max(0.0, y), min(float(w), x + bw), min(float(h), y + bh)
             if x2 - x1 >= 2 and y2 - y1 >= 2:
                 rows.append((x1, y1, x2 - x1, y2 - y1))
                 scores.append(d.score)
-        if not rows:
-            if self._tracker is not None:
-                self._tracker.update(np.zeros((0, 4), np.float32))
-            return Detections.empty()
-        boxes = np.asarray(rows, np.float32)
-        ids = self._tracker.update(boxes) if self._tracker is not None else np.full(len(boxes), -1, np.int64)
-        return Detections(boxes, np.asarray(scores, np.float32), ids, "detector")
+        return np.asarray(rows, np.float32).reshape(-1, 4), np.asarray(scores, np.float32)
 
-    def _observe_carried(self, dets: Detections) -> None:
-        if self._tracker is not None:
-            self._tracker.observe(dets.boxes_xywh, dets.track_ids)
-
-    def reset(self) -> None:
-        super().reset()
-        if self._tracker is not None:
-            self._tracker.reset()
+    def _background_finder(self) -> Finder:
+        twin = BlazePoseDetector(self.model_path, self.score_threshold, self.iou_threshold, self.max_det, every_n=1,
+                                 num_threads=1, tracker="none", tiles=self.tiles, background=False)
+        return twin._find

@@ -32,14 +32,8 @@ import numpy as np
 
 from assets import asset_path
 from engine.defaults import DETECTOR
-from engine.live.detector import (
-    Detections,
-    DetectorError,
-    IouTracker,
-    PersonDetector,
-    accepted_options,
-    register_detector,
-)
+from engine.live.detector import DetectorError, PersonDetector, accepted_options, register_detector
+from engine.live.detector_refresh import Finder, FindingDetector
 
 __all__ = [
     "MODEL_PATH",
@@ -142,14 +136,15 @@ def nms_xyxy(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float = NMS_I
 
 
 @register_detector("nanodet")
-class NanoDetPersonDetector(PersonDetector):
-    """NanoDet-g (COCO) restricted to persons, run by onnxruntime on the CPU, with IoU tracking ids."""
+class NanoDetPersonDetector(FindingDetector):
+    """NanoDet-g (COCO) restricted to persons, run by onnxruntime on the CPU, with IoU tracking ids; its periodic
+    detection runs on a background thread (``FindingDetector``)."""
 
     def __init__(self, model_path: str | Path | None = None, input_size: int = DEFAULT_SIZE,
                  score_threshold: float = SCORE_THRESHOLD,
                  iou_threshold: float = NMS_IOU, max_det: int = 20, every_n: int = DETECTOR.every, num_threads: int = 2,
-                 tracker: str = "iou") -> None:
-        super().__init__(every_n)
+                 tracker: str = "iou", background: bool = DETECTOR.background) -> None:
+        super().__init__(every_n, tracker, background)
         self.model_path = Path(model_path) if model_path else MODEL_PATH
         self.score_threshold, self.iou_threshold = float(score_threshold), float(iou_threshold)
         self.max_det = int(max_det)
@@ -161,6 +156,8 @@ class NanoDetPersonDetector(PersonDetector):
             raise DetectorError(f"onnxruntime is not installed ({e})") from e
         so = ort.SessionOptions()
         so.intra_op_num_threads, so.inter_op_num_threads = max(1, int(num_threads)), 1
+        # it runs every few frames: its idle workers sleep rather than spin on the cores the pose models need
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self._sess = ort.InferenceSession(str(self.model_path), so, providers=["CPUExecutionProvider"])
         except Exception as e:
@@ -175,9 +172,6 @@ class NanoDetPersonDetector(PersonDetector):
             raise DetectorError(str(e)) from e
         self.input_size = int(input_size)
         self._lock = threading.Lock()  # one session run at a time keeps the thread count at num_threads
-        if tracker not in ("iou", "none"):
-            raise DetectorError(f"nanodet detector: tracker {tracker!r} is not 'iou' or 'none'")
-        self._tracker = IouTracker() if tracker == "iou" else None
         self.label = f"NanoDet-g @{self.input_size} (" + ("IoU tracking" if self._tracker else "no tracking") + (
             f", detect every {every_n} frames)" if every_n > 1 else ")")
 
@@ -227,21 +221,11 @@ class NanoDetPersonDetector(PersonDetector):
         ok = (b[:, 2] - b[:, 0] >= 2) & (b[:, 3] - b[:, 1] >= 2)
         return b[ok].astype(np.float32), sc[keep][ok].astype(np.float32)
 
-    def _detect(self, image_bgr: np.ndarray) -> Detections:
+    def _find(self, image_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         xyxy, scores = self.detect_boxes(image_bgr)
-        if not len(scores):
-            if self._tracker is not None:
-                self._tracker.update(np.zeros((0, 4), np.float32))
-            return Detections.empty()
-        boxes = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
-        ids = self._tracker.update(boxes) if self._tracker is not None else np.full(len(boxes), -1, np.int64)
-        return Detections(boxes, scores, ids, "detector")
+        return np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1), scores
 
-    def _observe_carried(self, dets: Detections) -> None:
-        if self._tracker is not None:
-            self._tracker.observe(dets.boxes_xywh, dets.track_ids)
-
-    def reset(self) -> None:
-        super().reset()
-        if self._tracker is not None:
-            self._tracker.reset()
+    def _background_finder(self) -> Finder:
+        twin = NanoDetPersonDetector(self.model_path, self.input_size, self.score_threshold, self.iou_threshold,
+                                     self.max_det, every_n=1, num_threads=1, tracker="none", background=False)
+        return twin._find

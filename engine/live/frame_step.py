@@ -96,9 +96,10 @@ class FrameStep:
         self.on_stage = on_stage or (lambda stage, ms: None)
 
     def close(self) -> None:
-        """End the RootNet thread (if any)."""
+        """End the RootNet thread and the detector's background detection (if any)."""
         if self.root_worker is not None:
             self.root_worker.close()
+        self.detector.close()
 
     def _own_metric_shapes(self, outputs: dict[str, Any], placement: dict[str, str]) -> None:
         """A model with metric 3D keeps its own shape whatever depth placed it (only its translation follows the

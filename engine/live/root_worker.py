@@ -5,6 +5,8 @@ earlier (``root_planner.RootDepths`` holds them per track). A frame never waits 
 The inference thread calls ``submit()`` only when the worker is idle (``busy`` False: nothing in flight), so at most
 one RootNet forward is in flight and nothing queues; ``take()`` returns the runs that finished since the last call
 (never blocks) and raises the worker's error, if any, in the caller's thread (so it ends the run like any other).
+The thread runs at the background priority (``engine.live.background``): it takes the cycles the pose models leave
+idle rather than delaying their frames.
 
 The RootNet-only step is the predictor's public ``predict_roots(image, boxes_xywh, intrinsics)`` (the real
 ``Predictor`` crops RootNet's group only; tests' stand-ins return made-up depths).
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from engine.inference.camera import CameraIntrinsics
+from engine.live.background import lower_this_thread
 
 __all__ = ["RootRun", "RootWorker"]
 
@@ -38,8 +41,9 @@ class RootRun:
 class RootWorker:
     """See the module docstring. The thread starts on the first ``submit()`` and ends with ``close()``."""
 
-    def __init__(self, predictor: Any) -> None:
+    def __init__(self, predictor: Any, lowered: bool = True) -> None:
         self.predictor = predictor
+        self.lowered = lowered  # run at the background priority (engine.live.background)
         self._cond = threading.Condition()
         self._job: tuple[Any, ...] | None = None
         self._busy = False
@@ -85,6 +89,8 @@ class RootWorker:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
+        if self.lowered:
+            lower_this_thread()
         while True:
             with self._cond:
                 while self._job is None and not self._closed:

@@ -30,12 +30,24 @@ def test_tiled_frames_hold_one_person_per_tile():
     import numpy as np
 
     from bench.live_pipeline import TiledDetector
-    from tests.engine.live.test_live_fakes import FixedDetector
+    from engine.live.detector_refresh import FindingDetector
 
-    det = TiledDetector(FixedDetector([[10, 20, 30, 40]], [1]), cols=2, rows=2)
-    d = det(np.zeros((200, 300, 3), np.uint8))
+    class OneBox(FindingDetector):
+        kind = "one-box"
+
+        def _find(self, image_bgr):
+            return np.array([[10, 20, 30, 40]], np.float32), np.ones(1, np.float32)
+
+        def _background_finder(self):
+            return self._find
+
+    det = TiledDetector(OneBox(every_n=5), cols=2, rows=2)
+    image = np.zeros((200, 300, 3), np.uint8)
+    d = det(image)
     assert d.boxes_xywh.tolist() == [[10, 20, 30, 40], [160, 20, 30, 40], [10, 120, 30, 40], [160, 120, 30, 40]]
     assert len(set(d.track_ids.tolist())) == 4
+    boxes, _ = det._background_finder()(image)
+    assert boxes.tolist() == d.boxes_xywh.tolist() and det.every_n == 5 and det.background
 
 
 def test_sparse_detection_counts_persons_and_id_switches():

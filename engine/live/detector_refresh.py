@@ -1,0 +1,203 @@
+"""The periodic detection off the critical path: newcomers found on a background thread while poses carry the boxes.
+
+Between detections every person's box comes from its previous pose (``PersonDetector``); a detection is still due
+every ``every_n`` frames to pick up persons who walked in. On the inference thread that detection costs a whole
+frame (NanoDet at 416 px: 35-45 ms on 2 cores, beside an 18 ms pose forward), a stall every ``every_n`` frames. A
+``FindingDetector`` instead hands the due frame to ``RefreshWorker``: its own runtime (one CPU thread, built on the
+worker) runs at the background priority (``engine.live.background``), so it takes the cycles the pose models leave
+idle, and the frames keep coming from the carried boxes. When it finishes, the persons it found that overlap no
+carried person join the next frame as newcomers, with ids from the detector's tracker. A detection on the inference
+thread (at the start, or when a track is lost) makes a refresh in flight stale; a refresh still unfinished after
+``LATE_AFTER`` intervals gives way to a detection on the inference thread, so a busy machine delays newcomers by a
+bounded number of frames.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from abc import abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.defaults import DETECTOR
+from engine.live.background import lower_this_thread
+from engine.live.detector import Detections, DetectorError, PersonDetector
+from engine.live.tracking import IouTracker, iou_xywh, squared_xywh
+
+__all__ = ["FindingDetector", "LATE_AFTER", "Refresh", "RefreshWorker"]
+
+log = logging.getLogger(__name__)
+
+Finder = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+LATE_AFTER = 3  # a refresh unfinished after this many intervals gives way to a detection on the inference thread
+NEWCOMER_IOU = 0.3  # a found box overlapping a carried person this much (as squares) is that person
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """One finished background detection: boxes [K,4] xywh and scores [K] of the frame it was given."""
+
+    generation: int
+    boxes_xywh: np.ndarray
+    scores: np.ndarray
+    ms: float
+
+
+class RefreshWorker:
+    """One background thread, one detection at a time: ``submit`` when idle, ``take`` the finished one (never
+    blocks). The finder is built on the worker by ``make_finder`` (its own runtime: nothing is shared with the
+    inference thread's). A failing finder ends the background refreshes (``failed``) and is logged; the inference
+    thread then detects itself, and meets the same error there if it is real."""
+
+    def __init__(self, make_finder: Callable[[], Finder]) -> None:
+        self._make_finder = make_finder
+        self._cond = threading.Condition()
+        self._job: tuple[np.ndarray, int] | None = None
+        self._busy = False
+        self._done: Refresh | None = None
+        self._closed = False
+        self.failed: str | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def busy(self) -> bool:
+        with self._cond:
+            return self._busy
+
+    def submit(self, image: np.ndarray, generation: int) -> bool:
+        """Start a detection on ``image``; False (nothing done) while one is in flight or after a failure."""
+        with self._cond:
+            if self._busy or self._closed or self.failed:
+                return False
+            self._busy, self._job = True, (image, generation)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="posearena-detect-refresh", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+        return True
+
+    def take(self) -> Refresh | None:
+        with self._cond:
+            done, self._done = self._done, None
+        return done
+
+    def close(self, timeout: float = 2.0) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        lower_this_thread()
+        finder: Finder | None = None
+        while True:
+            with self._cond:
+                while self._job is None and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                image, generation = self._job  # type: ignore[misc]
+                self._job = None
+            t = time.perf_counter()
+            try:
+                finder = finder or self._make_finder()
+                boxes, scores = finder(image)
+            except Exception as exc:  # noqa: BLE001 - the inference thread detects itself from now on
+                log.warning("background person detection stopped: %s", exc)
+                with self._cond:
+                    self.failed, self._busy = str(exc) or type(exc).__name__, False
+                return
+            done = Refresh(generation, np.asarray(boxes, np.float32).reshape(-1, 4),
+                           np.asarray(scores, np.float32).reshape(-1), (time.perf_counter() - t) * 1e3)
+            with self._cond:
+                self._done, self._busy = done, False
+
+
+class FindingDetector(PersonDetector):
+    """A detector whose finding of boxes keeps no state (``_find``) and whose ids come from an ``IouTracker``; its
+    periodic detection runs in the background (module docstring) when ``background`` is on and ``every_n`` > 1.
+    Subclasses implement ``_find`` and ``_background_finder`` (a finder with its own runtime, built on the worker)."""
+
+    def __init__(self, every_n: int = DETECTOR.every, tracker: str = "iou", background: bool = DETECTOR.background,
+                 min_confidence: float = DETECTOR.min_pose_confidence) -> None:
+        super().__init__(every_n, min_confidence)
+        if tracker not in ("iou", "none"):
+            raise DetectorError(f"{self.kind} detector: tracker {tracker!r} is not 'iou' or 'none'")
+        self._tracker = IouTracker() if tracker == "iou" else None
+        self.background = bool(background) and every_n > 1
+        self._worker: RefreshWorker | None = None
+        self._generation = 0
+        self.refreshes = 0  # background detections whose result was used
+        self.refresh_ms: list[float] = []
+
+    @abstractmethod
+    def _find(self, image_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Persons in a BGR frame: boxes [K,4] xywh float32 in image pixels and scores [K], best first."""
+
+    @abstractmethod
+    def _background_finder(self) -> Finder:
+        """A ``_find`` with its own runtime on one CPU thread, for the background worker."""
+
+    def _ids(self, boxes: np.ndarray) -> np.ndarray:
+        return self._tracker.update(boxes) if self._tracker is not None else np.full(len(boxes), -1, np.int64)
+
+    def _detect(self, image_bgr: np.ndarray) -> Detections:
+        boxes, scores = self._find(image_bgr)
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        ids = self._ids(boxes)
+        return Detections(boxes, np.asarray(scores, np.float32).reshape(-1), ids, "detector") if len(boxes) \
+            else Detections.empty()
+
+    def _observe_carried(self, dets: Detections) -> None:
+        if self._tracker is not None:
+            self._tracker.observe(dets.boxes_xywh, dets.track_ids)
+
+    def _refresh_behind(self, image_bgr: np.ndarray) -> bool:
+        if not self.background:
+            return False
+        if self._worker is None:
+            self._worker = RefreshWorker(self._background_finder)
+        if self._worker.failed:
+            return False
+        if self._worker.submit(image_bgr, self._generation):
+            self._since = 0
+            return True
+        return self._since < LATE_AFTER * self.every_n  # still in flight: wait, up to a bound
+
+    def _with_newcomers(self, carried: Detections) -> Detections:
+        done = self._worker.take() if self._worker is not None else None
+        if done is None or done.generation != self._generation:
+            return carried
+        self.refreshes += 1
+        self.refresh_ms.append(done.ms)
+        boxes, scores = done.boxes_xywh, done.scores
+        if len(boxes) and len(carried):
+            iou = iou_xywh(squared_xywh(boxes), squared_xywh(carried.boxes_xywh))
+            boxes, scores = boxes[iou.max(axis=1) < NEWCOMER_IOU], scores[iou.max(axis=1) < NEWCOMER_IOU]
+        if not len(boxes):
+            return carried
+        ids = self._ids(boxes)
+        fresh = ~np.isin(ids, carried.track_ids) | (ids < 0)
+        if not fresh.any():
+            return carried
+        return Detections(np.concatenate([carried.boxes_xywh, boxes[fresh]]).astype(np.float32),
+                          np.concatenate([carried.scores, scores[fresh]]).astype(np.float32),
+                          np.concatenate([carried.track_ids, ids[fresh]]).astype(np.int64), carried.origin)
+
+    def _drop_refresh(self) -> None:
+        self._generation += 1
+
+    def reset(self) -> None:
+        super().reset()
+        self._drop_refresh()
+        if self._tracker is not None:
+            self._tracker.reset()
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
