@@ -2,28 +2,109 @@
 
 The legend sits in its own row under the plot, never over the bars, and the axis is plain millimetres (no SI prefix
 such as "kmm" for large errors). ``bar_heights`` reads the drawn heights back from the plot items (tests, export).
+Category labels that would touch go on two staggered rows, then upright, so none overlaps at any width.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
 SERIES_COLOURS = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7"]
 PUBLISHED_COLOUR = "#9c9c9c"
+LABEL_GAP = 4.0  # px between neighbouring category labels
+
+
+class CategoryAxis(pg.AxisItem):
+    """A bottom axis for category names: one row while the labels fit side by side, two staggered rows when they
+    would touch, upright text (every k-th label when even that is too tight) on a narrow chart. ``label_rects``
+    holds the drawn labels' rectangles in axis coordinates (tests)."""
+
+    def __init__(self) -> None:
+        super().__init__("bottom", hideOverlappingLabels=False)
+        self.layout_mode = "flat"
+        self.label_rects: list[QRectF] = []
+        self._in_specs = False
+
+    def _updateMaxTextSize(self, x: int) -> None:  # noqa: N802 - pyqtgraph API
+        if not self._in_specs:  # the base class's own call is replaced by the arranged extent below
+            super()._updateMaxTextSize(x)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+        """While the labels are laid out, room past the ends: an end label is moved inward, not dropped."""
+        r = super().boundingRect()
+        return r.adjusted(-200, 0, 200, 0) if self._in_specs else r
+
+    def generateDrawSpecs(self, p):  # noqa: N802 - pyqtgraph API
+        self._in_specs = True
+        try:
+            specs = super().generateDrawSpecs(p)
+        finally:
+            self._in_specs = False
+        if specs is None:
+            return None
+        axis_spec, tick_specs, text_specs = specs
+        text_specs, extent = self._arrange(text_specs)
+        self._updateMaxTextSize(int(math.ceil(extent)))
+        return axis_spec, tick_specs, text_specs
+
+    def _arrange(self, specs: list) -> tuple[list, float]:
+        """Pick the layout for these labels; returns the specs to draw and the text extent below the axis."""
+        if not specs:
+            self.layout_mode, self.label_rects = "flat", []
+            return specs, 0.0
+        lo, hi = super().boundingRect().left(), super().boundingRect().right()
+        ws = [r.width() for r, _, _ in specs]
+        xs = [min(max(r.center().x(), lo + w / 2), hi - w / 2) for (r, _, _), w in zip(specs, ws, strict=True)]
+        h = max(r.height() for r, _, _ in specs)
+        flat = [(QRectF(x - w / 2, r.top(), w, r.height()), f, t) for x, w, (r, f, t) in zip(xs, ws, specs,
+                                                                                            strict=True)]
+
+        def fits(step: int) -> bool:
+            return all(xs[i + step] - xs[i] >= (ws[i] + ws[i + step]) / 2 + LABEL_GAP
+                       for i in range(len(xs) - step))
+
+        if fits(1):
+            self.layout_mode, out, extent = "flat", flat, h
+        elif fits(2):
+            self.layout_mode, extent = "staggered", 2 * h + 1
+            out = [(r.translated(0, h + 1) if i % 2 else r, f, t) for i, (r, f, t) in enumerate(flat)]
+        else:
+            self.layout_mode, extent = "upright", max(ws)
+            centres = [min(max(r.center().x(), lo + h / 2), hi - h / 2) for r, _, _ in specs]
+            spacing = min((b - a for a, b in zip(centres, centres[1:], strict=False)), default=h + LABEL_GAP)
+            keep = max(1, math.ceil((h + LABEL_GAP) / max(spacing, 1e-6)))
+            out = [(QRectF(x - h / 2, r.top(), h, r.width()), f, t)
+                   for i, (x, (r, f, t)) in enumerate(zip(centres, specs, strict=True)) if i % keep == 0]
+        self.label_rects = [r for r, _, _ in out]
+        return out, extent
+
+    def drawPicture(self, p, axisSpec, tickSpecs, textSpecs):  # noqa: N802, N803 - pyqtgraph API
+        if self.layout_mode != "upright":
+            super().drawPicture(p, axisSpec, tickSpecs, textSpecs)
+            return
+        super().drawPicture(p, axisSpec, tickSpecs, [])
+        for rect, _flags, text in textSpecs:  # read bottom to top, ending at the axis
+            p.save()
+            p.translate(rect.center().x(), rect.top())
+            p.rotate(-90)
+            p.drawText(QRectF(-rect.height(), -rect.width() / 2, rect.height(), rect.width()),
+                       int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), text)
+            p.restore()
 
 
 class BarChart(pg.PlotWidget):
     """Categories on x, one bar per series; ``set_data`` replaces the bars (a handful of items, not per frame)."""
 
     def __init__(self, title: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(parent=parent, background="#15171c")
+        super().__init__(parent=parent, background="#15171c", axisItems={"bottom": CategoryAxis()})
         self.setTitle(title)
         left = self.getAxis("left")
         left.enableAutoSIPrefix(False)  # "error (mm)" always, never "kmm" for untrained (metre-sized) errors

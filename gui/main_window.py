@@ -25,7 +25,7 @@ from gui.controllers.sources import SourceController
 from gui.drops import handle_paths
 from gui.live_tab import LiveTab
 from gui.menus import build_menus
-from gui.messages import MessageArea
+from gui.messages import MessageArea, displayable
 from gui.models_tab import ModelsTab
 from gui.playback_tab import PlaybackTab
 from gui.wheel_guard import no_wheel_focus, no_wheel_focus_below, wheel_without_focus
@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------------------------------------- messages
     def post(self, level: str, text: str) -> None:
         self.messages.post(level, text)
-        first = text.strip().splitlines()[0] if text.strip() else ""
+        first = displayable(text.strip().splitlines()[0]) if text.strip() else ""
         self.status_label.setText(f"Error: {first}" if level == "error" else first)  # the newest word stands
 
     def _install_excepthook(self) -> None:

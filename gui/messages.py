@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+import unicodedata
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
@@ -10,6 +12,25 @@ from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
 LEVEL_COLOUR = {"info": "#c8c8c8", "warning": "#ffcc66", "error": "#ff7b72"}
 MAX_ITEMS = 500
+# characters that show as an empty box ("tofu") where the fonts lack them, with plain stand-ins; libraries' messages
+# (ultralytics, onnxruntime, mediapipe) bring emoji and terminal colour codes as well
+PLAIN = {"\u2265": ">=", "\u2264": "<=", "\u00d7": "x", "\u2192": "->", "\u2190": "<-", "\u21d2": "=>",
+         "\u2194": "<->", "\u2011": "-", "\u2010": "-", "\u2212": "-", "\u00a0": " ", "\u202f": " ",
+         "\u2009": " ", "\u2248": "~"}
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def displayable(text: str) -> str:
+    """``text`` with what a label cannot draw removed: terminal colour codes, control and zero-width characters,
+    emoji (outside the Basic Multilingual Plane) and their variation selectors; a few symbols become ASCII."""
+    out = []
+    for ch in _ANSI.sub("", text):
+        if ch in PLAIN:
+            out.append(PLAIN[ch])
+        elif ch in "\n\t" or not (ord(ch) > 0xFFFF or unicodedata.category(ch)[0] == "C"
+                                    or 0xFE00 <= ord(ch) <= 0xFE0F):
+            out.append(ch)
+    return "".join(out)
 
 
 class MessageArea(QListWidget):
@@ -28,8 +49,8 @@ class MessageArea(QListWidget):
         stamp = time.strftime("%H:%M:%S")
         first = text.strip().splitlines()[0] if text.strip() else ""
         more = " …" if len(text.strip().splitlines()) > 1 else ""
-        item = QListWidgetItem(f"{stamp}  {level.upper():7s} {first}{more}")
-        item.setToolTip(text)
+        item = QListWidgetItem(displayable(f"{stamp}  {level.upper():7s} {first}{more}"))
+        item.setToolTip(displayable(text))
         item.setData(Qt.ItemDataRole.UserRole, (level, text))
         item.setForeground(QColor(LEVEL_COLOUR[level]))
         self.addItem(item)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QColor, QDesktopServices
+from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
+from PySide6.QtGui import QColor, QDesktopServices, QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -29,6 +29,10 @@ from gui.controllers.models import ModelRow, RegistryController, weights_dir_pat
 COLUMNS = ("Model", "Family / variant", "Joints", "Params (M)", "GMACs", "Speed (batch 1)", "Paper MPJPE\nS9+S11",
            "Paper PA-MPJPE\nS11", "Weights", "sha256", "Notes")
 COL = {name: i for i, name in enumerate(COLUMNS)}
+HEADER_TEXT = {"Params (M)": "Params\n(M)"}  # shown on two lines: the numbers under it are short
+# the long-text columns give way first when the table is narrow (never below these widths); the rest keep theirs
+ELASTIC_FLOOR = {COL["Family / variant"]: 90, COL["Speed (batch 1)"]: 80, COL["Weights"]: 70, COL["sha256"]: 60,
+                 COL["Notes"]: 80}
 MISSING = QColor("#e8a33d")
 PRESENT = QColor("#7ee787")
 CHECKPOINT_FILTER = "Checkpoints (*.pth *.pth.tar *.tar *.pt *.onnx);;All files (*)"
@@ -46,7 +50,8 @@ class ModelsTab(QWidget):
         self.registry = registry
         self.rows: list[ModelRow] = []
         self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self._headers = [HEADER_TEXT.get(c, c) for c in COLUMNS]  # in full; the header shows them cut to width
+        self.table.setHorizontalHeaderLabels(self._headers)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -54,13 +59,13 @@ class ModelsTab(QWidget):
         self.table.setSortingEnabled(False)
         self.table.setWordWrap(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
-        hh = self.table.horizontalHeader()
-        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
-        notes = COL["Notes"]
-        hh.setSectionResizeMode(notes, QHeaderView.ResizeMode.Stretch)  # full text in its tooltip
-        self.table.setColumnWidth(1, 200)
-        self.table.setColumnWidth(notes, 150)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)  # cut text keeps its full form in the tooltip
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setMinimumSectionSize(24)
+        self._fitted_width = -1
+        self._hints: list[int] = []
+        self._hints_for: list[str] = []
+        self.table.viewport().installEventFilter(self)
         self.table.itemSelectionChanged.connect(self._on_select)
 
         self.import_button = QPushButton("Import checkpoint…")
@@ -112,8 +117,8 @@ class ModelsTab(QWidget):
         self.rows = list(rows)
         self.table.setRowCount(len(rows))
         devices = sorted({m.speed_device for m in rows if m.speed_device})
-        self.table.setHorizontalHeaderItem(COL["Speed (batch 1)"], QTableWidgetItem(
-            f"Speed (batch 1)\n{', '.join(devices)}" if devices else "Speed (batch 1)"))
+        speed = "Speed (batch 1)"
+        self._headers[COL[speed]] = f"{speed}\n{', '.join(devices)}" if devices else speed
         for r, m in enumerate(rows):
             params = None if m.params is None else m.params / 1e6
             cells = [m.name, f"{m.family} / {m.variant}", m.joint_set, _num(params, ".2f"), _num(m.gmacs, ".2f"),
@@ -139,9 +144,67 @@ class ModelsTab(QWidget):
                 if c == COL["Speed (batch 1)"]:
                     item.setToolTip(f"median forward, random weights, on {m.speed_device}" if m.speed_device
                                     else "run `python -m bench.model_speed` to measure this machine")
+                tip = item.toolTip()
+                if c in ELASTIC_FLOOR and c != COL["sha256"] and text and text not in tip:
+                    item.setToolTip(f"{text}\n{tip}" if tip else text)  # the whole cell, whatever the width
                 self.table.setItem(r, c, item)
             if m.name == selected:
                 self.table.selectRow(r)
+        self.fit_columns(force=True)
+
+    def eventFilter(self, obj: QObject, ev: QEvent) -> bool:  # noqa: N802 - Qt API
+        if obj is self.table.viewport() and ev.type() == QEvent.Type.Resize:
+            self.fit_columns()
+        return super().eventFilter(obj, ev)
+
+    def fit_columns(self, force: bool = False) -> None:
+        """Every column at its natural width when there is room; when not (1024 px), the long-text columns shrink
+        toward their floors (text elided, full text in the tooltip) so the table needs no horizontal scrolling."""
+        t = self.table
+        avail = t.viewport().width()
+        if avail <= 0 or (avail == self._fitted_width and not force):
+            return
+        self._fitted_width = avail
+        heads = self._header_hints()
+        natural = [max(heads[c], t.sizeHintForColumn(c)) for c in range(t.columnCount())]
+        floor = [min(natural[c], ELASTIC_FLOOR.get(c, natural[c])) for c in range(t.columnCount())]
+        notes = COL["Notes"]
+        widths = list(natural)
+        excess = sum(natural) - natural[notes] + floor[notes] - avail
+        give = sum(natural[c] - floor[c] for c in ELASTIC_FLOOR if c != notes)
+        if excess > 0 and give > 0:
+            share = min(1.0, excess / give)
+            for c in ELASTIC_FLOOR:
+                widths[c] = int(natural[c] - share * (natural[c] - floor[c]))
+        widths[notes] = max(floor[notes], avail - (sum(widths) - widths[notes]))  # Notes takes what is left
+        bold = QFont(t.horizontalHeader().font())
+        bold.setBold(True)
+        fm = QFontMetrics(bold)
+        for c, w in enumerate(widths):
+            t.setColumnWidth(c, w)
+            full = self._headers[c]
+            lines = full.split("\n")
+            pad = heads[c] - max(fm.horizontalAdvance(x) for x in lines) + 2
+            shown = full if w >= heads[c] else "\n".join(
+                fm.elidedText(x, Qt.TextElideMode.ElideRight, w - pad) for x in lines)
+            self._set_header(c, shown, full)
+
+    def _set_header(self, c: int, shown: str, full: str) -> None:
+        item = self.table.horizontalHeaderItem(c)
+        if item is None or item.text() != shown:
+            item = QTableWidgetItem(shown)
+            item.setToolTip(full if shown != full else "")
+            self.table.setHorizontalHeaderItem(c, item)
+
+    def _header_hints(self) -> list[int]:
+        """The width each header asks for with its full text (measured once per set of header texts)."""
+        if self._hints_for != self._headers:
+            for c, full in enumerate(self._headers):
+                self._set_header(c, full, full)
+            hh = self.table.horizontalHeader()
+            self._hints = [hh.sectionSizeHint(c) for c in range(len(self._headers))]
+            self._hints_for = list(self._headers)
+        return self._hints
 
     def selected_name(self) -> str | None:
         r = self.table.currentRow()

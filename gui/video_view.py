@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QTransform
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from gui.skeleton_view import SIDE_RGBA
@@ -120,6 +120,26 @@ class VideoView(QWidget):
             for j, q in enumerate(mapped):
                 p.setBrush(_qcolor(SIDE_RGBA[js.side(j)]))
                 p.drawEllipse(q, 3.0, 3.0)
+        lines = caption_lines(f"2D joints: {out.label}", p.fontMetrics(), self.width() - 16)
+        line_h = p.fontMetrics().height()
+        top = self.height() - 6 - line_h * len(lines)
+        p.fillRect(QRectF(4, top - 2, max(p.fontMetrics().horizontalAdvance(x) for x in lines) + 8,
+                          line_h * len(lines) + 4), QColor(16, 17, 20, 170))
         p.setPen(QColor(230, 230, 230))
-        label = out.label if out.trained else f"{out.label}"
-        p.drawText(QPointF(8, self.height() - 8), f"2D joints: {label}")
+        for i, text in enumerate(lines):
+            p.drawText(QPointF(8, top + line_h * i + p.fontMetrics().ascent()), text)
+
+
+def caption_lines(text: str, fm: QFontMetrics, width: int, max_lines: int = 3) -> list[str]:
+    """``text`` wrapped at spaces into lines no wider than ``width`` (a narrow view shows the whole caption over
+    more lines); a word that alone is too wide, or a last line with more to come, ends in an ellipsis."""
+    width = max(8, width)
+    lines: list[str] = []
+    for word in text.split():
+        if lines and fm.horizontalAdvance(f"{lines[-1]} {word}") <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines - 1] + [" ".join(lines[max_lines - 1:])]
+    return [fm.elidedText(x, Qt.TextElideMode.ElideRight, width) for x in lines]
