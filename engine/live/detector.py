@@ -239,7 +239,7 @@ class YoloPersonDetector(PersonDetector):
         try:
             from ultralytics import YOLO
         except ImportError as e:  # pragma: no cover
-            raise DetectorError(f"ultralytics is not installed ({e})") from e
+            raise DetectorError(f"ultralytics is not installed ({_short_reason(e)})") from e
         self.weights = str(weights)
         try:
             with torch_threads_kept():
@@ -370,13 +370,13 @@ def make_detector(spec: str | os.PathLike[str] | None = DETECTOR.kind, *, imgsz:
         try:
             return YoloPersonDetector(local or cand, **yolo_kw)
         except DetectorError as e:
-            reasons.append(str(e))
+            reasons.append(_short_reason(e))
     if text.lower() == "auto":  # no YOLO weights: the bundled offline detectors, multi-person NanoDet first
         for kind in AUTO_FALLBACKS:
             try:
                 det = _DETECTORS[kind].from_spec("", **yolo_kw)
             except (ImportError, DetectorError) as e:
-                reasons.append(f"{kind}: {e}")
+                reasons.append(f"{kind}: {_short_reason(e)}")
                 continue
             det.note = "; ".join(reasons)
             log.info("no YOLO weights (%s); using %s", det.note, det.label)

@@ -34,6 +34,7 @@ from assets import asset_path
 from engine.defaults import DETECTOR
 from engine.live.detector import DetectorError, PersonDetector, accepted_options, register_detector
 from engine.live.detector_refresh import Finder, FindingDetector
+from models.errors import first_line
 
 __all__ = [
     "MODEL_PATH",
@@ -153,7 +154,7 @@ class NanoDetPersonDetector(FindingDetector):
         try:
             import onnxruntime as ort
         except ImportError as e:  # pragma: no cover  (a requirement of the app)
-            raise DetectorError(f"onnxruntime is not installed ({e})") from e
+            raise DetectorError(f"onnxruntime is not installed ({first_line(e)})") from e
         so = ort.SessionOptions()
         so.intra_op_num_threads, so.inter_op_num_threads = max(1, int(num_threads)), 1
         # it runs every few frames: its idle workers sleep rather than spin on the cores the pose models need
@@ -161,7 +162,7 @@ class NanoDetPersonDetector(FindingDetector):
         try:
             self._sess = ort.InferenceSession(str(self.model_path), so, providers=["CPUExecutionProvider"])
         except Exception as e:
-            raise DetectorError(f"{self.model_path}: onnxruntime could not load it: {e}") from e
+            raise DetectorError(f"{self.model_path}: onnxruntime could not load it: {first_line(e)}") from e
         self.fixed_size = self._check_layout()
         if self.fixed_size is not None and input_size != self.fixed_size:
             raise DetectorError(f"{self.model_path} has a fixed {self.fixed_size}x{self.fixed_size} input; "
