@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,33 +32,11 @@ def main() -> int:
     p.add_argument("--source", default="demo")
     p.add_argument("--every", type=float, default=30.0, help="seconds between report lines")
     a = p.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="posearena-soak-"))
-    os.environ["POSEARENA_HOME"] = str(home)
-    os.environ.setdefault("YOLO_OFFLINE", "1")
+    from bench.gui_window import open_window, preload, private_home
 
-    from gui.app import _preimport_heavy, make_app
-
-    _preimport_heavy()
-    import torch
-
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
-    app = make_app()
-    from gui.main_window import MainWindow
-
-    def wait(cond, timeout: float) -> bool:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            app.processEvents()
-            if cond():
-                return True
-            time.sleep(0.01)
-        return False
-
-    win = MainWindow(source=a.source, autostart=False)
-    win.persist_settings = False
-    win.resize(1280, 800)
-    win.show()
-    wait(lambda: win.live_tab.model_list.count() > 0, 60)
+    home = private_home("posearena-soak-")
+    preload(max(1, (os.cpu_count() or 2) // 2))
+    win, wait = open_window(a.source)
     tab, live = win.live_tab, win.live
     tab.set_models([m.strip() for m in a.models.split(",") if m.strip()])
     rec = home / "soak.h5"

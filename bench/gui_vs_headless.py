@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,16 +32,12 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=40.0)
     p.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) // 2))
     a = p.parse_args()
-    os.environ["POSEARENA_HOME"] = tempfile.mkdtemp(prefix="posearena-guifps-")
-    os.environ.setdefault("YOLO_OFFLINE", "1")
-    from gui.app import _preimport_heavy
+    from bench.gui_window import open_window, preload, private_home
 
-    _preimport_heavy()
-    import torch
-
+    private_home("posearena-guifps-")
+    preload(a.threads)
     from assets import asset_path
 
-    torch.set_num_threads(a.threads)
     source = a.source or str(asset_path("demo_walk.mp4"))
     models = [m.strip() for m in a.models.split(",") if m.strip()]
 
@@ -61,25 +56,7 @@ def main() -> int:
     headless["fps"] = (st.frames_processed - n0) / a.seconds
     eng.stop(timeout=10)
 
-    from gui.app import make_app
-
-    app = make_app()
-    from gui.main_window import MainWindow
-
-    def wait(cond, timeout: float) -> bool:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            app.processEvents()
-            if cond():
-                return True
-            time.sleep(0.005)
-        return False
-
-    win = MainWindow(source=source, autostart=False)
-    win.persist_settings = False
-    win.resize(1280, 800)
-    win.show()
-    wait(lambda: win.live_tab.model_list.count() > 0, 60)
+    win, wait = open_window(source, poll_s=0.005)
     win.live_tab.set_models(models)
     win.live_tab.rootnet.setChecked(False)
     start = win.live.start

@@ -29,16 +29,6 @@ __all__ = [
 
 BENIGN_MISSING_SUFFIX = "num_batches_tracked"  # torch <= 0.4.0 checkpoints (Integral) lack it
 
-# Files that identify as one model but are published as another: the message says so.
-IDENTIFICATION_NOTES = {
-    "posenet-r50": "mks0601's Integral R50 re-implementation (the practical 'Integral R50 on Human3.6M P2') has "
-                   "exactly the PoseNet key layout and 0..255 input convention, so its checkpoint identifies as "
-                   "posenet-r50 too",
-    "rootnet-r50": "rootnet-r50 (Human3.6M) and rootnet-r50-muco (MuCo demo snapshot_18) have the same "
-                   "architecture, so a RootNet file identifies as rootnet-r50; import the MuCo snapshot with "
-                   "--as rootnet-r50-muco",
-}
-
 
 # ---------------------------------------------------------------------------------------------------- strict load
 
@@ -159,7 +149,9 @@ def _variant_inferers() -> dict[str, Any]:
 
 
 def identification_note(spec: ModelSpec) -> str:
-    return IDENTIFICATION_NOTES.get(spec.name, "")
+    """What to tell on import when a file identifying as ``spec`` may be published as another model ('' if none);
+    the registry (models/zoo.py) holds it beside the models it concerns."""
+    return spec.identification_note
 
 
 def identify_state_dict(sd: Mapping[str, torch.Tensor], path: str | Path = "<checkpoint>",

@@ -104,6 +104,8 @@ class ModelSpec:
     reference: bool = False  # a bundled reference model (BlazePose), not one of the papers' models
     official: bool = True  # False for third-party or unreleased weights
     notes: str = ""
+    # Told on import when a file identifies as this model yet may be published as another (same keys and shapes).
+    identification_note: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "arch", MappingProxyType(dict(self.arch)))

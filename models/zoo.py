@@ -30,6 +30,14 @@ _GDRIVE_FOLDER = "https://drive.google.com/drive/folders/"
 POSENET_P2_PER_ACTION = (50.5, 55.7, 50.1, 51.7, 53.9, 46.8, 50.0, 61.9, 68.0, 52.5, 55.9, 49.9, 41.8, 56.1, 46.9)
 INTEGRAL_P2_PER_ACTION = (47.5, 47.7, 49.5, 50.2, 51.4, 43.8, 46.4, 58.9, 65.7, 49.4, 55.8, 47.8, 38.9, 49.0, 43.8)
 
+# Files with one model's keys and shapes that are published as another: the file identifies as the first model, so
+# its import message (``identification_note``) and the other model's notes both tell it.
+_ROOTNET_TWINS = ("rootnet-r50 (Human3.6M) and rootnet-r50-muco (MuCo demo snapshot_18) have the same architecture, "
+                  "so a RootNet file identifies as rootnet-r50; import the MuCo snapshot with --as rootnet-r50-muco")
+_INTEGRAL_R50_AS_POSENET = ("mks0601's Integral R50 re-implementation (the practical 'Integral R50 on Human3.6M P2') "
+                            "has exactly the PoseNet key layout and 0..255 input convention, so its checkpoint "
+                            "identifies as posenet-r50 too")
+
 _3DMPPE = dict(normalisation="imagenet_0_255", input_hw=(256, 256), decoding="3dmppe", depth_range_mm=2000.0)
 
 _ROOTNET = dict(family="rootnet", variant="ResNet-50", joint_set="root", output_hw=(64, 64), depth_bins=1,
@@ -48,6 +56,7 @@ register(ModelSpec(
     ),
     notes="Human3.6M Protocol 2 snapshot: the benchmark's RootNet (its published MRPE is this model's). "
           "The live view's RootNet is rootnet-r50-muco.",
+    identification_note=_ROOTNET_TWINS,
 ))
 
 register(ModelSpec(
@@ -58,8 +67,8 @@ register(ModelSpec(
         CheckpointSource(_GDRIVE + "1ZHoXNFxBBsmis-5Xzu7dfXYGNxjpntgt", "snapshot_18.pth.tar", kind="gdrive",
                          note="RootNet demo snapshot (MuCo-trained, epoch 18)"),
     ),
-    notes="MuCo-trained demo snapshot (snapshot_18): the live view's RootNet, trained on multi-person scenes. "
-          "Same architecture as rootnet-r50, so import its file with --as rootnet-r50-muco.",
+    notes=f"MuCo-trained demo snapshot (snapshot_18): the live view's RootNet, trained on multi-person scenes. "
+          f"{_ROOTNET_TWINS}.",
 ))
 
 register(ModelSpec(
@@ -71,6 +80,7 @@ register(ModelSpec(
                         source="3DMPPE_POSENET_RELEASE README tables (ICCV'19)"),
     checkpoints=(CheckpointSource(_GDRIVE_FOLDER + "1El3qfdtgttO90X25k_680V2UCDv_TPoJ", "snapshot_24.pth.tar",
                                   kind="gdrive-folder", note="pre-trained models folder: Human3.6M protocol 2 model"),),
+    identification_note=_INTEGRAL_R50_AS_POSENET,
 ))
 
 register(ModelSpec(
@@ -136,9 +146,8 @@ register(ModelSpec(
     gmacs=8.43, published=Published(mpjpe_p2=49.6, pa_mpjpe_p1=40.6, per_action_mpjpe_p2=INTEGRAL_P2_PER_ACTION,
                         source="Integral Human Pose paper (ECCV'18) as quoted by 3DMPPE; "
                                "mks0601 re-implementation 53.9"),
-    notes="The authors released no R50 Human3.6M weights. mks0601's re-implementation (Drive folder "
-          "1mGgreD2e8rk_E35tbIkJ9T_kENNROiL3, reported 53.9 mm) uses PoseNet's key layout and the 3DMPPE input "
-          "convention, so its snapshot imports as posenet-r50's architecture, not as this JimmySuen layout.",
+    notes=f"The authors released no R50 Human3.6M weights. {_INTEGRAL_R50_AS_POSENET}, not as this JimmySuen "
+          "layout (Drive folder 1mGgreD2e8rk_E35tbIkJ9T_kENNROiL3, reported 53.9 mm).",
 ))
 register(ModelSpec(
     name="integral-r101", variant="ResNet-101 256x256", input_hw=(256, 256), output_hw=(64, 64), depth_bins=64,

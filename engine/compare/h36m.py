@@ -17,11 +17,12 @@ import numpy as np
 
 from engine.compare.metrics import ModelStats, summarise_many, track_sums
 from engine.compare.skeleton import make_adapter
+from engine.defaults import H36M_SAMPLING
 
 __all__ = ["H36M_FPS", "SAMPLE_STEP", "h36m_measures", "sequence_tracks"]
 
-H36M_FPS = 50.0
-SAMPLE_STEP = 64  # frames between test samples of one video
+H36M_FPS = H36M_SAMPLING.fps
+SAMPLE_STEP = H36M_SAMPLING.step  # frames between test samples of one video
 _KEYS = ("bone_cv_mean", "mean_bone_mm", "asymmetry_mean", "jitter_mm_s2", "root_z_std_mm", "extent_mm")
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.defaults import H36M_SAMPLING
 from engine.h36m.issues import DatasetError, Issue, ValidationReport, finite_array, load_json, rel_path
 from engine.h36m.raw_index import RawIndex
 from engine.h36m.rootnet_file import find_rootnet_file, load_rootnet_file
@@ -43,8 +44,8 @@ __all__ = [
 
 ALL_SUBJECTS = (1, 5, 6, 7, 8, 9, 11)
 TEST_SUBJECTS = {1: (11,), 2: (9, 11)}
-SAMPLING = 64  # test frames: frame_idx % 64 == 0
-FPS = 50.0  # the videos' frame rate (frame_idx counts 50 Hz frames)
+SAMPLING = H36M_SAMPLING.step  # test frames: frame_idx % 64 == 0
+FPS = H36M_SAMPLING.fps  # the videos' frame rate (frame_idx counts 50 Hz frames)
 IMAGE_KEYS = ("id", "file_name", "width", "height", "subject", "action_idx", "subaction_idx", "cam_idx", "frame_idx")
 _FILE_RE = re.compile(r"^(s_(\d\d)_act_(\d\d)_subact_(\d\d)_ca_(\d\d))/\1_(\d{6})\.jpg$")
 

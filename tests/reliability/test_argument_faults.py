@@ -6,16 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reliability.fault_helpers import (  # noqa: F401  # noqa: F401
+from tests.reliability.fault_helpers import (
     BENCH_FAST,
     LIVE_FAST,
-    MODEL,
-    cli,
-    cli_popen,
-    copy_data,
     one_error,
     run_main,
-    syn_data,
 )
 
 
@@ -41,7 +36,7 @@ def test_live_cuda_only_profile_on_the_cpu_is_refused(capfd):
     one_error(err, "--profile fp16 needs a CUDA GPU")
 
 
-def test_cuda_only_profile_on_the_cpu_is_refused(syn_data, tmp_path, capfd):  # noqa: F811
+def test_cuda_only_profile_on_the_cpu_is_refused(syn_data, tmp_path, capfd):
     rc, _, err = run_main(["bench", "h36m", "--data", syn_data, "--out", tmp_path / "o", "--profile", "fp16",
                            *BENCH_FAST], capfd)
     assert rc == 1

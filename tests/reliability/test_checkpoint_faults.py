@@ -14,16 +14,13 @@ import torch
 
 from models.loader import load_model
 from models.weights.store import read_manifest
-from tests.reliability.fault_helpers import (  # noqa: F401  # noqa: F401  # noqa: F401
+from tests.reliability.fault_helpers import (
     BENCH_FAST,
     LIVE_FAST,
     MODEL,
     cli,
-    cli_popen,
-    copy_data,
     one_error,
     run_main,
-    syn_data,
 )
 
 
@@ -78,7 +75,7 @@ def test_weights_import_refuses_bad_file(files, tmp_path, capfd, name, problem):
 
 
 @pytest.mark.parametrize("name,problem", [CASES[0], CASES[4]], ids=["truncated", "other"])
-def test_benchmark_refuses_bad_weights(syn_data, files, tmp_path, capfd, name, problem):  # noqa: F811
+def test_benchmark_refuses_bad_weights(syn_data, files, tmp_path, capfd, name, problem):
     out = tmp_path / "out"
     rc, _, err = run_main(["bench", "h36m", "--data", syn_data, "--out", out, "--limit", "2",
                            "--weights", f"{MODEL}={files[name]}", *BENCH_FAST], capfd)

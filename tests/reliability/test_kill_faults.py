@@ -18,16 +18,13 @@ import pytest
 
 from engine.h36m.run.runner import LOCK_FILE, BenchmarkConfig, BenchmarkRunner
 from engine.live.recording.writer import load_recording
-from tests.reliability.fault_helpers import (  # noqa: F401  # noqa: F401
+from tests.reliability.fault_helpers import (
     BENCH_FAST,
     LIVE_FAST,
     MODEL,
     cli,
     cli_popen,
-    copy_data,
-    one_error,
     run_main,
-    syn_data,
 )
 
 LIMIT = 8  # 4 batches of 2
@@ -65,7 +62,7 @@ def _results(out: Path) -> tuple[dict, np.ndarray]:
 
 
 @pytest.mark.slow
-def test_sigkill_during_benchmark_then_rerun_equals_an_uninterrupted_run(syn_data, tmp_path):  # noqa: F811
+def test_sigkill_during_benchmark_then_rerun_equals_an_uninterrupted_run(syn_data, tmp_path):
     args = ["bench", "h36m", "--data", syn_data, "--limit", LIMIT, *BENCH_FAST]
     ref = tmp_path / "reference"
     proc = cli([*args, "--out", ref])
@@ -176,7 +173,7 @@ _SLOW_BATCHES = ("import time, engine.inference.predictor as P\n"
 
 
 @pytest.mark.slow
-def test_sigterm_during_benchmark_stops_like_ctrl_c_and_resumes(syn_data, tmp_path):  # noqa: F811
+def test_sigterm_during_benchmark_stops_like_ctrl_c_and_resumes(syn_data, tmp_path):
     out = tmp_path / "out"
     args = ["bench", "h36m", "--data", syn_data, "--out", out, *BENCH_FAST]
     p = cli_popen(args, hook=_SLOW_BATCHES)
@@ -199,7 +196,7 @@ def test_sigterm_during_benchmark_stops_like_ctrl_c_and_resumes(syn_data, tmp_pa
     assert f"{12 - 2 * len(saved)} samples to go" in proc.stderr
 
 
-def test_empty_and_cut_off_saved_batches_are_dropped_and_recomputed(syn_data, tmp_path, capfd):  # noqa: F811
+def test_empty_and_cut_off_saved_batches_are_dropped_and_recomputed(syn_data, tmp_path, capfd):
     out = tmp_path / "out"
     cfg = BenchmarkConfig(data_dir=syn_data, models=[MODEL], out_dir=out, allow_untrained=True, device="cpu",
                           num_workers=0, batch_size=2, flip=False, limit=8)

@@ -11,16 +11,7 @@ import time
 from pathlib import Path
 
 from engine.h36m.run.runner import LOCK_FILE
-from tests.reliability.fault_helpers import (  # noqa: F401
-    BENCH_FAST,
-    MODEL,
-    cli,
-    cli_popen,
-    copy_data,
-    one_error,
-    run_main,
-    syn_data,
-)
+from tests.reliability.fault_helpers import BENCH_FAST, one_error, run_main
 
 # holds the benchmark's output-folder lock like another run would: flock, pid in the file, then sleep
 _HOLD = ("import fcntl, os, sys, time\n"
@@ -39,7 +30,7 @@ def _hold_lock(out: Path, seconds: float) -> subprocess.Popen:
     return p
 
 
-def test_second_benchmark_into_a_locked_out_folder_is_refused(syn_data, tmp_path, capfd):  # noqa: F811
+def test_second_benchmark_into_a_locked_out_folder_is_refused(syn_data, tmp_path, capfd):
     out = tmp_path / "out"
     holder = _hold_lock(out, 60)
     try:
@@ -52,7 +43,7 @@ def test_second_benchmark_into_a_locked_out_folder_is_refused(syn_data, tmp_path
     assert not (out / ".partial").exists() and not (out / "run.json").exists()
 
 
-def test_wait_for_the_lock_and_a_crashed_holder_releases_it(syn_data, tmp_path, capfd):  # noqa: F811
+def test_wait_for_the_lock_and_a_crashed_holder_releases_it(syn_data, tmp_path, capfd):
     out = tmp_path / "out"
     holder = _hold_lock(out, 60)
     killer = subprocess.Popen([sys.executable, "-c", f"import os, time; time.sleep(1.5); os.kill({holder.pid}, 9)"])
@@ -68,7 +59,7 @@ def test_wait_for_the_lock_and_a_crashed_holder_releases_it(syn_data, tmp_path, 
     assert (out / "run.json").is_file() and not (out / LOCK_FILE).exists()  # released (and removed) at the end
 
 
-def test_the_lock_file_is_not_left_behind_by_a_refused_run(syn_data, tmp_path, capfd):  # noqa: F811
+def test_the_lock_file_is_not_left_behind_by_a_refused_run(syn_data, tmp_path, capfd):
     out = tmp_path / "fresh"
     rc, _, _ = run_main(["bench", "h36m", "--data", syn_data, "--out", out, "--root", "gt", "--rootnet-file",
                          tmp_path / "x.json", *BENCH_FAST], capfd)

@@ -11,16 +11,11 @@ import cv2
 import numpy as np
 
 from engine.live.sources import DEMO_VIDEO
-from tests.reliability.fault_helpers import (  # noqa: F401
-    BENCH_FAST,
+from tests.reliability.fault_helpers import (
     LIVE_FAST,
-    MODEL,
     cli,
-    cli_popen,
-    copy_data,
     one_error,
     run_main,
-    syn_data,
 )
 
 
