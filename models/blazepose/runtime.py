@@ -95,22 +95,32 @@ def refine_from_heatmap(xy_norm: np.ndarray, heatmap: np.ndarray, kernel: int = 
     For each landmark: the ``kernel`` x ``kernel`` window of heatmap cells centred on the landmark's cell, weights =
     sigmoid(logits); when the window's largest weight reaches ``min_conf`` the position becomes the weighted mean of
     the cell indices divided by the map size (MediaPipe's heatmap refinement rule). Otherwise it is left alone.
+    All landmarks at once: each window is gathered from the map padded by half a kernel, cells outside the map
+    weighing nothing (a per-landmark loop cost 3 ms a crop, more than a tenth of the landmark network).
     """
     hm_h, hm_w, n = heatmap.shape
     out = np.array(xy_norm, dtype=np.float64, copy=True)
+    m = min(n, len(out))
+    if m == 0:
+        return out
     half = kernel // 2
-    for i in range(min(n, len(out))):
-        cx, cy = int(out[i, 0] * hm_w), int(out[i, 1] * hm_h)
-        if not (0 <= cx < hm_w and 0 <= cy < hm_h):
-            continue
-        x0, x1 = max(0, cx - half), min(hm_w, cx + half + 1)
-        y0, y1 = max(0, cy - half), min(hm_h, cy + half + 1)
-        w = _sigmoid(heatmap[y0:y1, x0:x1, i].astype(np.float64))
-        if w.max() < min_conf or w.sum() <= 0:
-            continue
-        ys, xs = np.mgrid[y0:y1, x0:x1]
-        out[i, 0] = float((w * xs).sum() / w.sum()) / hm_w
-        out[i, 1] = float((w * ys).sum() / w.sum()) / hm_h
+    cx = (out[:m, 0] * hm_w).astype(np.int64)  # truncation toward zero, as int() does
+    cy = (out[:m, 1] * hm_h).astype(np.int64)
+    inside_map = (cx >= 0) & (cx < hm_w) & (cy >= 0) & (cy < hm_h)
+    cx, cy = np.clip(cx, 0, hm_w - 1), np.clip(cy, 0, hm_h - 1)
+    offs = np.arange(kernel) - half
+    ys, xs = cy[:, None] + offs, cx[:, None] + offs  # [m,k] cell indices of each window
+    in_y, in_x = (ys >= 0) & (ys < hm_h), (xs >= 0) & (xs < hm_w)
+    lm = np.arange(m)[:, None, None]
+    logits = heatmap[np.clip(ys, 0, hm_h - 1)[:, :, None], np.clip(xs, 0, hm_w - 1)[:, None, :], lm]
+    w = _sigmoid(logits.astype(np.float64)) * (in_y[:, :, None] & in_x[:, None, :])  # [m,k,k]
+    total = w.sum(axis=(1, 2))
+    use = inside_map & (w.max(axis=(1, 2)) >= min_conf) & (total > 0)
+    safe = np.where(total > 0, total, 1.0)
+    mx = (w * xs[:, None, :]).sum(axis=(1, 2)) / safe / hm_w
+    my = (w * ys[:, :, None]).sum(axis=(1, 2)) / safe / hm_h
+    out[:m, 0] = np.where(use, mx, out[:m, 0])
+    out[:m, 1] = np.where(use, my, out[:m, 1])
     return out
 
 
@@ -180,10 +190,12 @@ class BlazePoseLandmarker:
         if a.shape[0] != _INPUT or a.shape[1] != _INPUT:
             interp = cv2.INTER_AREA if min(a.shape[:2]) > _INPUT else cv2.INTER_LINEAR
             a = cv2.resize(a, (_INPUT, _INPUT), interpolation=interp)
-        x = a.astype(np.float32)
+        x = np.empty((1, *a.shape), np.float32)  # one buffer: scaled and clipped in place
         if a.dtype == np.uint8 or self.float_range == "0_255":
-            x = x / 255.0
-        return np.clip(x, 0.0, 1.0)[None]
+            np.divide(a, np.float32(255.0), out=x[0], dtype=np.float32, casting="unsafe")
+        else:
+            x[0] = a
+        return np.clip(x, 0.0, 1.0, out=x)
 
     def run_one(self, crop: np.ndarray) -> dict[str, np.ndarray]:
         """Raw outputs for one crop (39 landmarks, un-sigmoided logits, input-pixel units), for inspection."""
