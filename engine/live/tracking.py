@@ -58,8 +58,8 @@ def squared_xywh(boxes_xywh: np.ndarray) -> np.ndarray:
 
 class IouTracker:
     """Greedy IoU matching of new boxes to the tracks' last boxes (highest IoU first, boxes compared as squares,
-    ``squared_xywh``); a track unseen for ``max_missed`` updates is dropped. Enough for a webcam scene; ByteTrack is
-    used when available."""
+    ``squared_xywh``; tracks seen at the last update before those missed lately); a track unseen for
+    ``max_missed`` updates is dropped. Enough for a webcam scene; ByteTrack is used when available."""
 
     def __init__(self, iou_threshold: float = 0.3, max_missed: int = 5) -> None:
         self.iou_threshold = iou_threshold
@@ -74,22 +74,29 @@ class IouTracker:
     def update(self, boxes_xywh: np.ndarray) -> np.ndarray:
         """Assign ids to ``boxes_xywh`` [N,4] -> [N] int64."""
         ids = np.full(len(boxes_xywh), -1, np.int64)
-        tids = list(self._boxes)
-        if tids and len(boxes_xywh):
-            iou = iou_xywh(squared_xywh(np.stack([self._boxes[t] for t in tids])), squared_xywh(boxes_xywh))
-            for flat in np.argsort(-iou, axis=None):
-                ti, di = np.unravel_index(flat, iou.shape)
-                if iou[ti, di] < self.iou_threshold:
-                    break
-                if ids[di] >= 0 or tids[ti] in ids:
-                    continue
-                ids[di] = tids[ti]
+        # tracks seen at the last update first, then those missed lately: a person still in view keeps their id
+        # even where an old track's last box overlaps the new box more
+        for recent in (True, False):
+            tids = [t for t in self._boxes if (self._missed[t] == 0) == recent]
+            if tids and len(boxes_xywh):
+                self._match(tids, boxes_xywh, ids)
         for d in range(len(ids)):
             if ids[d] < 0:
                 ids[d] = self._next
                 self._next += 1
         self.observe(boxes_xywh, ids)
         return ids
+
+    def _match(self, tids: list[int], boxes_xywh: np.ndarray, ids: np.ndarray) -> None:
+        """Greedy, highest IoU first: give boxes without an id the ids of ``tids`` (each id once)."""
+        iou = iou_xywh(squared_xywh(np.stack([self._boxes[t] for t in tids])), squared_xywh(boxes_xywh))
+        for flat in np.argsort(-iou, axis=None):
+            ti, di = np.unravel_index(flat, iou.shape)
+            if iou[ti, di] < self.iou_threshold:
+                break
+            if ids[di] >= 0 or tids[ti] in ids:
+                continue
+            ids[di] = tids[ti]
 
     def observe(self, boxes_xywh: np.ndarray, ids: Sequence[int]) -> None:
         """Record where tracks are now (also used for boxes carried from poses between detections)."""
