@@ -115,8 +115,9 @@ def build_side_panel(o) -> QScrollArea:
     o.conf.setSingleStep(0.05)
     dl.addRow("Confidence", o.conf)
     o.every = QSpinBox()
-    o.every.setRange(1, 30)
-    o.every.setToolTip("Detect every N frames; boxes follow the poses in between")
+    o.every.setRange(1, 300)
+    o.every.setToolTip("Look for newcomers every N frames (in the background with the bundled detectors); boxes "
+                       "follow the poses in between, and a lost person is looked for at once")
     dl.addRow("Every N frames", o.every)
     form.addWidget(det_box)
 
