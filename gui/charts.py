@@ -15,11 +15,13 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QApplication, QWidget
 
 SERIES_COLOURS = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7"]
 PUBLISHED_COLOUR = "#9c9c9c"
 LABEL_GAP = 4.0  # px between neighbouring category labels
+TITLE_PT = 9  # small enough for a half-width chart at 1024 px
 
 
 class CategoryAxis(pg.AxisItem):
@@ -105,7 +107,6 @@ class BarChart(pg.PlotWidget):
 
     def __init__(self, title: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent=parent, background="#15171c", axisItems={"bottom": CategoryAxis()})
-        self.setTitle(title)
         left = self.getAxis("left")
         left.enableAutoSIPrefix(False)  # "error (mm)" always, never "kmm" for untrained (metre-sized) errors
         self.setLabel("left", "error (mm)")
@@ -119,6 +120,8 @@ class BarChart(pg.PlotWidget):
         self.categories: list[str] = []
         self.series: dict[str, list[float]] = {}
         self._title = title
+        self._shown_title: str | None = None
+        self._fit_title()
 
     def set_data(self, categories: Sequence[str], series: Mapping[str, Sequence[float | None]],
                  title: str | None = None) -> None:
@@ -128,11 +131,7 @@ class BarChart(pg.PlotWidget):
         self.legend.clear()
         if title is not None:
             self._title = title
-            # small enough for a half-width chart at 1024 px; a qualifier in brackets (synthetic or partial data)
-            # goes on its own line rather than off the edge
-            head, sep, rest = title.partition(" (")
-            shown = f"{escape(head)}<br>({escape(rest)}" if sep and len(title) > 60 else escape(title)
-            self.setTitle(shown, size="9pt")
+            self._fit_title()
         self.categories = list(categories)
         self.series = {k: [np.nan if v is None else float(v) for v in vals] for k, vals in series.items()}
         n = max(1, len(self.series))
@@ -147,6 +146,7 @@ class BarChart(pg.PlotWidget):
             self.legend.addItem(bars, name)
             self._items.append(bars)
         self._fit_legend()
+        self._refit_plot()
         axis = self.getAxis("bottom")
         axis.setTicks([[(i, abbreviate(c)) for i, c in enumerate(self.categories)]])
         self.setXRange(-0.6, max(0.6, len(self.categories) - 0.4), padding=0)
@@ -161,10 +161,49 @@ class BarChart(pg.PlotWidget):
         per_col = 40 + 7 * longest
         self.legend.setColumnCount(max(1, min(n, max(1, self.width() - 60) // per_col)))
 
+    def title_lines(self, width: float) -> list[str]:
+        """The title as drawn in ``width`` px: a qualifier in brackets (synthetic or partial data) on its own line
+        when the whole does not fit or is long, then each line elided rather than run off the edge."""
+        font = QFont(self.font())
+        font.setPointSizeF(TITLE_PT)
+        fm = QFontMetricsF(font)
+        head, sep, rest = self._title.partition(" (")
+        if sep and (len(self._title) > 60 or fm.horizontalAdvance(self._title) > width):
+            lines = [head, f"({rest}"]
+        else:
+            lines = [self._title]
+        return [fm.elidedText(x, Qt.TextElideMode.ElideRight, max(width, 1.0)) for x in lines]
+
+    def _fit_title(self) -> None:
+        """The title fitted to the plot column (the text item has a 4 px margin each side): a title wider than the
+        column widens the whole plot past the widget."""
+        if not self._title:
+            return
+        room = self.width() - self.getAxis("left").minimumWidth() - 16
+        shown = "<br>".join(escape(x) for x in self.title_lines(room))
+        if shown != self._shown_title:
+            self._shown_title = shown
+            self.setTitle(shown, size=f"{TITLE_PT}pt")
+            self.plotItem.titleLabel.setToolTip(self._title)
+
+    def _refit_plot(self) -> None:
+        """The plot back to the widget's size: Qt clamps it to the minimum the items had when it was last sized (a
+        chart filled while its tab was hidden kept the wider legend or title of that moment), and never shrinks it
+        once they narrow."""
+        if self.autoPixelRange:
+            self.plotItem.setGeometry(QRectF(0, 0, self.width(), self.height()))
+
     def resizeEvent(self, ev) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(ev)
-        if hasattr(self, "legend"):
+        if hasattr(self, "legend") and not self.closed:  # not before __init__ is done nor after close()
             self._fit_legend()
+            self._fit_title()
+            self._refit_plot()
+
+    def showEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        super().showEvent(ev)
+        if not self.closed:
+            self._refit_plot()
 
     def bar_heights(self) -> dict[str, list[float]]:
         """Per series, the heights of the bars as drawn (read back from the plot items), in category order."""

@@ -83,6 +83,40 @@ def test_the_per_action_labels_never_overlap(benchmark_window, qtbot, size):
     _assert_apart(rects, axis.boundingRect())
 
 
+JOINTS = ["Pelvis", "R_Hip", "R_Knee", "R_Ankle", "L_Hip", "L_Knee", "L_Ankle", "Torso", "Neck", "Nose", "Head",
+          "L_Shoulder", "L_Elbow", "L_Wrist", "R_Shoulder", "R_Elbow", "R_Wrist", "Thorax"]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_per_joint_chart_fits_its_tab(benchmark_window, qtbot, size):
+    """Filled while its tab is hidden (as after a run), then shown: title and joint labels stay inside the widget."""
+    tab = benchmark_window.benchmark_tab
+    tab.charts.setCurrentWidget(tab.action_chart)
+    label = "MPJPE, Protocol 2 test set S9+S11 (synthetic data, not Human3.6M)"
+    results = [dict(model=m, label=f"{m} (untrained weights)", trained=False, num_samples=64, mpjpe_mm=399.0,
+                    headline_metric="mpjpe", labels={"mpjpe": label},
+                    per_action_mpjpe_mm={a: 380.0 + i for i, a in enumerate(ACTIONS)},
+                    per_joint_mpjpe_mm={j: 300.0 + i for i, j in enumerate(JOINTS)})
+               for m in ("posenet-r50", "convnextpose-xs", "mhp-lpski-w0.5")]
+    tab.results.show_results(results, {"posenet-r50": [50.0 + i for i in range(len(ACTIONS))]}, ACTIONS)
+    _resize(qtbot, benchmark_window, *size)
+    chart = tab.joint_chart
+    tab.charts.setCurrentWidget(chart)
+    qtbot.waitUntil(lambda: chart.isVisible() and chart.width() > 100, timeout=3_000)
+    axis = chart.getAxis("bottom")
+    _label_rects(axis)
+    qtbot.wait(100)
+    inside = QRectF(chart.viewport().rect()).adjusted(-1, -1, 1, 1)
+    assert inside.contains(chart.plotItem.sceneBoundingRect()), (chart.plotItem.sceneBoundingRect(), inside)
+    title = chart.plotItem.titleLabel.item
+    m = title.document().documentMargin()  # blank space around the text, may overhang the widget's top
+    text = title.mapRectToScene(title.boundingRect().adjusted(m, m, -m, -m))
+    assert inside.contains(text), (title.toPlainText(), text, inside)
+    rects = [axis.mapRectToScene(r) for r in _label_rects(axis)]
+    assert len(rects) == len(JOINTS)
+    _assert_apart(rects, inside)
+
+
 @pytest.mark.parametrize("width", [260, 420, 1400])
 def test_category_labels_stay_apart_at_any_chart_width(qtbot, width):
     from gui.charts import BarChart
