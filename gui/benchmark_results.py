@@ -74,8 +74,10 @@ class ResultsPanel(QSplitter):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        head = self.table.horizontalHeader()  # the numbers keep their width; the model name gives way (tooltip)
+        head.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        head.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        head.setStretchLastSection(False)
         self.table.setMinimumHeight(110)
         for c, tip in enumerate(COLUMN_TIPS):
             self.table.horizontalHeaderItem(c).setToolTip(tip)

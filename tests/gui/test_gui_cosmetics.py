@@ -117,6 +117,24 @@ def test_the_per_joint_chart_fits_its_tab(benchmark_window, qtbot, size):
     _assert_apart(rects, inside)
 
 
+@pytest.mark.parametrize("size", SIZES)
+def test_the_results_table_fits_without_sideways_scrolling(benchmark_window, qtbot, size):
+    tab = benchmark_window.benchmark_tab
+    results = [dict(model=m, label=f"{m} (untrained weights)", trained=False, num_samples=64, mpjpe_mm=399.0,
+                    pa_mpjpe_mm=120.25, pa_mpjpe_similarity_mm=110.5, headline_metric="mpjpe",
+                    published={"metric": "mpjpe", "value": 53.3, "difference_mm": 345.7, "source": "paper"})
+               for m in ("posenet-r50", "convnextpose-xs", "integral-r152-384x288")]
+    tab.results.show_results(results, {}, ACTIONS)
+    _resize(qtbot, benchmark_window, *size)
+    table = tab.results.table
+    qtbot.waitUntil(lambda: table.isVisible() and table.viewport().width() > 100, timeout=3_000)
+    qtbot.wait(100)
+    assert table.horizontalScrollBar().maximum() == 0, [table.columnWidth(c) for c in range(table.columnCount())]
+    diff = table.item(0, table.columnCount() - 1)
+    assert table.visualItemRect(diff).right() <= table.viewport().width(), "the Diff. column is in view"
+    assert table.item(2, 0).toolTip().startswith("integral-r152-384x288"), "a cut model name is in its tooltip"
+
+
 @pytest.mark.parametrize("width", [260, 420, 1400])
 def test_category_labels_stay_apart_at_any_chart_width(qtbot, width):
     from gui.charts import BarChart
