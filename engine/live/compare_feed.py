@@ -13,11 +13,15 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.live.results import LiveResult, ModelInfo, RollingStats
+
+if TYPE_CHECKING:
+    from engine.compare.accumulator import CompareAccumulator
+    from engine.compare.snapshot import ModelDesc, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +38,7 @@ class CompareFeed:
                  window_s: float | None = COMPARE_WINDOW_S) -> None:
         self.enabled = enabled
         self.window = (int(window_frames), window_s)
-        self.acc: Any = None  # CompareAccumulator once made
+        self.acc: CompareAccumulator | None = None  # once made
         self.error: str | None = None  # why the comparison stopped (it never stops inference)
         self._lock = threading.Lock()
         self._last_t = float("-inf")
@@ -81,12 +85,12 @@ class CompareFeed:
         stats.add("compare", (time.perf_counter() - t0) * 1e3)
 
     @property
-    def models(self) -> list[Any]:
+    def models(self) -> list[ModelDesc]:
         """The ``engine.compare.ModelDesc`` of each compared model (empty before ``make()`` or when off)."""
         acc = self.acc
         return list(acc.descs) if acc is not None else []
 
-    def snapshot(self) -> Any:
+    def snapshot(self) -> Snapshot | None:
         """The comparison over the recent window (``engine.compare.Snapshot``), or None when there is none.
         Thread-safe and never holds up inference: the window is copied under the lock (microseconds) and the
         measures are computed on the copy, in the caller's thread."""

@@ -38,7 +38,7 @@ DEMO_VIDEO = asset_path("demo_person.mp4")  # one close, full-body walker: the b
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
 
 
-CaptureFactory = Callable[..., Any]  # (target) -> object with isOpened/read/get/set/release, like cv2.VideoCapture
+CaptureFactory = Callable[[int | str], Any]  # (target) -> like cv2.VideoCapture: isOpened/read/get/release (+set: file)
 
 
 class _CvCaptureSource(FrameSource):
@@ -50,7 +50,7 @@ class _CvCaptureSource(FrameSource):
         self._factory = capture_factory
         self._cap: Any = None
 
-    def _target(self) -> Any:
+    def _target(self) -> int | str:
         return self.name
 
     def _make_capture(self) -> Any:
@@ -135,7 +135,7 @@ class WebcamSource(_LiveCaptureSource):
     def accepts(cls, spec: str) -> bool:
         return spec.strip().isdigit()
 
-    def _target(self) -> Any:
+    def _target(self) -> int | str:
         return int(self.name)
 
     def _open_error(self) -> str:

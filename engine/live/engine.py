@@ -38,7 +38,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.live.capture import CaptureThread
 from engine.live.compare_feed import COMPARE_WINDOW_FRAMES, COMPARE_WINDOW_S, CompareFeed
@@ -50,6 +50,13 @@ from engine.live.root_planner import RootDepths, RootPlan, plan_root
 from engine.live.root_worker import RootWorker
 from engine.live.smoothing import PoseSmoother
 from engine.live.sources import FrameSource, SourceEvent, SourceOptions, make_source
+
+if TYPE_CHECKING:
+    from engine.compare.accumulator import CompareAccumulator
+    from engine.compare.snapshot import ModelDesc, Snapshot
+    from engine.inference.protocols import LivePredictorLike, LoadedModelLike
+    from engine.live.recording.writer import RecorderLike
+    from engine.live.stream.sender import OscStreamer
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +72,9 @@ class LiveEngine:
     injected (tests use stand-ins); by default they come from the config."""
 
     def __init__(self, config: LiveConfig | None = None, *, source: FrameSource | None = None,
-                 detector: PersonDetector | None = None, model_loader: Callable[..., Any] | None = None,
-                 predictor_factory: Callable[..., Any] | None = None, recorder: Any = None,
+                 detector: PersonDetector | None = None, model_loader: Callable[..., LoadedModelLike] | None = None,
+                 predictor_factory: Callable[..., LivePredictorLike] | None = None,
+                 recorder: RecorderLike | None = None,
                  on_result: Subscriber | None = None, on_error: ErrorCallback | None = None,
                  on_event: Callable[[SourceEvent], None] | None = None, compare: bool = True,
                  compare_window: int = COMPARE_WINDOW_FRAMES, compare_window_s: float | None = COMPARE_WINDOW_S
@@ -78,8 +86,8 @@ class LiveEngine:
         self._detector = detector
         self._model_loader = model_loader
         self._predictor_factory = predictor_factory
-        self.recorder = recorder
-        self.streamer: Any = None  # engine.live.stream.sender.OscStreamer when config.stream is set
+        self.recorder: RecorderLike | None = recorder
+        self.streamer: OscStreamer | None = None  # when config.stream is set
         self._subscribers: list[Subscriber] = [on_result] if on_result else []
         self._error_cbs: list[ErrorCallback] = [on_error] if on_error else []
         self._event_cbs: list[Callable[[SourceEvent], None]] = [on_event] if on_event else []
@@ -88,7 +96,7 @@ class LiveEngine:
         self.rootnet_info: ModelInfo | None = None
         self.root_plan: RootPlan | None = None  # set by prepare(): RootNet or a fixed depth, and why
         self.notes: list[str] = []
-        self.predictor: Any = None
+        self.predictor: LivePredictorLike | None = None
         self.capture: CaptureThread | None = None
         self.error: BaseException | None = None
         self._stats = RollingStats(self.config.stats_window)
@@ -148,9 +156,9 @@ class LiveEngine:
             self.notes.append(f"{', '.join(placed)}: placed by fitting its own metric 3D to its 2D joints")
         factory = self._predictor_factory or self._default_predictor_factory()
         profile = {"profile": cfg.profile} if cfg.profile is not None else {}  # injected factories may predate it
-        self.predictor = factory(loaded, rootnet, device=cfg.device, precision=cfg.precision,
-                                 channels_last=cfg.channels_last, flip_test=cfg.flip_test,
-                                 default_root_mm=cfg.default_root_mm, **profile)
+        self.predictor = predictor = factory(loaded, rootnet, device=cfg.device, precision=cfg.precision,
+                                             channels_last=cfg.channels_last, flip_test=cfg.flip_test,
+                                             default_root_mm=cfg.default_root_mm, **profile)
         if self._detector is None:
             device = None if cfg.device == "auto" else cfg.device
             self._detector = make_detector(cfg.detector, imgsz=cfg.imgsz, conf=cfg.det_conf, every_n=cfg.det_every,
@@ -163,11 +171,11 @@ class LiveEngine:
         # root depth per track: filtered, and held between RootNet frames
         self._depths = RootDepths(self.root_plan, cfg.rootnet_every, cfg.root_filter)
         self._intrinsics.load(cfg.intrinsics)
-        self._step = FrameStep(detector=self._detector, predictor=self.predictor, models=self.models,
+        self._step = FrameStep(detector=self._detector, predictor=predictor, models=self.models,
                                rootnet_info=self.rootnet_info, depths=self._depths, smoothers=self._smoothers,
                                intrinsics=self._intrinsics, result_times=self._result_times, notes=self.notes,
                                dropped=lambda: self.capture.dropped if self.capture else 0,
-                               root_worker=RootWorker(self.predictor) if rootnet else None,
+                               root_worker=RootWorker(predictor) if rootnet else None,
                                on_stage=self._stats.add)
         if self._source is None:
             self._source = make_source(cfg.source, SourceOptions(realtime=cfg.realtime, loop=cfg.loop,
@@ -188,14 +196,14 @@ class LiveEngine:
         self._prepared = True
         return self
 
-    def _default_loader(self) -> Callable[..., Any]:
+    def _default_loader(self) -> Callable[..., LoadedModelLike]:
         from models.loader import load_model
 
         wd = Path(self.config.weights_dir) if self.config.weights_dir else None
         return lambda name, allow_untrained: load_model(name, allow_untrained=allow_untrained, weights_dir=wd)
 
     @staticmethod
-    def _default_predictor_factory() -> Callable[..., Any]:
+    def _default_predictor_factory() -> Callable[..., LivePredictorLike]:
         from engine.inference.predictor import Predictor
 
         return Predictor
@@ -271,7 +279,7 @@ class LiveEngine:
 
     # -- model comparison (compare_feed.CompareFeed) ---------------------------------------------------------------
     @property
-    def _compare(self) -> Any:
+    def _compare(self) -> CompareAccumulator | None:
         """The CompareAccumulator once prepared (None when off or stopped)."""
         return self._compare_feed.acc
 
@@ -281,11 +289,11 @@ class LiveEngine:
         return self._compare_feed.error
 
     @property
-    def compare_models(self) -> list[Any]:
+    def compare_models(self) -> list[ModelDesc]:
         """The ``engine.compare.ModelDesc`` of each compared model (empty before ``prepare()`` or when off)."""
         return self._compare_feed.models
 
-    def compare_snapshot(self) -> Any:
+    def compare_snapshot(self) -> Snapshot | None:
         """The comparison over the recent window (``engine.compare.Snapshot``), or None before ``prepare()`` / when
         the comparison is off. Thread-safe and never holds up inference (see ``CompareFeed.snapshot``)."""
         return self._compare_feed.snapshot()

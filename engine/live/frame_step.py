@@ -10,7 +10,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +22,11 @@ from engine.live.root_worker import RootWorker
 from engine.live.smoothing import PoseSmoother, SmoothedPose
 from engine.live.sources import Frame
 
+if TYPE_CHECKING:
+    from engine.inference.protocols import FramePredictorLike
+    from engine.inference.records import ModelOutput
+    from engine.live.config import LiveConfig
+
 __all__ = ["FrameStep", "IntrinsicsCache", "fps_of", "pose_confidence"]
 
 
@@ -31,7 +36,7 @@ def fps_of(times: Sequence[float] | deque[float]) -> float:
     return (len(t) - 1) / (t[-1] - t[0]) if len(t) >= 2 and t[-1] > t[0] else 0.0
 
 
-def pose_confidence(predictor: Any, name: str, n: int) -> np.ndarray | None:
+def pose_confidence(predictor: FramePredictorLike, name: str, n: int) -> np.ndarray | None:
     """[n] model ``name``'s own score per person for its last call, when its net keeps one (BlazePose's pose-present
     probability, ``net.last.pose_score``), else None: the detector then judges a carried track by its pose alone."""
     lm = (getattr(predictor, "models", None) or {}).get(name)
@@ -45,7 +50,7 @@ class IntrinsicsCache:
     """The camera intrinsics per frame size: the calibration (``LiveConfig.intrinsics``: a file or a
     ``CameraIntrinsics``, set by ``load()``) scaled to the frame, else ``from_fov(w, h, config.hfov_deg)``."""
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: LiveConfig) -> None:
         self.config = config
         self.calib: CameraIntrinsics | None = None
         self._cache: dict[tuple[int, int], CameraIntrinsics] = {}
@@ -77,7 +82,7 @@ class FrameStep:
     newest held depth, or at the fixed default for persons RootNet has not measured yet. Each model's placement is
     said in ``root_planner.Placement``'s words (``LiveResult.placement``)."""
 
-    def __init__(self, *, detector: PersonDetector, predictor: Any, models: Sequence[ModelInfo],
+    def __init__(self, *, detector: PersonDetector, predictor: FramePredictorLike, models: Sequence[ModelInfo],
                  rootnet_info: ModelInfo | None, depths: RootDepths, smoothers: dict[str, PoseSmoother],
                  intrinsics: Callable[[int, int], CameraIntrinsics], result_times: deque[float], notes: list[str],
                  dropped: Callable[[], int], root_worker: RootWorker | None = None,
@@ -101,7 +106,7 @@ class FrameStep:
             self.root_worker.close()
         self.detector.close()
 
-    def _own_metric_shapes(self, outputs: dict[str, Any], placement: dict[str, str]) -> None:
+    def _own_metric_shapes(self, outputs: dict[str, ModelOutput], placement: dict[str, str]) -> None:
         """A model with metric 3D keeps its own shape whatever depth placed it (only its translation follows the
         placement), and a trained model placed by an untrained RootNet says so."""
         from dataclasses import replace

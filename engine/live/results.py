@@ -7,13 +7,17 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.defaults import LIVE
 from engine.inference.camera import CameraIntrinsics
 from engine.live.smoothing import SmoothedPose
+
+if TYPE_CHECKING:
+    from engine.inference.protocols import LoadedModelLike
+    from engine.inference.records import ModelOutput
 
 __all__ = ["EngineStats", "LiveResult", "ModelInfo", "RollingStats", "StageStats", "empty_output"]
 
@@ -36,7 +40,7 @@ class ModelInfo:
         return len(self.joint_names)
 
     @classmethod
-    def from_loaded(cls, lm: Any) -> ModelInfo:
+    def from_loaded(cls, lm: LoadedModelLike) -> ModelInfo:
         from models.joints import JOINT_SETS
 
         js = JOINT_SETS.get(lm.spec.joint_set)
@@ -58,7 +62,7 @@ class LiveResult:
     scores: np.ndarray  # [P]
     root_cam_mm: np.ndarray  # [P,3] root position used for the absolute poses (filtered depth)
     placement: dict[str, str]  # model name -> where its depth comes from: a root_planner.Placement word
-    outputs: dict[str, Any]  # model name -> engine.inference.predictor.ModelOutput (raw)
+    outputs: dict[str, ModelOutput]  # model name -> the raw output
     smoothed: dict[str, SmoothedPose]  # model name -> smoothed joints (same person order)
     latencies_ms: dict[str, float]  # stage -> ms for this frame, including "end_to_end"
     labels: dict[str, str]  # model name -> display label ("... (untrained weights)")
@@ -147,7 +151,7 @@ class EngineStats:
         return "\n".join(lines)
 
 
-def empty_output(info: ModelInfo) -> Any:
+def empty_output(info: ModelInfo) -> ModelOutput:
     """A model's output for a frame without persons (every array has 0 rows)."""
     from engine.inference.predictor import ModelOutput
 

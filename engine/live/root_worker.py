@@ -17,12 +17,15 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.inference.camera import CameraIntrinsics
 from engine.live.background import lower_this_thread
+
+if TYPE_CHECKING:
+    from engine.inference.protocols import RootPredictorLike
 
 __all__ = ["RootRun", "RootWorker"]
 
@@ -41,11 +44,11 @@ class RootRun:
 class RootWorker:
     """See the module docstring. The thread starts on the first ``submit()`` and ends with ``close()``."""
 
-    def __init__(self, predictor: Any, lowered: bool = True) -> None:
+    def __init__(self, predictor: RootPredictorLike, lowered: bool = True) -> None:
         self.predictor = predictor
         self.lowered = lowered  # run at the background priority (engine.live.background)
         self._cond = threading.Condition()
-        self._job: tuple[Any, ...] | None = None
+        self._job: tuple[np.ndarray, np.ndarray, np.ndarray, CameraIntrinsics, float] | None = None
         self._busy = False
         self._done: list[RootRun] = []
         self._error: BaseException | None = None

@@ -18,14 +18,18 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from models.fileio import atomic_path
+
+if TYPE_CHECKING:
+    from engine.live.recording.reader import Recording
+    from engine.live.results import LiveResult, ModelInfo
 
 __all__ = ["MODEL_COLOURS_BGR", "OverlayModel", "OverlayVideoWriter", "SourceFrames", "draw_overlay",
            "model_colour", "render_recording"]
@@ -135,7 +139,7 @@ class OverlayVideoWriter:
         self._stack = contextlib.ExitStack()
         self._tmp: Path | None = None
         self._video: Path | None = None
-        self._writer: Any = None
+        self._writer: Any = None  # cv2.VideoWriter once the first frame gives the size
         self._size: tuple[int, int] | None = None
 
     def _open(self, w: int, h: int) -> None:
@@ -159,7 +163,7 @@ class OverlayVideoWriter:
         self._writer.write(np.ascontiguousarray(image, dtype=np.uint8))
         self.frames += 1
 
-    def write_result(self, result: Any, infos: Sequence[Any] | None = None) -> None:
+    def write_result(self, result: LiveResult, infos: Sequence[ModelInfo] | None = None) -> None:
         """Draw and write one ``LiveResult`` (for ``LiveEngine.subscribe``); a failure is kept in ``error`` and the
         video stops (the live run goes on)."""
         if self.error is not None:
@@ -218,7 +222,7 @@ class OverlayVideoWriter:
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
 
-def _natural(p: Path) -> list[Any]:
+def _natural(p: Path) -> list[int | str]:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", p.name)]
 
 
@@ -230,7 +234,7 @@ class SourceFrames:
         import cv2
 
         self.path = Path(path).expanduser()
-        self._cap: Any = None
+        self._cap: Any = None  # cv2.VideoCapture for a video file
         self._files: list[Path] = []
         self._next = 0
         self.fps: float | None = None
@@ -273,7 +277,7 @@ class SourceFrames:
             self._cap.release()
 
 
-def _blank_size(rec: Any) -> tuple[int, int]:
+def _blank_size(rec: Recording) -> tuple[int, int]:
     intr = rec.attrs.get("intrinsics")
     if isinstance(intr, str):
         with contextlib.suppress(ValueError):
@@ -286,7 +290,7 @@ def _blank_size(rec: Any) -> tuple[int, int]:
     return 640, 480
 
 
-def source_index(rec: Any, i: int, fps: float | None) -> int:
+def source_index(rec: Recording, i: int, fps: float | None) -> int:
     """The source frame of recorded frame ``i``: by the media clock when known, else the frame id."""
     t = float(rec.media_ts[i])
     if fps and np.isfinite(t):
@@ -294,7 +298,7 @@ def source_index(rec: Any, i: int, fps: float | None) -> int:
     return int(rec.frame_id[i])
 
 
-def recording_frames(rec: Any, source: str | Path | None, kind: str = "smoothed",
+def recording_frames(rec: Recording, source: str | Path | None, kind: str = "smoothed",
                      models: Sequence[str] | None = None) -> Iterator[tuple[int, np.ndarray, bool]]:
     """Yield (recorded frame index, overlay image, whether the source frame was found) for every recorded frame."""
     names = list(models) if models else list(rec.models)
@@ -319,7 +323,7 @@ def recording_frames(rec: Any, source: str | Path | None, kind: str = "smoothed"
             frames.close()
 
 
-def recorded_source(rec: Any) -> str | None:
+def recorded_source(rec: Recording) -> str | None:
     """The recording's own source file (``source_path``, else a ``video:``/``images:`` spec that exists)."""
     p = rec.attrs.get("source_path")
     if p and Path(p).exists():
@@ -331,9 +335,9 @@ def recorded_source(rec: Any) -> str | None:
     return None
 
 
-def render_recording(rec: Any, out: str | Path, *, source: str | Path | None = None, kind: str = "smoothed",
+def render_recording(rec: Recording, out: str | Path, *, source: str | Path | None = None, kind: str = "smoothed",
                      models: Sequence[str] | None = None, fps: float | None = None, overwrite: bool = True,
-                     progress: Any = None) -> Path:
+                     progress: Callable[[int, int], object] | None = None) -> Path:
     """Write the overlay MP4 of a recording: one frame per recorded frame."""
     from engine.live.export.mocap import frame_rate
 

@@ -36,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import h5py
 import numpy as np
@@ -46,7 +46,10 @@ from engine.live.recording.format import FORMAT, JOINT_FIELDS, KINDS, VERSION, R
 from engine.live.recording.reader import RecordedModel, Recording, load_recording
 from engine.versions import software_versions
 
-__all__ = ["LiveRecorder", "RecordedModel", "Recording", "RecordingError", "load_recording"]
+if TYPE_CHECKING:
+    from engine.live.results import LiveResult, ModelInfo
+
+__all__ = ["LiveRecorder", "RecordedModel", "Recording", "RecorderLike", "RecordingError", "load_recording"]
 
 CHUNK = 64
 COMPRESSION = "gzip"  # None: uncompressed (the layout before version 2; bench/recording_size.py compares both)
@@ -95,10 +98,21 @@ def _pad(a: Any, m: int, tail: tuple[int, ...], fill: float, dtype: Any) -> np.n
     return out
 
 
+class RecorderLike(Protocol):
+    """What the live engine calls on its recorder: ``LiveRecorder`` has it, and so does the GUI's wrapper that lets
+    recording stop while the engine runs."""
+
+    def write(self, result: LiveResult) -> None: ...
+
+    def maybe_flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class LiveRecorder:
     """Appends ``LiveResult``s (duck-typed: see ``write``) to an HDF5 file."""
 
-    def __init__(self, path: str | Path, models: Sequence[Any], *, max_persons: int = LIVE.max_persons,
+    def __init__(self, path: str | Path, models: Sequence[ModelInfo], *, max_persons: int = LIVE.max_persons,
                  attrs: Mapping[str, Any] | None = None, flush_interval_s: float = 1.0,
                  overwrite: bool = False, compression: str | None = COMPRESSION) -> None:
         """``overwrite``: replace an existing file at ``path`` (else an existing file is a ``RecordingError``);
