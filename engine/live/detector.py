@@ -148,8 +148,9 @@ class PersonDetector(ABC):
         return self._detect(image_bgr)
 
     def close(self) -> None:
-        """End any thread of the detector's own (the background detection's)."""
-        return
+        """End of a run: forget the carried boxes and tracks (a detector used again starts afresh) and end any
+        thread of its own (the background search's)."""
+        self.reset()
 
     def update_from_poses(self, track_ids: Sequence[int] | np.ndarray, joints_2d: np.ndarray,
                           image_hw: tuple[int, int], confidence: np.ndarray | None = None) -> None:

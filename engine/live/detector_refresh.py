@@ -199,5 +199,8 @@ class FindingDetector(PersonDetector):
             self._tracker.reset()
 
     def close(self) -> None:
+        """End the background thread; a detector used again after this starts a new one when a search is due."""
         if self._worker is not None:
             self._worker.close()
+            self._worker = None
+        super().close()

@@ -147,6 +147,23 @@ def test_a_failing_background_finder_falls_back_to_detecting_here():
     det.close()
 
 
+def test_a_closed_detector_used_again_searches_in_the_background_again():
+    det = ScriptedDetector(every_n=2)
+    det.release.set()
+    carry(det, det(IMAGE))
+    run_frames(det, 2)
+    wait_idle(det)
+    det.close()
+    assert det._worker is None
+    again = det(IMAGE)  # a new run with the same detector: nothing carried over
+    assert again.origin == "detector"
+    carry(det, again)
+    run_frames(det, 2)
+    wait_started(det, 2)
+    assert det.inline_calls == 2 and det._worker is not None and det._worker._thread.is_alive()
+    det.close()
+
+
 def test_background_off_detects_here_when_due():
     det = ScriptedDetector(every_n=2, background=False)
     carry(det, det(IMAGE))
