@@ -14,9 +14,8 @@ packages apply it on import, before any torch import; a value already in the env
 from __future__ import annotations
 
 import os
-import sys
 
-__all__ = ["SPINCOUNT", "apply_thread_policy", "thread_policy_state"]
+__all__ = ["SPINCOUNT", "apply_thread_policy"]
 
 SPINCOUNT = "10000"  # polls before an idle OpenMP worker sleeps (libgomp's own default: 300,000)
 
@@ -24,13 +23,6 @@ SPINCOUNT = "10000"  # polls before an idle OpenMP worker sleeps (libgomp's own 
 def apply_thread_policy() -> None:
     """Set ``GOMP_SPINCOUNT`` unless the user chose it; too late (and harmless) once torch is imported."""
     os.environ.setdefault("GOMP_SPINCOUNT", SPINCOUNT)
-
-
-def thread_policy_state() -> str:
-    """Words for diagnostics: the spin count in force, or why it is not ours."""
-    if "torch" in sys.modules and os.environ.get("GOMP_SPINCOUNT") != SPINCOUNT:
-        return f"OpenMP spin count {os.environ.get('GOMP_SPINCOUNT', 'libgomp default')} (set by the environment)"
-    return f"OpenMP spin count {os.environ.get('GOMP_SPINCOUNT', 'libgomp default')}"
 
 
 apply_thread_policy()

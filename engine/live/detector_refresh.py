@@ -18,13 +18,14 @@ import logging
 import threading
 import time
 from abc import abstractmethod
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from engine.defaults import DETECTOR
-from engine.live.background import lower_this_thread
+from engine.live.background import OneJobThread
 from engine.live.detector import Detections, DetectorError, PersonDetector
 from engine.live.tracking import IouTracker, iou_xywh, squared_xywh
 
@@ -48,74 +49,52 @@ class Refresh:
 
 
 class RefreshWorker:
-    """One background thread, one detection at a time: ``submit`` when idle, ``take`` the finished one (never
-    blocks). The finder is built on the worker by ``make_finder`` (its own runtime: nothing is shared with the
-    inference thread's). A failing finder ends the background refreshes (``failed``) and is logged; the inference
-    thread then detects itself, and meets the same error there if it is real."""
+    """The background search on a ``OneJobThread`` (``engine.live.background``): ``submit`` when idle, ``take`` the
+    newest finished search (never blocks). The finder is built on the thread by ``make_finder`` (its own runtime:
+    nothing is shared with the inference thread's). A failing finder ends the background searches (``failed``) and
+    is logged; the inference thread then detects itself, and meets the same error there if it is real."""
 
     def __init__(self, make_finder: Callable[[], Finder]) -> None:
         self._make_finder = make_finder
-        self._cond = threading.Condition()
-        self._job: tuple[np.ndarray, int] | None = None
-        self._busy = False
-        self._done: Refresh | None = None
-        self._closed = False
-        self.failed: str | None = None
-        self._thread: threading.Thread | None = None
+        self._finder: Finder | None = None  # built and used on the worker thread only
+        self._jobs: OneJobThread[tuple[np.ndarray, int], Refresh] = OneJobThread("posearena-detect-refresh",
+                                                                                 self._search)
 
     @property
     def busy(self) -> bool:
-        with self._cond:
-            return self._busy
+        return self._jobs.busy
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._jobs.thread
+
+    @property
+    def failed(self) -> str | None:
+        err = self._jobs.error
+        return None if err is None else (str(err) or type(err).__name__)
 
     def submit(self, image: np.ndarray, generation: int) -> bool:
-        """Start a detection on ``image``; False (nothing done) while one is in flight or after a failure."""
-        with self._cond:
-            if self._busy or self._closed or self.failed:
-                return False
-            self._busy, self._job = True, (image, generation)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="posearena-detect-refresh", daemon=True)
-                self._thread.start()
-            self._cond.notify()
-        return True
+        """Start a search on ``image``; False (nothing done) while one is in flight or after a failure."""
+        return self._jobs.submit((image, generation))
 
     def take(self) -> Refresh | None:
-        with self._cond:
-            done, self._done = self._done, None
-        return done
+        done = self._jobs.take()
+        return done[-1] if done else None
 
     def close(self, timeout: float = 2.0) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
+        self._jobs.close(timeout)
 
-    def _loop(self) -> None:
-        lower_this_thread()
-        finder: Finder | None = None
-        while True:
-            with self._cond:
-                while self._job is None and not self._closed:
-                    self._cond.wait()
-                if self._closed:
-                    return
-                image, generation = self._job  # type: ignore[misc]
-                self._job = None
-            t = time.perf_counter()
-            try:
-                finder = finder or self._make_finder()
-                boxes, scores = finder(image)
-            except Exception as exc:  # noqa: BLE001 - the inference thread detects itself from now on
-                log.warning("background person detection stopped: %s", exc)
-                with self._cond:
-                    self.failed, self._busy = str(exc) or type(exc).__name__, False
-                return
-            done = Refresh(generation, np.asarray(boxes, np.float32).reshape(-1, 4),
-                           np.asarray(scores, np.float32).reshape(-1), (time.perf_counter() - t) * 1e3)
-            with self._cond:
-                self._done, self._busy = done, False
+    def _search(self, job: tuple[np.ndarray, int]) -> Refresh:
+        image, generation = job
+        t = time.perf_counter()
+        try:
+            self._finder = self._finder or self._make_finder()
+            boxes, scores = self._finder(image)
+        except Exception as exc:
+            log.warning("background person detection stopped: %s", exc)
+            raise
+        return Refresh(generation, np.asarray(boxes, np.float32).reshape(-1, 4),
+                       np.asarray(scores, np.float32).reshape(-1), (time.perf_counter() - t) * 1e3)
 
 
 class FindingDetector(PersonDetector):
@@ -133,7 +112,7 @@ class FindingDetector(PersonDetector):
         self._worker: RefreshWorker | None = None
         self._generation = 0
         self.refreshes = 0  # background detections whose result was used
-        self.refresh_ms: list[float] = []
+        self.refresh_ms: deque[float] = deque(maxlen=256)  # the latest searches' times (benches read them)
 
     @abstractmethod
     def _find(self, image_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -178,7 +157,8 @@ class FindingDetector(PersonDetector):
         boxes, scores = done.boxes_xywh, done.scores
         if len(boxes) and len(carried):
             iou = iou_xywh(squared_xywh(boxes), squared_xywh(carried.boxes_xywh))
-            boxes, scores = boxes[iou.max(axis=1) < NEWCOMER_IOU], scores[iou.max(axis=1) < NEWCOMER_IOU]
+            new = iou.max(axis=1) < NEWCOMER_IOU
+            boxes, scores = boxes[new], scores[new]
         if not len(boxes):
             return carried
         ids = self._ids(boxes)

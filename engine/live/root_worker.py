@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engine.inference.camera import CameraIntrinsics
-from engine.live.background import lower_this_thread
+from engine.live.background import OneJobThread
 
 if TYPE_CHECKING:
     from engine.inference.protocols import RootPredictorLike
@@ -41,75 +41,42 @@ class RootRun:
     ms: float
 
 
+_Job = tuple[np.ndarray, np.ndarray, np.ndarray, CameraIntrinsics, float]  # image, boxes, keys, intrinsics, capture ts
+
+
 class RootWorker:
-    """See the module docstring. The thread starts on the first ``submit()`` and ends with ``close()``."""
+    """See the module docstring: RootNet on a ``OneJobThread`` (``engine.live.background``)."""
 
     def __init__(self, predictor: RootPredictorLike, lowered: bool = True) -> None:
         self.predictor = predictor
-        self.lowered = lowered  # run at the background priority (engine.live.background)
-        self._cond = threading.Condition()
-        self._job: tuple[np.ndarray, np.ndarray, np.ndarray, CameraIntrinsics, float] | None = None
-        self._busy = False
-        self._done: list[RootRun] = []
-        self._error: BaseException | None = None
-        self._closed = False
-        self._thread: threading.Thread | None = None
+        self._jobs: OneJobThread[_Job, RootRun] = OneJobThread("posearena-rootnet", self._run, lowered)
 
     @property
     def busy(self) -> bool:
         """A RootNet run is in flight (or submitted and not yet taken up)."""
-        with self._cond:
-            return self._busy
+        return self._jobs.busy
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._jobs.thread
 
     def submit(self, image: np.ndarray, boxes_xywh: np.ndarray, keys: np.ndarray, intr: CameraIntrinsics,
                capture_ts: float) -> bool:
         """Start RootNet on this frame's persons; False (nothing done) while a run is in flight."""
-        with self._cond:
-            if self._busy or self._closed:
-                return False
-            self._busy = True
-            self._job = (image, np.array(boxes_xywh, np.float64).reshape(-1, 4), np.array(keys, np.int64), intr,
-                         float(capture_ts))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="posearena-rootnet", daemon=True)
-                self._thread.start()
-            self._cond.notify()
-        return True
+        return self._jobs.submit((image, np.array(boxes_xywh, np.float64).reshape(-1, 4), np.array(keys, np.int64),
+                                  intr, float(capture_ts)))
 
     def take(self) -> list[RootRun]:
         """The runs finished since the last call (oldest first); raises the worker's error."""
-        with self._cond:
-            if self._error is not None:
-                raise self._error
-            done, self._done = self._done, []
-        return done
+        if self._jobs.error is not None:
+            raise self._jobs.error
+        return self._jobs.take()
 
     def close(self, timeout: float = 2.0) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
+        self._jobs.close(timeout)
 
-    def _loop(self) -> None:
-        if self.lowered:
-            lower_this_thread()
-        while True:
-            with self._cond:
-                while self._job is None and not self._closed:
-                    self._cond.wait()
-                if self._closed:
-                    return
-                image, boxes, keys, intr, ts = self._job  # type: ignore[misc]
-                self._job = None
-            t = time.perf_counter()
-            try:
-                depth = np.asarray(self.predictor.predict_roots(image, boxes, intr), np.float64).reshape(-1)
-            except BaseException as exc:  # noqa: BLE001 - handed to the inference thread by take()
-                with self._cond:
-                    self._error, self._busy = exc, False
-                return
-            run = RootRun(keys, depth, ts, (time.perf_counter() - t) * 1e3)
-            with self._cond:
-                self._done.append(run)
-                self._busy = False
+    def _run(self, job: _Job) -> RootRun:
+        image, boxes, keys, intr, ts = job
+        t = time.perf_counter()
+        depth = np.asarray(self.predictor.predict_roots(image, boxes, intr), np.float64).reshape(-1)
+        return RootRun(keys, depth, ts, (time.perf_counter() - t) * 1e3)

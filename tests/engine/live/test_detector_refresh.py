@@ -160,7 +160,7 @@ def test_a_closed_detector_used_again_searches_in_the_background_again():
     carry(det, again)
     run_frames(det, 2)
     wait_started(det, 2)
-    assert det.inline_calls == 2 and det._worker is not None and det._worker._thread.is_alive()
+    assert det.inline_calls == 2 and det._worker is not None and det._worker.thread.is_alive()
     det.close()
 
 
@@ -207,7 +207,7 @@ def test_background_threads_run_at_the_background_priority():
     carry(det, det(IMAGE))
     run_frames(det, 2)
     wait_idle(det)
-    assert os.getpriority(os.PRIO_PROCESS, det._worker._thread.native_id) == max(base, BACKGROUND_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, det._worker.thread.native_id) == max(base, BACKGROUND_NICE)
 
     class Roots:
         def predict_roots(self, image, boxes, intr):
@@ -216,7 +216,7 @@ def test_background_threads_run_at_the_background_priority():
     worker = RootWorker(Roots())
     assert worker.submit(IMAGE, ALICE, np.array([1]), None, 0.0)
     wait_for(lambda: not worker.busy, "RootNet's worker did not finish")
-    assert os.getpriority(os.PRIO_PROCESS, worker._thread.native_id) == max(base, BACKGROUND_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, worker.thread.native_id) == max(base, BACKGROUND_NICE)
     assert os.getpriority(os.PRIO_PROCESS, 0) == base, "the calling thread keeps its priority"
     det.close()
     worker.close()
