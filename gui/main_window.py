@@ -24,6 +24,7 @@ from gui.controllers.playback import PlaybackController
 from gui.controllers.sources import SourceController
 from gui.drops import handle_paths
 from gui.live_tab import LiveTab
+from gui.main_thread_gc import acquire_main_thread_gc, release_main_thread_gc
 from gui.menus import build_menus
 from gui.messages import MessageArea, displayable
 from gui.models_tab import ModelsTab
@@ -36,6 +37,8 @@ class MainWindow(QMainWindow):
     def __init__(self, source: str | None = None, models: str | list[str] | None = None,
                  autostart: bool | None = None) -> None:
         super().__init__()
+        acquire_main_thread_gc()  # before any worker thread starts
+        self._gc_released = False
         self.setWindowTitle("PoseArena")
         self.persist_settings = True
         self.registry = RegistryController(self)
@@ -227,4 +230,7 @@ class MainWindow(QMainWindow):
                 w.wait(30_000)
         sys.excepthook = self._previous_hook
         QApplication.instance().removeEventFilter(self)
+        if not self._gc_released:
+            self._gc_released = True
+            release_main_thread_gc()
         super().closeEvent(ev)
