@@ -5,11 +5,13 @@
 
 Each scenario runs ``LiveEngine`` headless on ``assets/demo_person.mp4`` (every frame in lockstep, one in flight, no
 RootNet) and times the bare forwards (``Predictor.infer_cells``) of its pose models on the very crops the pipeline
-gave them, a third on the inference thread just before the measured frames, a third amid them (that pause is not
-counted as pipeline time) and a third after them (the median of all: this machine's speed drifts by up to 20 %
-between minutes). ``limit_ratio = pipeline FPS / (1000 / sum of forward
+gave them, one at a time spread evenly through the measured frames on the inference thread (those pauses are not
+counted as pipeline time), so both sides of the ratio meet the same drift of this machine's speed (up to 20 % between
+minutes; bare forwards timed in blocks before and after the frames gave ratios 0.69-0.84 for the same code).
+``limit_ratio = pipeline FPS / (1000 / sum of forward
 medians)``: 1.0 would mean the pipeline costs nothing beyond the networks. Per stage: median and p95 of the
-frame's latencies; ``p95_over_median`` of the busy time (take -> publish) says how steady the frames are.
+frame's latencies; ``p95_over_median`` of the busy time (take -> publish) says how steady the frames are, and
+``bare_forward_p95_over_median`` how steady the network alone was in the same minutes (the machine's own jitter).
 
 Scenarios: ``default`` (the first-run view: ``LIVE.models`` plus installed official models), ``blazepose``
 (``blazepose-full`` alone), ``three`` (blazepose-full + two torch models, random weights: timing only), and
@@ -167,21 +169,24 @@ def run_scenario(name: str, frames: int, warmup: int, iters: int) -> dict[str, A
 
     def time_bare(n: int) -> None:
         for m in models:
-            real(m, crops[m])
             for _ in range(n):
                 t0 = time.perf_counter()
                 real(m, crops[m])
                 bare[m].append((time.perf_counter() - t0) * 1e3)
 
-    paused = [0.0]  # seconds the middle bare forwards held the inference thread (not pipeline time)
+    stride = max(1, frames // max(1, iters))  # bare forwards spread through the measured frames
+    paused = [0.0]  # seconds the bare forwards held the inference thread amid the frames (not pipeline time)
 
     def collect(r: Any) -> None:
-        if r.frame_id in (warmup - 1, warmup + frames // 2):  # bare forwards before and amid the measured frames,
-            t0 = time.perf_counter()  # on the same thread; the rest after them
-            time_bare(max(1, iters // 3))
-            if r.frame_id >= warmup:
-                paused[0] += time.perf_counter() - t0
-        if r.frame_id >= warmup:
+        k = r.frame_id - warmup
+        if k == -1:  # warm the bare path once on the crops the pipeline just made
+            for m in models:
+                real(m, crops[m])
+        elif k >= 0 and k % stride == stride // 2 and len(next(iter(bare.values()))) < iters:
+            t0 = time.perf_counter()
+            time_bare(1)
+            paused[0] += time.perf_counter() - t0
+        if k >= 0:
             lat.append(dict(r.latencies_ms, busy=r.latencies_ms["end_to_end"] - r.latencies_ms["wait"],
                             persons=r.num_persons))
             times.append(r.result_ts)
@@ -193,8 +198,9 @@ def run_scenario(name: str, frames: int, warmup: int, iters: int) -> dict[str, A
         raise engine.error
     engine.predictor.infer_cells = real
     fps = (len(times) - 1) / (times[-1] - times[0] - paused[0]) if len(times) >= 2 else float("nan")
-    time_bare(max(1, iters - 2 * (iters // 3)))  # the machine's drift falls on both sides of the ratio
+    time_bare(max(0, iters - len(next(iter(bare.values())))))  # a short run: the rest after it
     forwards = {m: round(float(np.median(t)), 2) for m, t in bare.items()}
+    bare_jitter = {m: round(float(np.percentile(t, 95) / np.median(t)), 3) for m, t in bare.items()}
     limit_fps = 1000.0 / sum(forwards.values())
     stages = sorted({k for row in lat for k in row} - {"persons", "capture", "wait", "end_to_end"})
     rootnet_stage = engine.stats().stages.get("rootnet")
@@ -203,6 +209,7 @@ def run_scenario(name: str, frames: int, warmup: int, iters: int) -> dict[str, A
         "persons_posed_mean": round(float(np.mean([r["persons"] for r in lat])), 2),
         "trained": {m.name: m.trained for m in engine.models}, "detector": det.label, "rootnet": rootnet,
         "frames": len(lat), "fps": round(fps, 2), "forward_median_ms": forwards, "limit_fps": round(limit_fps, 2),
+        "bare_forward_p95_over_median": bare_jitter,
         "limit_ratio": round(fps / limit_fps, 3),
         "stages": {k: _med_p95([r[k] for r in lat if k in r]) for k in stages},
         "rootnet_ms": {"median": round(rootnet_stage.p50, 1), "runs": rootnet_stage.count} if rootnet_stage else None,
@@ -239,8 +246,8 @@ def main(argv: list[str] | None = None) -> int:
             busy = res["stages"].get("busy", {})
             print(f"{name:<10}{' loaded' if loaded else ' quiet ':<8} {res['fps']:6.1f} FPS, limit "
                   f"{res['limit_fps']:6.1f} -> limit_ratio {res['limit_ratio']:.2f}; busy median "
-                  f"{busy.get('median', 0):.1f} ms p95/median {busy.get('p95_over_median')}; persons "
-                  f"{res['persons_posed_mean']}")
+                  f"{busy.get('median', 0):.1f} ms p95/median {busy.get('p95_over_median')} (bare forward "
+                  f"{max(res['bare_forward_p95_over_median'].values())}); persons {res['persons_posed_mean']}")
             for k, s in res["stages"].items():
                 print(f"    {k:<20}{s['median']:>8.1f} ms  p95 {s['p95']:>7.1f}")
     out = {"device": device_name(torch.device("cpu")), "clip": CLIP.name, "note": a.note,

@@ -34,7 +34,8 @@ def normalise(patches_rgb: np.ndarray | Sequence[np.ndarray], kind: str) -> torc
         arr = arr[None]
     if arr.ndim != 4 or arr.shape[3] != 3:
         raise ValueError(f"normalise: expected [N,]HxWx3 RGB patches, got shape {tuple(arr.shape)}")
-    x = torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2).contiguous()
+    # NCHW by numpy's one-thread copy: torch's permute copy woke its thread pool, 0.4 ms a crop in the live loop
+    x = torch.from_numpy(np.ascontiguousarray(arr.transpose(0, 3, 1, 2)))
     stats = NORMALISATIONS[kind]
     if stats is None:
         return x

@@ -7,9 +7,9 @@ Given root-relative joints X_j (mm, camera axes: x right, y down, z forward), th
     fx * Tx - (u_j - cx) * Tz = (u_j - cx) * Z_j - fx * X_j
     fy * Ty - (v_j - cy) * Tz = (v_j - cy) * Z_j - fy * Y_j
 
-a 2J x 3 weighted least-squares system. Its rows are scaled by 1 / depth_j (re-estimated once from the first
-solution), which makes each residual approximately a pixel error, then (``refine``) a few Gauss-Newton steps
-minimise the true reprojection error. Pure numpy.
+a 2J x 3 weighted least-squares system, solved through its 3x3 normal equations. Its rows are scaled by 1 / depth_j
+(re-estimated once from the first solution), which makes each residual approximately a pixel error, then
+(``refine``) a few Gauss-Newton steps minimise the true reprojection error. Pure numpy.
 
 Quality: ``residual_px`` = weighted RMS reprojection error. ``ok`` is False (with ``reason``) when fewer than two
 joints carry weight, the system is rank-deficient, Tz <= 0 or any used joint would lie at or behind the camera.
@@ -24,6 +24,7 @@ import numpy as np
 __all__ = ["TranslationFit", "fit_translation", "project", "with_own_shape"]
 
 MIN_DEPTH_MM = 1.0
+_RANK_TOL = 1e-12  # det(A^T A) over its diagonal's product below this: a direction nothing constrains
 
 
 @dataclass
@@ -44,19 +45,35 @@ def project(joints_mm: np.ndarray, fx: float, fy: float, cx: float, cy: float) -
 
 def _solve(x: np.ndarray, uv: np.ndarray, w: np.ndarray, k: tuple[float, float, float, float],
            depth: np.ndarray | None) -> tuple[np.ndarray, int]:
+    """The weighted linear system's least-squares T and rank, through its 3x3 normal equations."""
     fx, fy, cx, cy = k
-    du, dv = uv[:, 0] - cx, uv[:, 1] - cy
-    n = len(x)
-    a = np.zeros((2 * n, 3))
-    b = np.zeros(2 * n)
-    a[0::2, 0], a[0::2, 2], b[0::2] = fx, -du, du * x[:, 2] - fx * x[:, 0]
-    a[1::2, 1], a[1::2, 2], b[1::2] = fy, -dv, dv * x[:, 2] - fy * x[:, 1]
-    s = np.sqrt(w)
-    if depth is not None:
-        s = s / np.maximum(depth, MIN_DEPTH_MM)
-    s2 = np.repeat(s, 2)
-    t, _res, rank, _sv = np.linalg.lstsq(a * s2[:, None], b * s2, rcond=None)
-    return t, int(rank)
+    f = np.empty((6, len(x)))
+    f[0], f[1] = fx, fy
+    np.subtract(cx, uv[:, 0], out=f[2])  # -du
+    np.subtract(cy, uv[:, 1], out=f[3])  # -dv
+    f[4] = -f[2] * x[:, 2] - fx * x[:, 0]
+    f[5] = -f[3] * x[:, 2] - fy * x[:, 1]
+    s2 = w if depth is None else w / np.maximum(depth, MIN_DEPTH_MM) ** 2
+    return _solve_normal((f * s2) @ f.T)
+
+
+def _solve_normal(g: np.ndarray) -> tuple[np.ndarray, int]:
+    """T from the weighted Gram matrix ``g`` [6,6] of the per-joint columns (gx, gy, hx, hy, bu, bv), whose rows
+    are (gx, 0, hx) -> bu and (0, gy, hy) -> bv: the 3x3 normal equations, solved by Cramer's rule in plain floats
+    (the 2J x 3 system's SVD, and numpy's per-call cost on a 3x3, made the fit cost a millisecond a person). Rank
+    < 3 (NaN) when the determinant is under ``_RANK_TOL`` of the diagonal's product: a direction nothing fixes."""
+    a00, a11, a22 = float(g[0, 0]), float(g[1, 1]), float(g[2, 2] + g[3, 3])
+    a02, a12 = float(g[0, 2]), float(g[1, 3])
+    b0, b1, b2 = float(g[0, 4]), float(g[1, 5]), float(g[2, 4] + g[3, 5])
+    # ata = [[a00, 0, a02], [0, a11, a12], [a02, a12, a22]]
+    c0 = a11 * a22 - a12 * a12
+    det = a00 * c0 - a02 * a02 * a11
+    if not (np.isfinite(det) and a00 * a11 * a22 > 0 and det > _RANK_TOL * a00 * a11 * a22):
+        return np.full(3, np.nan), 2
+    t0 = (b0 * c0 + a02 * (a12 * b1 - a11 * b2)) / det  # the adjugate's rows times b
+    t1 = (a02 * a12 * b0 + (a00 * a22 - a02 * a02) * b1 - a00 * a12 * b2) / det
+    t2 = (a00 * (a11 * b2 - a12 * b1) - a02 * a11 * b0) / det
+    return np.array([t0, t1, t2]), 3
 
 
 def _rms_px(x: np.ndarray, uv: np.ndarray, w: np.ndarray, t: np.ndarray, k: tuple[float, float, float, float]
@@ -111,24 +128,38 @@ def fit_translation(joints_rel_mm: np.ndarray, joints_2d_px: np.ndarray, weights
 
 def _gauss_newton(x: np.ndarray, uv: np.ndarray, w: np.ndarray, t: np.ndarray,
                   k: tuple[float, float, float, float], iterations: int) -> np.ndarray:
+    """Up to ``iterations`` Gauss-Newton steps on the weighted reprojection error; the best translation seen. One
+    Gram matrix per step gives both the step and the error of the translation it starts from."""
     fx, fy, cx, cy = k
-    sw = np.repeat(np.sqrt(w), 2)
-    best, best_err = t, _rms_px(x, uv, w, t, k)
-    for _ in range(iterations):
+    wsum = float(w.sum())
+    best, best_err = t, np.inf
+    f = np.empty((6, len(x)))
+    for it in range(iterations + 1):
         p = x + t
         z = p[:, 2]
         if np.any(z <= MIN_DEPTH_MM):
             break
-        r = (project(p, *k) - uv).reshape(-1)
-        jac = np.zeros((2 * len(x), 3))
-        jac[0::2, 0], jac[0::2, 2] = fx / z, -fx * p[:, 0] / z**2
-        jac[1::2, 1], jac[1::2, 2] = fy / z, -fy * p[:, 1] / z**2
-        step, *_ = np.linalg.lstsq(jac * sw[:, None], -r * sw, rcond=None)
-        t = t + step
-        err = _rms_px(x, uv, w, t, k) if np.all(x[:, 2] + t[2] > MIN_DEPTH_MM) else np.inf
+        iz = 1.0 / z
+        np.multiply(fx, iz, out=f[0])
+        np.multiply(fy, iz, out=f[1])
+        pu, pv = f[0] * p[:, 0], f[1] * p[:, 1]  # projection minus the principal point
+        np.multiply(-pu, iz, out=f[2])
+        np.multiply(-pv, iz, out=f[3])
+        np.subtract(uv[:, 0] - cx, pu, out=f[4])  # minus the residual
+        np.subtract(uv[:, 1] - cy, pv, out=f[5])
+        g = (f * w) @ f.T
+        err = float(np.sqrt(max(float(g[4, 4] + g[5, 5]), 0.0) / wsum))
         if err < best_err:
             best, best_err = t, err
+        if it == iterations:
+            break
+        step, rank = _solve_normal(g)
+        if rank < 3:
+            break
+        t = t + step
         if np.abs(step).max() < 1e-6:
+            if np.all(x[:, 2] + t[2] > MIN_DEPTH_MM) and _rms_px(x, uv, w, t, k) < best_err:
+                best = t
             break
     return best
 

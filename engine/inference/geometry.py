@@ -103,6 +103,9 @@ def crop_affine(bbox: Sequence[float], input_hw: tuple[int, int], inverse: bool 
     return cv2.getAffineTransform(src, dst)
 
 
+_CV_COLOUR_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32))
+
+
 def crop_patch(img_bgr: np.ndarray, bbox: Sequence[float], input_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Warp the processed box to the network input: (RGB float32 HxWx3 in 0..255, image->patch 2x3 affine).
 
@@ -114,6 +117,8 @@ def crop_patch(img_bgr: np.ndarray, bbox: Sequence[float], input_hw: tuple[int, 
     trans = crop_affine(bbox, input_hw)
     out_h, out_w = input_hw
     patch = cv2.warpAffine(img_bgr, trans, (int(out_w), int(out_h)), flags=cv2.INTER_LINEAR)
+    if patch.dtype in _CV_COLOUR_DTYPES:  # the same channel swap; numpy's reversed-stride cast cost 10x (0.35 ms)
+        return cv2.cvtColor(patch, cv2.COLOR_BGR2RGB).astype(np.float32), trans
     return patch[:, :, ::-1].astype(np.float32), trans
 
 

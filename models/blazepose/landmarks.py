@@ -71,6 +71,9 @@ H36M18_FROM_BLAZEPOSE: dict[str, tuple[str, tuple[str, ...], str]] = {
     "Thorax": ("mid", ("left_shoulder", "right_shoulder"), "approx"),
 }
 assert tuple(H36M18_FROM_BLAZEPOSE) == H36M18.names
+# per H36M18 joint the landmarks it is made from, padded to four by repeating the first (the min is unchanged)
+_WEIGHT_SOURCES = np.array([[_I[n] for n in names] + [_I[names[0]]] * (4 - len(names))
+                            for _r, names, _q in H36M18_FROM_BLAZEPOSE.values()], np.int64)
 
 
 def _check(a: np.ndarray, what: str) -> np.ndarray:
@@ -107,11 +110,9 @@ def blazepose_to_h36m18(points: np.ndarray) -> np.ndarray:
 
 def blazepose_weights_to_h36m18(weights: np.ndarray) -> np.ndarray:
     """[..., 33] per-landmark weights (visibility) -> [..., 18]: the smallest weight of the landmarks each joint
-    is made from."""
+    is made from (one gather and one min over a fixed [18, 4] index table: a loop of 18 stacks cost 0.3 ms a frame)."""
     w = _check(weights, "weights")
-    cols = [np.min(np.stack([w[..., _I[n]] for n in names], axis=-1), axis=-1)
-            for _r, names, _q in H36M18_FROM_BLAZEPOSE.values()]
-    return np.stack(cols, axis=-1)
+    return w[..., _WEIGHT_SOURCES].min(axis=-1)
 
 
 def world_to_h36m18_mm(world_m: np.ndarray) -> np.ndarray:

@@ -43,7 +43,7 @@ class BlazePoseNet(nn.Module):
         Exactly what soft-argmax returns from ``forward``'s heatmaps, without building them: the predictor calls
         this when a net has it, which saves a [N, 18*D, 64, 64] volume (19 MB) per person and its decoding.
         """
-        crops = x.detach().float().cpu().permute(0, 2, 3, 1).numpy()
+        crops = x.detach().float().cpu().numpy().transpose(0, 2, 3, 1)  # NHWC views of the planes (no copy)
         res = self.landmarker(crops)
         self.last = res
         ho, wo = self.output_hw

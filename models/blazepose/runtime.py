@@ -19,7 +19,8 @@ z away from the camera (for an unrotated crop these are the camera's axes up to 
 
 Threads: a LiteRT interpreter must not be invoked from two threads at once. ``BlazePoseLandmarker`` keeps one
 interpreter per calling thread (``threading.local``), created on first use, so one instance may be shared by
-worker threads; each thread's interpreter uses ``num_threads`` CPU threads.
+worker threads; each thread's interpreter uses ``num_threads`` CPU threads, or fewer while other programs keep the
+cores busy (``models.free_cores``: a second interpreter with fewer threads, built when first needed).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import numpy as np
 
 from assets import asset_path
 from models.errors import PoseArenaError
+from models.free_cores import threads_for
 
 __all__ = [
     "ASSETS_DIR",
@@ -149,27 +151,38 @@ class BlazePoseLandmarker:
     """
 
     def __init__(self, model_path: str | Path | None = None, num_threads: int = 2, refine: bool = True,
-                 float_range: str = "0_255") -> None:
+                 float_range: str = "0_255", adapt_threads: bool = True) -> None:
         if float_range not in ("0_255", "0_1"):
             raise ValueError(f"float_range must be '0_255' or '0_1', got {float_range!r}")
         self.model_path = Path(model_path) if model_path else LANDMARK_MODEL
-        self.num_threads = int(num_threads)
+        self.num_threads = int(num_threads)  # the most; fewer while other programs hold the cores (adapt_threads)
+        self.adapt_threads = bool(adapt_threads)
         self.refine = bool(refine)
         self.float_range = float_range
         self._local = threading.local()
-        it = self._interpreter()  # load now so a bad file fails at construction, and check the layout
+        it = self._interpreter()  # load now so a bad file fails at construction, and check the layout (this also
+        # takes the first load sample: by the first frame the thread count already follows the other programs)
         self._check_layout(it)
 
     # -------------------------------------------------------------------------------------------- interpreter
 
     def _interpreter(self) -> Any:
-        it = getattr(self._local, "it", None)
-        if it is None:
-            it = make_interpreter(self.model_path, self.num_threads)
+        """This thread's interpreter for the thread count to use now (``models.free_cores``: fewer while other
+        programs keep the cores busy); each count's interpreter is built on first use and kept."""
+        n = threads_for(self.num_threads) if self.adapt_threads else self.num_threads
+        local = self._local
+        made = getattr(local, "by_threads", None)
+        if made is None:
+            made = local.by_threads = {}
+        entry = made.get(n)
+        if entry is None:
+            it = make_interpreter(self.model_path, n)
             ins = it.get_input_details()[0]
             outs = {d["name"]: d["index"] for d in it.get_output_details()}
-            self._local.it, self._local.inp, self._local.outs = it, ins["index"], outs
-        return it
+            entry = made[n] = (it, ins["index"], outs)
+        local.it, local.inp, local.outs = entry
+        local.threads = n
+        return entry[0]
 
     def _check_layout(self, it: Any) -> None:
         ins = it.get_input_details()
@@ -191,6 +204,8 @@ class BlazePoseLandmarker:
             interp = cv2.INTER_AREA if min(a.shape[:2]) > _INPUT else cv2.INTER_LINEAR
             a = cv2.resize(a, (_INPUT, _INPUT), interpolation=interp)
         x = np.empty((1, *a.shape), np.float32)  # one buffer: scaled and clipped in place
+        if a.strides[2] != a.itemsize:  # channel planes (an NCHW tensor's HWC view): interleaved by one copy, as
+            a = cv2.merge([a[:, :, 0], a[:, :, 1], a[:, :, 2]])  # numpy's strided division cost 4x as much
         if a.dtype == np.uint8 or self.float_range == "0_255":
             np.divide(a, np.float32(255.0), out=x[0], dtype=np.float32, casting="unsafe")
         else:
@@ -203,11 +218,11 @@ class BlazePoseLandmarker:
         it.set_tensor(self._local.inp, self._prepare(crop))
         it.invoke()
         o = self._local.outs
-        return {
-            "landmarks": it.get_tensor(o["Identity"]).reshape(_RAW_LANDMARKS, 5).copy(),
-            "pose_score": it.get_tensor(o["Identity_1"]).reshape(()).copy(),
-            "heatmap": it.get_tensor(o["Identity_3"])[0].copy(),
-            "world": it.get_tensor(o["Identity_4"]).reshape(_RAW_LANDMARKS, 3).copy(),
+        return {  # get_tensor returns copies: nothing here aliases the interpreter's buffers
+            "landmarks": it.get_tensor(o["Identity"]).reshape(_RAW_LANDMARKS, 5),
+            "pose_score": it.get_tensor(o["Identity_1"]).reshape(()),
+            "heatmap": it.get_tensor(o["Identity_3"])[0],
+            "world": it.get_tensor(o["Identity_4"]).reshape(_RAW_LANDMARKS, 3),
         }
 
     def __call__(self, crops: np.ndarray | list[np.ndarray]) -> LandmarkResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from models.blazepose.runtime import refine_from_heatmap
 
@@ -39,3 +40,23 @@ def test_a_peak_pulls_the_landmark_and_a_weak_window_leaves_it():
     got = refine_from_heatmap(xy, hm)
     assert np.allclose(got[0], [30 / 64, 20 / 64], atol=1e-6)
     assert np.array_equal(got[1], xy[1]), "no cell reaches min_conf: the landmark stays"
+
+
+def test_weights_mapping_is_the_smallest_weight_of_each_joints_landmarks():
+    from models.blazepose.landmarks import _I, H36M18_FROM_BLAZEPOSE, blazepose_weights_to_h36m18
+
+    w = np.random.default_rng(5).uniform(size=(3, 2, 33))
+    got = blazepose_weights_to_h36m18(w)
+    for j, (_recipe, names, _q) in enumerate(H36M18_FROM_BLAZEPOSE.values()):
+        np.testing.assert_array_equal(got[..., j], np.min([w[..., _I[n]] for n in names], axis=0))
+
+
+def test_prepare_reads_channel_planes_like_interleaved_pixels():
+    pytest.importorskip("ai_edge_litert.interpreter", reason="ai-edge-litert not installed")
+    from models.blazepose.runtime import BlazePoseLandmarker
+
+    lm = BlazePoseLandmarker(num_threads=1)
+    planes = np.random.default_rng(6).uniform(-5, 260, (2, 3, 256, 256)).astype(np.float32)  # an NCHW batch
+    views = planes.transpose(0, 2, 3, 1)  # the HWC views BlazePoseNet hands over (no copy)
+    for i in range(2):
+        np.testing.assert_array_equal(lm._prepare(views[i]), lm._prepare(np.ascontiguousarray(views[i])))
