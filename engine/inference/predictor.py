@@ -30,6 +30,7 @@ from engine.inference import geometry as geo
 from engine.inference.camera import CameraIntrinsics
 from engine.inference.conventions import CROP_POLICIES, BoxSource, Conventions, conventions_for
 from engine.inference.cpu_memory import RELEASE_EVERY, keep_freed_memory, release_free_memory
+from engine.inference.cpu_threads import FreeCoreThreads
 from engine.inference.device import check_precision, pick_device, synchronize
 from engine.inference.fast_paths import (
     FastPath,
@@ -139,6 +140,12 @@ class Predictor:
             self.groups.setdefault(self.group_of[name], []).append(name)
         self._lock = threading.Lock()
         self._batches = 0  # predict_batch calls, for the periodic release of kept memory (cpu_memory)
+        self.cpu_threads: FreeCoreThreads | None = None  # the live loop's torch threads (follow_free_cores)
+
+    def follow_free_cores(self) -> None:
+        """CPU: each forward from now on uses at most the cores other programs leave (live only; cpu_threads)."""
+        if self.device.type == "cpu":
+            self.cpu_threads = FreeCoreThreads()
 
     def _prepare(self, lm: LoadedModel) -> None:
         """Hand the net to ``fast_paths.prepare`` under this predictor's profile.
@@ -180,6 +187,8 @@ class Predictor:
         x = self._input(crops)
         if self.flip_test:
             x = torch.cat([x, torch.flip(x, dims=[3])], dim=0)
+        if self.cpu_threads is not None:
+            self.cpu_threads.apply()
         with torch.inference_mode():
             direct = getattr(lm.net, "forward_cells", None)  # a non-torch net that computes coordinates (BlazePose)
             if direct is not None and not torch_built(spec):
@@ -204,6 +213,8 @@ class Predictor:
             raise ValueError(f"infer_root: {k.shape[0]} k values for {n} crops")
         if n == 0:
             return np.zeros((0, 3))
+        if self.cpu_threads is not None:
+            self.cpu_threads.apply()
         with torch.inference_mode():
             out = self.fast_paths[self.rootnet.spec.name](self._input(crops), torch.from_numpy(k).to(self.device))
             return out.float().cpu().numpy().astype(np.float64).reshape(n, 3)

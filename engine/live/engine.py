@@ -159,6 +159,9 @@ class LiveEngine:
         self.predictor = predictor = factory(loaded, rootnet, device=cfg.device, precision=cfg.precision,
                                              channels_last=cfg.channels_last, flip_test=cfg.flip_test,
                                              default_root_mm=cfg.default_root_mm, **profile)
+        follow = getattr(predictor, "follow_free_cores", None)  # torch's threads follow the free cores (live only)
+        if follow is not None:
+            follow()
         if self._detector is None:
             device = None if cfg.device == "auto" else cfg.device
             self._detector = make_detector(cfg.detector, imgsz=cfg.imgsz, conf=cfg.det_conf, every_n=cfg.det_every,
