@@ -66,6 +66,12 @@ class OneJobThread(Generic[J, R]):
             self._cond.notify()
         return True
 
+    @property
+    def finished(self) -> bool:
+        """A result waits to be taken."""
+        with self._cond:
+            return bool(self._done)
+
     def take(self) -> list[R]:
         with self._cond:
             done, self._done = self._done, []

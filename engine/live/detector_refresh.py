@@ -9,7 +9,9 @@ idle, and the frames keep coming from the carried boxes. When it finishes, the p
 carried person join the next frame as newcomers, with ids from the detector's tracker. A detection on the inference
 thread (at the start, or when a track is lost) makes a refresh in flight stale; a refresh still unfinished after
 ``LATE_AFTER`` intervals gives way to a detection on the inference thread, so a busy machine delays newcomers by a
-bounded number of frames.
+bounded number of frames. The interval counts from the end of the last search: a search that takes longer than an
+interval (a busy machine: about a second) is not followed at once by the next, which would keep a core's worth of
+background work running all the time.
 """
 
 from __future__ import annotations
@@ -63,6 +65,11 @@ class RefreshWorker:
     @property
     def busy(self) -> bool:
         return self._jobs.busy
+
+    @property
+    def finished(self) -> bool:
+        """A search ended and its result waits to be taken."""
+        return self._jobs.finished
 
     @property
     def thread(self) -> threading.Thread | None:
@@ -143,6 +150,8 @@ class FindingDetector(PersonDetector):
             self._worker = RefreshWorker(self._background_finder)
         if self._worker.failed:
             return False
+        if self._worker.finished:  # take its result first (``_with_newcomers``): the interval restarts there
+            return True
         if self._worker.submit(image_bgr, self._generation):
             self._since = 0
             return True
@@ -152,6 +161,7 @@ class FindingDetector(PersonDetector):
         done = self._worker.take() if self._worker is not None else None
         if done is None or done.generation != self._generation:
             return carried
+        self._since = 1  # the next search is due an interval after this one ended, not after it began
         self.refreshes += 1
         self.refresh_ms.append(done.ms)
         boxes, scores = done.boxes_xywh, done.scores

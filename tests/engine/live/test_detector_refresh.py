@@ -100,6 +100,25 @@ def test_newcomer_found_in_the_background_joins_with_a_new_id():
     det.close()
 
 
+def test_the_next_search_is_due_an_interval_after_the_last_one_ended():
+    det = ScriptedDetector(every_n=3)
+    carry(det, det(IMAGE))
+    run_frames(det, 3)  # the third carried frame hands the search over
+    wait_started(det)
+    run_frames(det, 5)  # a slow search: still running well past one interval
+    assert det.background_calls == 1
+    det.release.set()
+    wait_idle(det)
+    run_frames(det, 1)  # its result is taken here: the interval starts now
+    run_frames(det, 2)
+    time.sleep(0.1)
+    assert det.background_calls == 1, "a search right after a slow one would keep the background busy"
+    run_frames(det, 1)
+    wait_started(det, 2)
+    assert det.inline_calls == 1
+    det.close()
+
+
 def test_a_detection_here_makes_the_refresh_in_flight_stale():
     det = ScriptedDetector(every_n=2)
     carry(det, det(IMAGE))
