@@ -24,6 +24,9 @@ class DetectorDefaults:
     min_pose_confidence: float = 0.5  # MediaPipe's own threshold on BlazePose's pose-present score
     # the bundled detectors' periodic detection runs on a background thread (engine.live.detector_refresh)
     background: bool = True
+    # ... and at most once a second of wall time: a newcomer waits about a second whatever the frame rate, and a
+    # pipeline faster than the camera (a file, 60 FPS) does not search more often than a 30 fps camera makes it
+    search_every_s: float = 1.0
     tracker: str = "bytetrack"
     trackers: tuple[str, ...] = ("bytetrack", "botsort", "iou", "none")
     # The bundled NanoDet-g (offline "auto" without YOLO weights). Its scores are IoU-quality scores, lower than

@@ -11,7 +11,9 @@ thread (at the start, or when a track is lost) makes a refresh in flight stale; 
 ``LATE_AFTER`` intervals gives way to a detection on the inference thread, so a busy machine delays newcomers by a
 bounded number of frames. The interval counts from the end of the last search: a search that takes longer than an
 interval (a busy machine: about a second) is not followed at once by the next, which would keep a core's worth of
-background work running all the time.
+background work running all the time. And at most one search per ``search_every_s`` of wall time: each costs about
+40 ms of a core (NanoDet at 416 on one thread), a tenth of a frame's time on the frames it overlaps, so a pipeline
+running faster than a camera searches no more often than a 30 fps camera would make it.
 """
 
 from __future__ import annotations
@@ -110,8 +112,11 @@ class FindingDetector(PersonDetector):
     Subclasses implement ``_find`` and ``_background_finder`` (a finder with its own runtime, built on the worker)."""
 
     def __init__(self, every_n: int = DETECTOR.every, tracker: str = "iou", background: bool = DETECTOR.background,
-                 min_confidence: float = DETECTOR.min_pose_confidence) -> None:
+                 min_confidence: float = DETECTOR.min_pose_confidence,
+                 search_every_s: float = DETECTOR.search_every_s) -> None:
         super().__init__(every_n, min_confidence)
+        self.search_every_s = float(search_every_s)  # the least wall time between background searches
+        self._searched_at = -float("inf")  # when the last search ended (or the last detection on this thread)
         if tracker not in ("iou", "none"):
             raise DetectorError(f"{self.kind} detector: tracker {tracker!r} is not 'iou' or 'none'")
         self._tracker = IouTracker() if tracker == "iou" else None
@@ -152,6 +157,8 @@ class FindingDetector(PersonDetector):
             return False
         if self._worker.finished:  # take its result first (``_with_newcomers``): the interval restarts there
             return True
+        if time.monotonic() - self._searched_at < self.search_every_s:  # searched less than that ago: carry on
+            return True
         if self._worker.submit(image_bgr, self._generation):
             self._since = 0
             return True
@@ -162,6 +169,7 @@ class FindingDetector(PersonDetector):
         if done is None or done.generation != self._generation:
             return carried
         self._since = 1  # the next search is due an interval after this one ended, not after it began
+        self._searched_at = time.monotonic()
         self.refreshes += 1
         self.refresh_ms.append(done.ms)
         boxes, scores = done.boxes_xywh, done.scores
@@ -181,6 +189,7 @@ class FindingDetector(PersonDetector):
 
     def _drop_refresh(self) -> None:
         self._generation += 1
+        self._searched_at = time.monotonic()  # everyone was just found here
 
     def reset(self) -> None:
         super().reset()

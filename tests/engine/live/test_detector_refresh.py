@@ -23,8 +23,8 @@ class ScriptedDetector(FindingDetector):
 
     kind = "scripted"
 
-    def __init__(self, every_n: int = 3, background: bool = True) -> None:
-        super().__init__(every_n, "iou", background)
+    def __init__(self, every_n: int = 3, background: bool = True, search_every_s: float = 0.0) -> None:
+        super().__init__(every_n, "iou", background, search_every_s=search_every_s)
         self.here, self.behind = ALICE, ALICE
         self.release = threading.Event()
         self.fail: Exception | None = None
@@ -116,6 +116,23 @@ def test_the_next_search_is_due_an_interval_after_the_last_one_ended():
     run_frames(det, 1)
     wait_started(det, 2)
     assert det.inline_calls == 1
+    det.close()
+
+
+def test_at_most_one_search_per_interval_of_wall_time():
+    det = ScriptedDetector(every_n=2, search_every_s=0.3)
+    det.release.set()
+    carry(det, det(IMAGE))  # detected here: everyone was just found
+    run_frames(det, 6)  # frames are due, the time is not
+    time.sleep(0.05)
+    assert det.background_calls == 0 and det.inline_calls == 1
+    time.sleep(0.3)
+    run_frames(det, 1)
+    wait_started(det)
+    wait_idle(det)
+    run_frames(det, 6)  # its result is taken; the next one waits for the time again
+    time.sleep(0.05)
+    assert det.background_calls == 1 and det.inline_calls == 1
     det.close()
 
 
